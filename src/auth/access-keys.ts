@@ -1,0 +1,92 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { unwrapSecret, wrapSecret } from '../crypto/wrap.js';
+import type { AccessKeyRecord } from '../storage/records.js';
+import type { Store } from '../storage/store.js';
+import type { Caller } from './caller.js';
+
+/**
+ * Access keys: creation, and the lookup that authentication does on every request.
+ *
+ * Secrets are stored wrapped under the root key (bound to the access key id). Lookups are cached
+ * for a few seconds: the hot path reads no database, and a key deleted by `trent access-key
+ * delete` — possibly from another process — stops working within `ttlMs`.
+ */
+export interface Credential {
+  caller: Caller;
+  secret: string;
+}
+
+const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+export function newAccessKeyId(): string {
+  let id = 'AKIA';
+  for (let i = 0; i < 16; i++) id += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
+  return id;
+}
+
+export function newSecretAccessKey(): string {
+  // 30 random bytes → 40 base64 characters, the length of an AWS secret access key.
+  return randomBytes(30).toString('base64');
+}
+
+export function callerOf(record: AccessKeyRecord): Caller {
+  const user = /^arn:aws:iam::\d{12}:user\/(.+)$/.exec(record.principalArn)?.[1];
+  return user === undefined
+    ? { accountId: record.accountId, arn: record.principalArn, type: 'Root', accessKeyId: record.accessKeyId }
+    : { accountId: record.accountId, arn: record.principalArn, type: 'IAMUser', accessKeyId: record.accessKeyId, userName: user };
+}
+
+export function principalArnFor(accountId: string, userName?: string): string {
+  return userName === undefined ? `arn:aws:iam::${accountId}:root` : `arn:aws:iam::${accountId}:user/${userName}`;
+}
+
+function secretContext(accessKeyId: string): string {
+  return `access-key\n${accessKeyId}`;
+}
+
+export async function createAccessKey(
+  store: Store,
+  rootKey: Buffer,
+  options: { accountId: string; userName?: string; description?: string; now: number },
+): Promise<{ record: AccessKeyRecord; secret: string }> {
+  for (;;) {
+    const accessKeyId = newAccessKeyId();
+    const secret = newSecretAccessKey();
+    const record: AccessKeyRecord = {
+      accessKeyId,
+      accountId: options.accountId,
+      principalArn: principalArnFor(options.accountId, options.userName),
+      secretWrapped: wrapSecret(rootKey, Buffer.from(secret, 'utf8'), secretContext(accessKeyId)),
+      createdAt: options.now,
+      description: options.description ?? '',
+    };
+    if (await store.insertAccessKey(record)) return { record, secret };
+  }
+}
+
+export function unwrapAccessKeySecret(rootKey: Buffer, record: AccessKeyRecord): string | undefined {
+  return unwrapSecret(rootKey, record.secretWrapped, secretContext(record.accessKeyId))?.toString('utf8');
+}
+
+export class CredentialCache {
+  private readonly entries = new Map<string, { credential: Credential | undefined; expires: number }>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly rootKey: Buffer,
+    private readonly ttlMs = 5000,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  async lookup(accessKeyId: string): Promise<Credential | undefined> {
+    const now = Date.now();
+    const cached = this.entries.get(accessKeyId);
+    if (cached !== undefined && cached.expires > now) return cached.credential;
+    const record = await this.store.getAccessKey(accessKeyId);
+    const secret = record === undefined ? undefined : unwrapAccessKeySecret(this.rootKey, record);
+    const credential = record === undefined || secret === undefined ? undefined : { caller: callerOf(record), secret };
+    if (this.entries.size >= this.maxEntries) this.entries.clear();
+    this.entries.set(accessKeyId, { credential, expires: now + this.ttlMs });
+    return credential;
+  }
+}

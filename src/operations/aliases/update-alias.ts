@@ -1,0 +1,47 @@
+import { NotFoundException, ValidationException } from '../../errors.js';
+import { checkAliasName } from '../../keys/alias-name.js';
+import { aliasArn, keyArn } from '../../keys/arn.js';
+import type { KeyRecord } from '../../storage/records.js';
+import { AliasNameType, KeyIdType, structure } from '../../wire/shapes.js';
+import { defineOperation } from '../operation.js';
+
+interface UpdateAliasInput {
+  AliasName: string;
+  TargetKeyId: string;
+}
+
+/**
+ * Points an alias at another key of the same type and usage (reference §4.2). The old target may
+ * be in any state; the new one must not be pending deletion.
+ */
+export const UpdateAlias = defineOperation({
+  name: 'UpdateAlias',
+  input: structure({ AliasName: AliasNameType, TargetKeyId: KeyIdType }, ['AliasName', 'TargetKeyId']),
+  async handle(ctx, input: UpdateAliasInput) {
+    checkAliasName(input.AliasName);
+    const alias = await ctx.keys.getAlias(ctx.accountId, ctx.region, input.AliasName);
+    if (alias === undefined) {
+      throw new NotFoundException(`Alias ${aliasArn(ctx.region, ctx.accountId, input.AliasName)} is not found.`);
+    }
+    const { key: target } = await ctx.useKey(input.TargetKeyId, 'UpdateAlias');
+    const old = await ctx.keys.get(keyArn(alias.region, alias.accountId, alias.targetKeyId));
+    if (old !== undefined) {
+      ctx.authorize('kms:UpdateAlias', old);
+      if (keyType(old) !== keyType(target) || old.keyUsage !== target.keyUsage) {
+        throw new ValidationException(
+          `Alias ${input.AliasName} cannot be moved to ${target.arn}: the new target must have the same key type and key usage as the current target.`,
+        );
+      }
+    }
+    const updated = await ctx.keys.updateAlias({ ...alias, targetKeyId: target.keyId, lastUpdatedDate: ctx.clock.now() });
+    if (!updated) {
+      throw new NotFoundException(`Alias ${aliasArn(ctx.region, ctx.accountId, input.AliasName)} is not found.`);
+    }
+    return undefined;
+  },
+});
+
+function keyType(key: KeyRecord): 'symmetric' | 'hmac' | 'asymmetric' {
+  if (key.keySpec === 'SYMMETRIC_DEFAULT') return 'symmetric';
+  return key.keySpec.startsWith('HMAC_') ? 'hmac' : 'asymmetric';
+}

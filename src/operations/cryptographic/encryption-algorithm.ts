@@ -1,0 +1,10 @@
+import { InvalidKeyUsageException } from '../../errors.js';
+import type { KeyRecord } from '../../storage/records.js';
+
+/** The algorithm a symmetric key accepts; anything else is InvalidKeyUsageException. */
+export function requireSymmetricAlgorithm(key: KeyRecord, algorithm: string | undefined): 'SYMMETRIC_DEFAULT' {
+  if (algorithm !== undefined && algorithm !== 'SYMMETRIC_DEFAULT') {
+    throw new InvalidKeyUsageException(`Algorithm ${algorithm} is incompatible with key spec ${key.keySpec}.`);
+  }
+  return 'SYMMETRIC_DEFAULT';
+}

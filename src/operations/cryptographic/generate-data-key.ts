@@ -1,0 +1,16 @@
+import { RecipientType, structure } from '../../wire/shapes.js';
+import { defineOperation } from '../operation.js';
+import { dataKeyMembers, type GenerateDataKeyInput, generateDataKey } from './data-key.js';
+import { refuseRecipient } from './dry-run.js';
+
+export const GenerateDataKey = defineOperation({
+  name: 'GenerateDataKey',
+  input: structure({ ...dataKeyMembers, Recipient: RecipientType }, ['KeyId']),
+  async handle(ctx, input: GenerateDataKeyInput) {
+    refuseRecipient(input.Recipient);
+    const { plaintext, ...out } = await generateDataKey(ctx, input, 'GenerateDataKey');
+    const Plaintext = plaintext.toString('base64');
+    plaintext.fill(0);
+    return { ...out, Plaintext };
+  },
+});

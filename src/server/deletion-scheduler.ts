@@ -1,0 +1,46 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import { deleteDueKeys } from '../keys/delete-due-keys.js';
+import type { KeyRepository } from '../keys/key-repository.js';
+
+/**
+ * Destroys keys whose deletion window has ended, every `intervalMs` of real time, against the
+ * lifecycle clock. One run at a time; a failed run is logged and retried at the next tick.
+ */
+export class DeletionScheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly keys: KeyRepository,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly intervalMs: number,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.runOnce(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  async runOnce(): Promise<void> {
+    if (this.running !== undefined) return this.running;
+    this.running = (async () => {
+      try {
+        for (const key of await deleteDueKeys(this.keys, this.clock.now())) {
+          this.logger.info({ keyArn: key.arn }, 'key deleted at the end of its waiting period');
+        }
+      } catch (err) {
+        this.logger.error({ err }, 'deletion scheduler run failed');
+      } finally {
+        this.running = undefined;
+      }
+    })();
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    await this.running;
+  }
+}
