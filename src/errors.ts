@@ -48,6 +48,18 @@ const STATUS = {
   NotFoundException: 400,
   TagException: 400,
   UnsupportedOperationException: 400,
+  XksKeyAlreadyInUseException: 400,
+  XksKeyInvalidConfigurationException: 400,
+  XksKeyNotFoundException: 400,
+  XksProxyIncorrectAuthenticationCredentialException: 400,
+  XksProxyInvalidConfigurationException: 400,
+  XksProxyInvalidResponseException: 400,
+  XksProxyUriEndpointInUseException: 400,
+  XksProxyUriInUseException: 400,
+  XksProxyUriUnreachableException: 400,
+  XksProxyVpcEndpointServiceInUseException: 400,
+  XksProxyVpcEndpointServiceInvalidConfigurationException: 400,
+  XksProxyVpcEndpointServiceNotFoundException: 400,
   // Unmodeled errors every AWS JSON service sends (reference §1.3.3).
   AccessDeniedException: 400,
   ValidationException: 400,
@@ -64,6 +76,8 @@ const STATUS = {
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof STATUS;
+
+export const ERROR_CODES = Object.keys(STATUS) as ErrorCode[];
 
 export function httpStatusOf(code: ErrorCode): number {
   return STATUS[code];
@@ -198,6 +212,42 @@ export class TagException extends KmsError {
 }
 export class UnsupportedOperationException extends KmsError {
   readonly code = 'UnsupportedOperationException';
+}
+export class XksKeyAlreadyInUseException extends KmsError {
+  readonly code = 'XksKeyAlreadyInUseException';
+}
+export class XksKeyInvalidConfigurationException extends KmsError {
+  readonly code = 'XksKeyInvalidConfigurationException';
+}
+export class XksKeyNotFoundException extends KmsError {
+  readonly code = 'XksKeyNotFoundException';
+}
+export class XksProxyIncorrectAuthenticationCredentialException extends KmsError {
+  readonly code = 'XksProxyIncorrectAuthenticationCredentialException';
+}
+export class XksProxyInvalidConfigurationException extends KmsError {
+  readonly code = 'XksProxyInvalidConfigurationException';
+}
+export class XksProxyInvalidResponseException extends KmsError {
+  readonly code = 'XksProxyInvalidResponseException';
+}
+export class XksProxyUriEndpointInUseException extends KmsError {
+  readonly code = 'XksProxyUriEndpointInUseException';
+}
+export class XksProxyUriInUseException extends KmsError {
+  readonly code = 'XksProxyUriInUseException';
+}
+export class XksProxyUriUnreachableException extends KmsError {
+  readonly code = 'XksProxyUriUnreachableException';
+}
+export class XksProxyVpcEndpointServiceInUseException extends KmsError {
+  readonly code = 'XksProxyVpcEndpointServiceInUseException';
+}
+export class XksProxyVpcEndpointServiceInvalidConfigurationException extends KmsError {
+  readonly code = 'XksProxyVpcEndpointServiceInvalidConfigurationException';
+}
+export class XksProxyVpcEndpointServiceNotFoundException extends KmsError {
+  readonly code = 'XksProxyVpcEndpointServiceNotFoundException';
 }
 export class AccessDeniedException extends KmsError {
   readonly code = 'AccessDeniedException';

@@ -14,7 +14,7 @@ import {
 import { missingMember } from '../../wire/validate.js';
 import { requireSymmetricEncryption } from '../context.js';
 import { defineOperation } from '../operation.js';
-import { openCiphertext } from './ciphertext-source.js';
+import { type OpenedCiphertext, openCiphertext } from './ciphertext-source.js';
 import { finishDryRun } from './dry-run.js';
 import { requireSymmetricAlgorithm } from './encryption-algorithm.js';
 
@@ -51,7 +51,7 @@ export const ReEncrypt = defineOperation({
   ),
   async handle(ctx, input: ReEncryptInput) {
     const ignoreCiphertext = input.DryRun === true && input.DryRunModifiers?.includes('IGNORE_CIPHERTEXT');
-    let source;
+    let source: OpenedCiphertext | undefined;
     if (ignoreCiphertext) {
       if (input.SourceKeyId === undefined) throw missingMember('sourceKeyId');
       const { key } = await ctx.useKey(input.SourceKeyId, 'ReEncrypt', { allowAlias: true, action: 'kms:ReEncryptFrom' });

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { PROJECT_ROOT } from '../helpers/server.js';
+
+/**
+ * The layering of DESIGN.md, held by a test: which top-level folders of src/ each folder may
+ * import from. Imports point down; nothing imports server/ or cli/; operations never import each
+ * other across resource folders.
+ */
+const ALLOWED: Record<string, string[]> = {
+  crypto: ['errors'],
+  wire: ['errors'],
+  policy: ['errors', 'auth', 'storage'],
+  storage: ['errors'],
+  auth: ['errors', 'crypto', 'storage'],
+  keys: ['errors', 'crypto', 'storage', 'lru', 'clock'],
+  operations: ['errors', 'keys', 'wire', 'auth', 'policy', 'storage', 'clock', 'crypto'],
+  server: ['errors', 'keys', 'wire', 'auth', 'policy', 'storage', 'clock', 'crypto', 'operations', 'lru'],
+  cli: ['errors', 'server', 'auth', 'storage', 'crypto'],
+};
+
+const SRC = join(PROJECT_ROOT, 'src');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f));
+}
+
+function imports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/from '(\.[^']+)'/g)].map((m) => resolve(dirname(file), m[1] as string));
+}
+
+function topFolder(path: string): string {
+  const [first] = relative(SRC, path).split(/[\\/]/);
+  return (first ?? '').replace(/\.js$|\.ts$/, '');
+}
+
+describe('layers', () => {
+  it('imports point down the layers of DESIGN.md', () => {
+    const violations: string[] = [];
+    for (const file of sourceFiles(SRC)) {
+      const from = topFolder(file);
+      const allowed = ALLOWED[from];
+      if (allowed === undefined) continue;
+      for (const target of imports(file)) {
+        const to = topFolder(target);
+        if (to !== from && !allowed.includes(to)) violations.push(`${relative(SRC, file)} imports ${to}`);
+      }
+    }
+    assert.deepEqual(violations, []);
+  });
+
+  it('operations of one resource folder never import another resource folder', () => {
+    const violations: string[] = [];
+    const ops = join(SRC, 'operations');
+    for (const file of sourceFiles(ops)) {
+      const group = relative(ops, file).split(/[\\/]/)[0];
+      for (const target of imports(file)) {
+        const rel = relative(ops, target);
+        if (rel.startsWith('..')) continue;
+        const targetGroup = rel.split(/[\\/]/)[0];
+        if (rel.includes('/') && file.includes('/operations/') && relative(ops, file).includes('/') && targetGroup !== group) {
+          violations.push(`${relative(SRC, file)} imports ${rel}`);
+        }
+      }
+    }
+    assert.deepEqual(violations, []);
+  });
+});
