@@ -33,7 +33,13 @@ export function callerOf(record: AccessKeyRecord): Caller {
   const user = /^arn:aws:iam::\d{12}:user\/(.+)$/.exec(record.principalArn)?.[1];
   return user === undefined
     ? { accountId: record.accountId, arn: record.principalArn, type: 'Root', accessKeyId: record.accessKeyId }
-    : { accountId: record.accountId, arn: record.principalArn, type: 'IAMUser', accessKeyId: record.accessKeyId, userName: user };
+    : {
+        accountId: record.accountId,
+        arn: record.principalArn,
+        type: 'IAMUser',
+        accessKeyId: record.accessKeyId,
+        userName: user,
+      };
 }
 
 export function principalArnFor(accountId: string, userName?: string): string {

@@ -100,9 +100,7 @@ export function parseAuthorization(header: string, hasDateHeader = true): Parsed
     missing.push("Authorization header requires 'SignedHeaders' parameter.");
   }
   if (!hasDateHeader) {
-    missing.push(
-      "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
-    );
+    missing.push("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
   }
   if (missing.length > 0 || credential === undefined || signature === undefined) {
     throw new IncompleteSignatureException(`${missing.join(' ')} Authorization=${header}`);
@@ -131,8 +129,7 @@ export function parseAuthorization(header: string, hasDateHeader = true): Parsed
     service,
     terminator,
     credentialScope: parts.slice(1).join('/'),
-    signedHeaders:
-      signedHeaders === undefined || signedHeaders === '' ? [] : signedHeaders.split(';'),
+    signedHeaders: signedHeaders === undefined || signedHeaders === '' ? [] : signedHeaders.split(';'),
     signature,
   };
 }
@@ -148,16 +145,14 @@ function parseParameters(text: string, header: string): Map<string, string> {
     const eq = token.indexOf('=');
     if (eq === -1) {
       throw new IncompleteSignatureException(
-        `'${token}' not a valid key=value pair (missing equal-sign) in Authorization header: ` +
-          `'${header}'.`,
+        `'${token}' not a valid key=value pair (missing equal-sign) in Authorization header: ` + `'${header}'.`,
       );
     }
     const key = token.slice(0, eq);
     // A repeated parameter is ambiguous; refuse it rather than guess which one was signed.
     if (params.has(key)) {
       throw new IncompleteSignatureException(
-        `Authorization header contains the '${key}' parameter more than once. ` +
-          `Authorization=${header}`,
+        `Authorization header contains the '${key}' parameter more than once. ` + `Authorization=${header}`,
       );
     }
     params.set(key, token.slice(eq + 1));
@@ -261,9 +256,7 @@ function uriEncode(bytes: Uint8Array): string {
       b === 0x2e || // .
       b === 0x5f || // _
       b === 0x7e; // ~
-    out += unreserved
-      ? String.fromCharCode(b)
-      : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+    out += unreserved ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
 }
@@ -296,11 +289,7 @@ function compare(a: string, b: string): number {
 // --- String to sign, signing key, signature (spec steps 3–5) ---------------------------------
 
 /** `AWS4-HMAC-SHA256 \n amzDate \n scope \n hex(SHA256(canonicalRequest))` (spec steps 2–3). */
-export function stringToSign(
-  amzDate: string,
-  credentialScope: string,
-  canonicalRequest: string,
-): string {
+export function stringToSign(amzDate: string, credentialScope: string, canonicalRequest: string): string {
   return `${ALGORITHM}\n${amzDate}\n${credentialScope}\n${sha256Hex(canonicalRequest)}`;
 }
 
@@ -308,12 +297,7 @@ export function stringToSign(
  * Spec step 4: kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service),
  * "aws4_request").
  */
-export function deriveSigningKey(
-  secret: string,
-  date: string,
-  region: string,
-  service: string,
-): Buffer {
+export function deriveSigningKey(secret: string, date: string, region: string, service: string): Buffer {
   const kDate = hmac(`AWS4${secret}`, date);
   const kRegion = hmac(kDate, region);
   const kService = hmac(kRegion, service);
@@ -381,8 +365,7 @@ export function checkRequestTime(amzDate: string, now: Date, windowMs: number): 
   const requestTime = parseAmzDate(amzDate);
   if (requestTime === undefined) {
     throw new IncompleteSignatureException(
-      `Date must be in ISO-8601 'basic format'. Got '${amzDate}'. ` +
-        'See http://en.wikipedia.org/wiki/ISO_8601',
+      `Date must be in ISO-8601 'basic format'. Got '${amzDate}'. ` + 'See http://en.wikipedia.org/wiki/ISO_8601',
     );
   }
   const nowSeconds = Math.floor(now.getTime() / 1000) * 1000;
@@ -392,8 +375,7 @@ export function checkRequestTime(amzDate: string, now: Date, windowMs: number): 
   const nowText = formatAmzDate(new Date(nowSeconds));
   if (requestTime < earliest) {
     throw new InvalidSignatureException(
-      `Signature expired: ${amzDate} is now earlier than ${formatAmzDate(earliest)} ` +
-        `(${nowText} - ${minutes})`,
+      `Signature expired: ${amzDate} is now earlier than ${formatAmzDate(earliest)} ` + `(${nowText} - ${minutes})`,
     );
   }
   if (requestTime > latest) {
@@ -421,10 +403,7 @@ export function checkScope(
   expectedRegion?: string,
 ): void {
   const problems: string[] = [];
-  const regionOk =
-    expectedRegion === undefined
-      ? REGION_SHAPE.test(parsed.region)
-      : parsed.region === expectedRegion;
+  const regionOk = expectedRegion === undefined ? REGION_SHAPE.test(parsed.region) : parsed.region === expectedRegion;
   if (!regionOk) {
     problems.push(`Credential should be scoped to a valid region, not '${parsed.region}'.`);
   }
@@ -433,8 +412,7 @@ export function checkScope(
   }
   if (parsed.terminator !== TERMINATOR) {
     problems.push(
-      `Credential should be scoped with a valid terminator: '${TERMINATOR}', ` +
-        `not '${parsed.terminator}'.`,
+      `Credential should be scoped with a valid terminator: '${TERMINATOR}', ` + `not '${parsed.terminator}'.`,
     );
   }
   const requestDate = amzDate.slice(0, 8);
@@ -452,11 +430,7 @@ export function checkScope(
  * operation: left unsigned, a captured `{"KeyId": …}` body could be replayed as another operation.
  * `x-amz-security-token` must be signed (reference §1.5). Every AWS SDK signs all three.
  */
-export const MUST_SIGN_IF_PRESENT: readonly string[] = [
-  'x-amz-date',
-  'x-amz-security-token',
-  'x-amz-target',
-];
+export const MUST_SIGN_IF_PRESENT: readonly string[] = ['x-amz-date', 'x-amz-security-token', 'x-amz-target'];
 
 /**
  * `host` must always be signed (spec step 1: "the host header is required"); AWS answers
@@ -469,15 +443,11 @@ export function checkSignedHeaders(
 ): void {
   const signed = new Set(parsed.signedHeaders.map((h) => h.toLowerCase()));
   if (!signed.has('host')) {
-    throw new InvalidSignatureException(
-      "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
-    );
+    throw new InvalidSignatureException("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
   }
   for (const name of mustSignIfPresent) {
     if (headers[name] !== undefined && !signed.has(name)) {
-      throw new InvalidSignatureException(
-        `'${displayName(name)}' must be a 'SignedHeader' in the AWS Authorization.`,
-      );
+      throw new InvalidSignatureException(`'${displayName(name)}' must be a 'SignedHeader' in the AWS Authorization.`);
     }
   }
 }
@@ -630,10 +600,7 @@ function lowerCaseHeaders(headers: HeaderMap): HeaderMap {
     const key = name.toLowerCase();
     const previous = out[key];
     const values = Array.isArray(value) ? value : [value];
-    out[key] =
-      previous === undefined
-        ? value
-        : [...(Array.isArray(previous) ? previous : [previous]), ...values];
+    out[key] = previous === undefined ? value : [...(Array.isArray(previous) ? previous : [previous]), ...values];
   }
   return out;
 }

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { pino } from 'pino';
-import { startServer } from '../server/start.js';
 import { resolveSettings } from '../server/settings.js';
+import { startServer } from '../server/start.js';
 import { accessKeyCommands } from './access-key-commands.js';
 
 /**
@@ -18,9 +18,15 @@ export async function main(argv: string[]): Promise<void> {
     .description('run the KMS API server')
     .option('--host <host>', 'address to listen on (default 127.0.0.1; env TRENT_HOST)')
     .addOption(new Option('--port <port>', 'port to listen on (default 4599; env TRENT_PORT)'))
-    .option('--data-dir <dir>', 'directory for the root key, credentials and the default store (default .trent; env TRENT_DATA_DIR)')
+    .option(
+      '--data-dir <dir>',
+      'directory for the root key, credentials and the default store (default .trent; env TRENT_DATA_DIR)',
+    )
     .option('--store <spec>', 'store: sqlite:PATH (default sqlite:<data-dir>/trent.db; env TRENT_STORE)')
-    .option('--account-id <id>', 'the default account, 12 digits, fixed at first start (default 111122223333; env TRENT_ACCOUNT_ID)')
+    .option(
+      '--account-id <id>',
+      'the default account, 12 digits, fixed at first start (default 111122223333; env TRENT_ACCOUNT_ID)',
+    )
     .option('--dev', 'dev mode: accept any access key, do not verify signatures (env TRENT_DEV=true)')
     .option('--log-level <level>', 'pino log level (default info; env TRENT_LOG_LEVEL)')
     .option('--config <file>', 'JSON file with any of the settings above (camelCase names)')

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { setUpDeployment, type Deployment } from '../server/first-start.js';
+import { type Deployment, setUpDeployment } from '../server/first-start.js';
 import { rootKeySource, setUpRootKey } from '../server/root-key-setup.js';
 import { resolveSettings } from '../server/settings.js';
 import { openStore } from '../storage/open-store.js';
@@ -36,6 +36,6 @@ export async function openDeployment(options: StoreOptions): Promise<OpenDeploym
 
 export function addStoreOptions<T extends { option(flags: string, description: string): T }>(command: T): T {
   return command
-    .option('--data-dir <dir>', 'the deployment\'s data directory (default .trent; env TRENT_DATA_DIR)')
+    .option('--data-dir <dir>', "the deployment's data directory (default .trent; env TRENT_DATA_DIR)")
     .option('--store <spec>', 'the store, as for trent server (env TRENT_STORE)');
 }

@@ -1,4 +1,4 @@
-import { open, seal, IV_LENGTH, TAG_LENGTH } from './aes-gcm.js';
+import { IV_LENGTH, open, seal, TAG_LENGTH } from './aes-gcm.js';
 
 /**
  * Wrapping of secrets (key material, secret access keys) under the deployment's root key.

@@ -9,9 +9,7 @@ export const MAX_POLICY_BYTES = 32768;
 
 export function checkKeyPolicy(policy: string): void {
   if (Buffer.byteLength(policy, 'utf8') > MAX_POLICY_BYTES) {
-    throw new LimitExceededException(
-      `Policy document exceeds the maximum size of ${MAX_POLICY_BYTES} bytes.`,
-    );
+    throw new LimitExceededException(`Policy document exceeds the maximum size of ${MAX_POLICY_BYTES} bytes.`);
   }
   let doc: unknown;
   try {

@@ -1,6 +1,6 @@
 import { createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
-import { KMSInternalException, NotFoundException } from '../errors.js';
 import { unwrapSecret, wrapSecret } from '../crypto/wrap.js';
+import { KMSInternalException, NotFoundException } from '../errors.js';
 import { Lru } from '../lru.js';
 import type { AliasRecord, BackingKeyRecord, KeyRecord, PageRequest } from '../storage/records.js';
 import type { Store } from '../storage/store.js';
@@ -133,7 +133,10 @@ export class KeyRepository {
       }
       this.keys.delete(arn);
     }
-    throw new KMSInternalException('The key is being changed by other requests. Try again.', `update of ${arn} kept losing races`);
+    throw new KMSInternalException(
+      'The key is being changed by other requests. Try again.',
+      `update of ${arn} kept losing races`,
+    );
   }
 
   /**
@@ -173,7 +176,10 @@ export class KeyRepository {
     if (backing === undefined) return undefined;
     const material = unwrapSecret(this.rootKey, backing.wrapped, materialContext(key.arn, materialId));
     if (material === undefined) {
-      throw new KMSInternalException('An internal error occurred. Try again later.', `backing key ${cacheId} does not unwrap under the root key`);
+      throw new KMSInternalException(
+        'An internal error occurred. Try again later.',
+        `backing key ${cacheId} does not unwrap under the root key`,
+      );
     }
     const keyObject = createSecretKey(material);
     material.fill(0);

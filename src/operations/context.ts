@@ -1,8 +1,8 @@
 import type { Caller } from '../auth/caller.js';
 import type { Clock } from '../clock.js';
 import { InvalidKeyUsageException } from '../errors.js';
-import { checkKeyState, type StateCheckedOperation } from '../keys/key-states.js';
 import type { KeyRepository, ResolvedKey, Scope } from '../keys/key-repository.js';
+import { checkKeyState, type StateCheckedOperation } from '../keys/key-states.js';
 import type { Authorizer } from '../policy/authorizer.js';
 import type { KeyRecord } from '../storage/records.js';
 

@@ -70,10 +70,22 @@ export function resolveSettings(flags: Raw, env: NodeJS.ProcessEnv, configFile?:
     accountId: optionalText(pick('accountId')),
     dev: bool('dev', pick('dev'), DEFAULTS.dev),
     logLevel: text(pick('logLevel'), DEFAULTS.logLevel),
-    schedulerIntervalMs: integer('schedulerIntervalMs', pick('schedulerIntervalMs'), DEFAULTS.schedulerIntervalMs, 10, 86_400_000),
+    schedulerIntervalMs: integer(
+      'schedulerIntervalMs',
+      pick('schedulerIntervalMs'),
+      DEFAULTS.schedulerIntervalMs,
+      10,
+      86_400_000,
+    ),
     keyQuota: integer('keyQuota', pick('keyQuota'), DEFAULTS.keyQuota, 1, 100_000_000),
     bodyLimit: integer('bodyLimit', pick('bodyLimit'), DEFAULTS.bodyLimit, 1024, 64 * 1024 * 1024),
-    signatureWindowMs: integer('signatureWindowMs', pick('signatureWindowMs'), DEFAULTS.signatureWindowMs, 1000, 86_400_000),
+    signatureWindowMs: integer(
+      'signatureWindowMs',
+      pick('signatureWindowMs'),
+      DEFAULTS.signatureWindowMs,
+      1000,
+      86_400_000,
+    ),
   };
   if (settings.accountId !== undefined && !/^\d{12}$/.test(settings.accountId)) {
     throw new SettingsError(`The account id must be 12 digits, not '${settings.accountId}'.`);

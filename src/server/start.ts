@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import { CredentialCache } from '../auth/access-keys.js';
 import { Authenticator } from '../auth/authenticate.js';
 import { SigningKeyCache } from '../auth/sigv4.js';
@@ -98,7 +98,11 @@ async function startOnStore(
       deployment.accountId,
     );
   }
-  logger.info({ credentials: deployment.credentialsPath, account: deployment.accountId }, 'administrator credentials are in %s (profile default)', deployment.credentialsPath);
+  logger.info(
+    { credentials: deployment.credentialsPath, account: deployment.accountId },
+    'administrator credentials are in %s (profile default)',
+    deployment.credentialsPath,
+  );
   logger.info({ url, store: settings.store || `sqlite:${settings.dataDir}/trent.db` }, 'Trent is ready on %s', url);
 
   let closing: Promise<void> | undefined;

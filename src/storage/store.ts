@@ -44,12 +44,7 @@ export interface Store {
   // --- aliases ---------------------------------------------------------------------------------
   getAlias(accountId: string, region: string, aliasName: string): Promise<AliasRecord | undefined>;
   /** Aliases of one account and region ordered by name, optionally only those of one key. */
-  listAliases(
-    accountId: string,
-    region: string,
-    page: PageRequest,
-    targetKeyId?: string,
-  ): Promise<AliasRecord[]>;
+  listAliases(accountId: string, region: string, page: PageRequest, targetKeyId?: string): Promise<AliasRecord[]>;
   countAliasesForKey(accountId: string, region: string, targetKeyId: string): Promise<number>;
   /** Returns false (and changes nothing) when the name is taken. */
   insertAlias(alias: AliasRecord): Promise<boolean>;

@@ -56,6 +56,8 @@ export function parseJsonBody(body: Buffer): unknown {
   try {
     return JSON.parse(body.toString('utf8'));
   } catch (err) {
-    throw new SerializationException(`The request body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+    throw new SerializationException(
+      `The request body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
 }

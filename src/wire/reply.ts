@@ -19,7 +19,9 @@ export function sendResult(res: ServerResponse, requestId: string, output: unkno
 }
 
 export function sendError(res: ServerResponse, requestId: string, error: KmsError): void {
-  const body = JSON.stringify(error.message === '' ? { __type: error.code } : { __type: error.code, message: error.message });
+  const body = JSON.stringify(
+    error.message === '' ? { __type: error.code } : { __type: error.code, message: error.message },
+  );
   res.writeHead(error.status, {
     'Content-Type': CONTENT_TYPE,
     'Content-Length': Buffer.byteLength(body),

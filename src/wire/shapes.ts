@@ -57,10 +57,11 @@ export type Shape =
   | ListShape
   | StructureShape;
 
-export const structure = (
-  members: Record<string, Shape>,
-  required: readonly string[] = [],
-): StructureShape => ({ type: 'structure', members, required });
+export const structure = (members: Record<string, Shape>, required: readonly string[] = []): StructureShape => ({
+  type: 'structure',
+  members,
+  required,
+});
 
 // Shapes shared by many operations (reference §2.1).
 export const KeyIdType: StringShape = { type: 'string', min: 1, max: 2048 };
@@ -102,20 +103,12 @@ export const PolicyType: StringShape = {
 export const TagKeyType: StringShape = { type: 'string', min: 1, max: 128 };
 export const TagList: ListShape = {
   type: 'list',
-  member: structure(
-    { TagKey: TagKeyType, TagValue: { type: 'string', min: 0, max: 256 } },
-    ['TagKey', 'TagValue'],
-  ),
+  member: structure({ TagKey: TagKeyType, TagValue: { type: 'string', min: 0, max: 256 } }, ['TagKey', 'TagValue']),
 };
 
 export const enumOf = (values: readonly string[]): StringShape => ({ type: 'string', enum: values });
 
-export const ENCRYPTION_ALGORITHMS = [
-  'SYMMETRIC_DEFAULT',
-  'RSAES_OAEP_SHA_1',
-  'RSAES_OAEP_SHA_256',
-  'SM2PKE',
-] as const;
+export const ENCRYPTION_ALGORITHMS = ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'SM2PKE'] as const;
 export const KEY_SPECS = [
   'RSA_2048',
   'RSA_3072',
@@ -136,12 +129,7 @@ export const KEY_SPECS = [
   'ECC_NIST_EDWARDS25519',
 ] as const;
 export const CUSTOMER_MASTER_KEY_SPECS = KEY_SPECS.slice(0, 13);
-export const KEY_USAGES = [
-  'SIGN_VERIFY',
-  'ENCRYPT_DECRYPT',
-  'GENERATE_VERIFY_MAC',
-  'KEY_AGREEMENT',
-] as const;
+export const KEY_USAGES = ['SIGN_VERIFY', 'ENCRYPT_DECRYPT', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT'] as const;
 export const ORIGINS = ['AWS_KMS', 'EXTERNAL', 'AWS_CLOUDHSM', 'EXTERNAL_KEY_STORE'] as const;
 export const DATA_KEY_SPECS = ['AES_256', 'AES_128'] as const;
 export const DRY_RUN_MODIFIERS: ListShape = {

@@ -57,9 +57,17 @@ function compile(shape: Shape): Walker {
           throw typeError(path, 'an integer', value);
         }
         if (min !== undefined && value < min) {
-          violations.push({ path, shown: String(value), constraint: `Member must have value greater than or equal to ${min}` });
+          violations.push({
+            path,
+            shown: String(value),
+            constraint: `Member must have value greater than or equal to ${min}`,
+          });
         } else if (max !== undefined && value > max) {
-          violations.push({ path, shown: String(value), constraint: `Member must have value less than or equal to ${max}` });
+          violations.push({
+            path,
+            shown: String(value),
+            constraint: `Member must have value less than or equal to ${max}`,
+          });
         }
         return value;
       };
@@ -82,9 +90,17 @@ function compile(shape: Shape): Walker {
         if (typeof value !== 'string') throw typeError(path, 'a base64 string', value);
         const bytes = decodeBase64(value, path);
         if (min !== undefined && bytes.length < min) {
-          violations.push({ path, shown: undefined, constraint: `Member must have length greater than or equal to ${min}` });
+          violations.push({
+            path,
+            shown: undefined,
+            constraint: `Member must have length greater than or equal to ${min}`,
+          });
         } else if (max !== undefined && bytes.length > max) {
-          violations.push({ path, shown: undefined, constraint: `Member must have length less than or equal to ${max}` });
+          violations.push({
+            path,
+            shown: undefined,
+            constraint: `Member must have length less than or equal to ${max}`,
+          });
         }
         return bytes;
       };
@@ -119,9 +135,17 @@ function compile(shape: Shape): Walker {
           return member(item, itemPath, violations);
         });
         if (min !== undefined && value.length < min) {
-          violations.push({ path, shown: renderList(value), constraint: `Member must have length greater than or equal to ${min}` });
+          violations.push({
+            path,
+            shown: renderList(value),
+            constraint: `Member must have length greater than or equal to ${min}`,
+          });
         } else if (max !== undefined && value.length > max) {
-          violations.push({ path, shown: renderList(value), constraint: `Member must have length less than or equal to ${max}` });
+          violations.push({
+            path,
+            shown: renderList(value),
+            constraint: `Member must have length less than or equal to ${max}`,
+          });
         }
         return out;
       };
@@ -211,7 +235,5 @@ function camel(name: string): string {
 
 /** The ValidationException for a required member that is missing, for checks made after parsing. */
 export function missingMember(path: string): ValidationException {
-  return new ValidationException(
-    validationMessage([{ path, shown: null, constraint: 'Member must not be null' }]),
-  );
+  return new ValidationException(validationMessage([{ path, shown: null, constraint: 'Member must not be null' }]));
 }

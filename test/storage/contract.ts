@@ -1,12 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type {
-  AccessKeyRecord,
-  AliasRecord,
-  BackingKeyRecord,
-  KeyRecord,
-} from '../../src/storage/records.js';
+import type { AccessKeyRecord, AliasRecord, BackingKeyRecord, KeyRecord } from '../../src/storage/records.js';
 import type { Store } from '../../src/storage/store.js';
 
 /**
@@ -99,14 +94,7 @@ const KEY_IDS = [
   'mrk-Z123456789abcdef0123456789abcdef',
   'ffffffff-0000-4000-8000-000000000004',
 ] as const;
-const ALIAS_NAMES = [
-  'alias/B-two',
-  'alias/a-one',
-  'alias/a_one',
-  'alias/a/one',
-  'alias/Z',
-  'alias/0',
-];
+const ALIAS_NAMES = ['alias/B-two', 'alias/a-one', 'alias/a_one', 'alias/a/one', 'alias/Z', 'alias/0'];
 
 function byteOrder(values: readonly string[]): string[] {
   return [...values].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
@@ -183,10 +171,7 @@ export function runStoreContract(name: string, open: () => Promise<StoreFixture>
         const key = makeKey(KEY_IDS[0]);
         const backing = [makeBackingKey(key, 1), makeBackingKey(key, 2, T0 + DAY)];
         await store.insertKey(key, backing);
-        assert.deepEqual(
-          sortedByMaterial(await store.getBackingKeys(key.arn)),
-          sortedByMaterial(backing),
-        );
+        assert.deepEqual(sortedByMaterial(await store.getBackingKeys(key.arn)), sortedByMaterial(backing));
       });
 
       it('refuses a second key with the same ARN and changes nothing', async () => {
@@ -394,10 +379,7 @@ export function runStoreContract(name: string, open: () => Promise<StoreFixture>
         const v3 = makeBackingKey(key, 3, T0 + 730 * DAY);
         await store.insertBackingKey(v2);
         await store.insertBackingKey(v3);
-        assert.deepEqual(
-          sortedByMaterial(await store.getBackingKeys(key.arn)),
-          sortedByMaterial([v1, v2, v3]),
-        );
+        assert.deepEqual(sortedByMaterial(await store.getBackingKeys(key.arn)), sortedByMaterial([v1, v2, v3]));
       });
 
       it('keeps backing keys apart per key', async () => {
@@ -577,8 +559,7 @@ export function runStoreContract(name: string, open: () => Promise<StoreFixture>
         const mine = [makeAccessKey('AKIA00000000000000B1'), makeAccessKey('AKIA00000000000000A1')];
         const theirs = makeAccessKey('AKIA00000000000000C1', OTHER_ACCOUNT);
         for (const k of [...mine, theirs]) await store.insertAccessKey(k);
-        const byId = (a: AccessKeyRecord, b: AccessKeyRecord) =>
-          a.accessKeyId.localeCompare(b.accessKeyId);
+        const byId = (a: AccessKeyRecord, b: AccessKeyRecord) => a.accessKeyId.localeCompare(b.accessKeyId);
         assert.deepEqual((await store.listAccessKeys()).sort(byId), [...mine, theirs].sort(byId));
         assert.deepEqual((await store.listAccessKeys(ACCOUNT)).sort(byId), [...mine].sort(byId));
         assert.deepEqual(await store.listAccessKeys(OTHER_ACCOUNT), [theirs]);
@@ -678,10 +659,7 @@ export function runStoreContract(name: string, open: () => Promise<StoreFixture>
         const reopened = await reopen();
         try {
           assert.deepEqual(await reopened.getKey(key.arn), updated);
-          assert.deepEqual(
-            sortedByMaterial(await reopened.getBackingKeys(key.arn)),
-            sortedByMaterial([v1, v2]),
-          );
+          assert.deepEqual(sortedByMaterial(await reopened.getBackingKeys(key.arn)), sortedByMaterial([v1, v2]));
           assert.equal(await reopened.getKey(gone.arn), undefined);
           assert.deepEqual(await reopened.getBackingKeys(gone.arn), []);
           assert.deepEqual(await reopened.getAlias(ACCOUNT, REGION, 'alias/durable'), alias);

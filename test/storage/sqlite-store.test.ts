@@ -7,11 +7,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { openStore } from '../../src/storage/open-store.js';
 import type { BackingKeyRecord, KeyRecord } from '../../src/storage/records.js';
-import {
-  LATEST_SCHEMA_VERSION,
-  MIGRATIONS,
-  SchemaTooNewError,
-} from '../../src/storage/sqlite/migrations.js';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS, SchemaTooNewError } from '../../src/storage/sqlite/migrations.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { runStoreContract } from './contract.js';
 
@@ -101,9 +97,7 @@ describe('SqliteStore on disk', () => {
     await SqliteStore.open(path).close();
     const read = () =>
       withRawDb(path, (db) =>
-        db
-          .prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version')
-          .all(),
+        db.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all(),
       );
     const first = read();
     assert.deepEqual(
@@ -222,10 +216,7 @@ describe('openStore', () => {
     }
     assert.ok(existsSync(join(dir, 'trent.db')));
     withRawDb(join(dir, 'trent.db'), (db) => {
-      assert.equal(
-        db.prepare("SELECT value FROM meta WHERE name = 'spec'").pluck().get(),
-        'undefined',
-      );
+      assert.equal(db.prepare("SELECT value FROM meta WHERE name = 'spec'").pluck().get(), 'undefined');
     });
   });
 

@@ -72,11 +72,17 @@ describe('encryption context encoding', () => {
   });
 
   it('sorts by UTF-8 bytes and length-prefixes each key and value', () => {
-    const encoded = encodeEncryptionContext({ 'é': 'x', z: 'yy' });
+    const encoded = encodeEncryptionContext({ é: 'x', z: 'yy' });
     const expected = Buffer.concat([
       Buffer.from([0, 0, 0, 2]),
-      Buffer.from([0, 0, 0, 1]), Buffer.from('z'), Buffer.from([0, 0, 0, 2]), Buffer.from('yy'),
-      Buffer.from([0, 0, 0, 2]), Buffer.from('é'), Buffer.from([0, 0, 0, 1]), Buffer.from('x'),
+      Buffer.from([0, 0, 0, 1]),
+      Buffer.from('z'),
+      Buffer.from([0, 0, 0, 2]),
+      Buffer.from('yy'),
+      Buffer.from([0, 0, 0, 2]),
+      Buffer.from('é'),
+      Buffer.from([0, 0, 0, 1]),
+      Buffer.from('x'),
     ]);
     assert.deepEqual(encoded, expected);
   });

@@ -34,9 +34,10 @@ describe('key-state table', () => {
 
   it('allows CancelKeyDeletion only while pending deletion', () => {
     for (const state of KEY_STATES) {
-      const expected = state === 'PendingDeletion' || state === 'PendingReplicaDeletion'
-        ? 'ok'
-        : `KMSInvalidStateException: ${ARN} is not pending deletion.`;
+      const expected =
+        state === 'PendingDeletion' || state === 'PendingReplicaDeletion'
+          ? 'ok'
+          : `KMSInvalidStateException: ${ARN} is not pending deletion.`;
       assert.equal(outcome('CancelKeyDeletion', state), expected, state);
     }
   });
@@ -48,8 +49,20 @@ describe('key-state table', () => {
   });
 
   it('refuses changes to keys pending deletion', () => {
-    for (const operation of ['CreateAlias', 'TagResource', 'UntagResource', 'UpdateKeyDescription', 'EnableKey', 'DisableKey', 'ScheduleKeyDeletion'] as const) {
-      assert.equal(outcome(operation, 'PendingDeletion'), `KMSInvalidStateException: ${ARN} is pending deletion.`, operation);
+    for (const operation of [
+      'CreateAlias',
+      'TagResource',
+      'UntagResource',
+      'UpdateKeyDescription',
+      'EnableKey',
+      'DisableKey',
+      'ScheduleKeyDeletion',
+    ] as const) {
+      assert.equal(
+        outcome(operation, 'PendingDeletion'),
+        `KMSInvalidStateException: ${ARN} is pending deletion.`,
+        operation,
+      );
     }
   });
 

@@ -24,7 +24,10 @@ const ALLOWED: Record<string, string[]> = {
 const SRC = join(PROJECT_ROOT, 'src');
 
 function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f));
+  return readdirSync(dir, { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(dir, f));
 }
 
 function imports(file: string): string[] {
@@ -61,7 +64,12 @@ describe('layers', () => {
         const rel = relative(ops, target);
         if (rel.startsWith('..')) continue;
         const targetGroup = rel.split(/[\\/]/)[0];
-        if (rel.includes('/') && file.includes('/operations/') && relative(ops, file).includes('/') && targetGroup !== group) {
+        if (
+          rel.includes('/') &&
+          file.includes('/operations/') &&
+          relative(ops, file).includes('/') &&
+          targetGroup !== group
+        ) {
           violations.push(`${relative(SRC, file)} imports ${rel}`);
         }
       }

@@ -28,11 +28,7 @@ import {
   stringToSign,
   verifySignature,
 } from '../../src/auth/sigv4.js';
-import {
-  IncompleteSignatureException,
-  InvalidSignatureException,
-  type KmsError,
-} from '../../src/errors.js';
+import { IncompleteSignatureException, InvalidSignatureException, type KmsError } from '../../src/errors.js';
 
 // --- The AWS SigV4 test suite ----------------------------------------------------------------
 
@@ -178,8 +174,7 @@ function flipByte(value: string): string {
  */
 function tamperPath(path: string): string {
   for (let i = path.length - 1; i >= 0; i--) {
-    const flipped =
-      path.slice(0, i) + String.fromCharCode(path.charCodeAt(i) ^ 1) + path.slice(i + 1);
+    const flipped = path.slice(0, i) + String.fromCharCode(path.charCodeAt(i) ^ 1) + path.slice(i + 1);
     if (canonicalUri(flipped) !== canonicalUri(path)) return flipped;
   }
   return `${path}x`;
@@ -189,9 +184,7 @@ const cases = findCases(VECTORS);
 
 describe('AWS SigV4 test suite', () => {
   it('exercises every .req in the folder', () => {
-    const reqFiles = readdirSync(VECTORS, { recursive: true, encoding: 'utf8' }).filter((f) =>
-      f.endsWith('.req'),
-    );
+    const reqFiles = readdirSync(VECTORS, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.req'));
     assert.equal(cases.length, reqFiles.length);
     // 24 top-level cases, 8 under normalize-path/, 2 under post-sts-token/.
     assert.equal(cases.length, 34);
@@ -282,8 +275,7 @@ describe('AWS SigV4 test suite', () => {
 
       // Everything below verifies the .sreq; for the defective case, with its .authz signature.
       const sreqAuth = name === SREQ_CARRIES_GET_VANILLA_SIGNATURE ? parsed : shipped;
-      const verify = (request: RequestPieces): void =>
-        verifySignature(sreqAuth, request, SECRET, amzDate, cache);
+      const verify = (request: RequestPieces): void => verifySignature(sreqAuth, request, SECRET, amzDate, cache);
 
       it('accepts the .sreq', () => {
         const now = parseAmzDate(amzDate);
@@ -315,10 +307,7 @@ describe('AWS SigV4 test suite', () => {
           const values = sreqHeaders[header];
           assert.ok(values !== undefined && values.length > 0);
           const tampered = [flipByte(values[0] ?? ''), ...values.slice(1)];
-          expectError(
-            () => verify(pieces(sreq, { ...sreqHeaders, [header]: tampered })),
-            InvalidSignatureException,
-          );
+          expectError(() => verify(pieces(sreq, { ...sreqHeaders, [header]: tampered })), InvalidSignatureException);
         });
       }
 
@@ -334,23 +323,14 @@ describe('AWS SigV4 test suite', () => {
       it('refuses a one-byte change to the path', () => {
         const path = tamperPath(sreq.path);
         assert.notEqual(canonicalUri(path), canonicalUri(sreq.path));
-        expectError(
-          () => verify({ ...pieces(sreq, sreqHeaders), path }),
-          InvalidSignatureException,
-        );
+        expectError(() => verify({ ...pieces(sreq, sreqHeaders), path }), InvalidSignatureException);
       });
 
       it('refuses a change to the query and the method', () => {
         const query = sreq.query === '' ? 'x=1' : flipByte(sreq.query);
-        expectError(
-          () => verify({ ...pieces(sreq, sreqHeaders), query }),
-          InvalidSignatureException,
-        );
+        expectError(() => verify({ ...pieces(sreq, sreqHeaders), query }), InvalidSignatureException);
         const method = sreq.method === 'GET' ? 'POST' : 'GET';
-        expectError(
-          () => verify({ ...pieces(sreq, sreqHeaders), method }),
-          InvalidSignatureException,
-        );
+        expectError(() => verify({ ...pieces(sreq, sreqHeaders), method }), InvalidSignatureException);
       });
 
       it('refuses the right request under another secret or scope', () => {
@@ -426,18 +406,11 @@ describe('Node header handling (documented in sigv4.ts)', () => {
         payloadHash: sha256Hex(''),
       });
       const cache = new SigningKeyCache();
-      expectError(
-        () => verifySignature(auth, request(got.headers), SECRET, amzDate, cache),
-        InvalidSignatureException,
-      );
+      expectError(() => verifySignature(auth, request(got.headers), SECRET, amzDate, cache), InvalidSignatureException);
       verifySignature(auth, request(got.distinct), SECRET, amzDate, cache);
 
       // Node's strict parser answers 400 to a folded header; the handler never runs.
-      const multiline = join(
-        VECTORS,
-        'get-header-value-multiline',
-        'get-header-value-multiline.sreq',
-      );
+      const multiline = join(VECTORS, 'get-header-value-multiline', 'get-header-value-multiline.sreq');
       assert.equal(await send(multiline), 'HTTP/1.1 400 Bad Request');
       assert.equal(seen.length, 1);
     } finally {
@@ -487,8 +460,7 @@ describe('parseAuthorization', () => {
 
   it('accepts parameters without spaces, in any order, and ignores unknown ones', () => {
     const h =
-      'AWS4-HMAC-SHA256 Signature=ff,Foo=bar,SignedHeaders=host,' +
-      'Credential=K/20250102/us-east-1/kms/aws4_request';
+      'AWS4-HMAC-SHA256 Signature=ff,Foo=bar,SignedHeaders=host,' + 'Credential=K/20250102/us-east-1/kms/aws4_request';
     const parsed = parseAuthorization(h);
     assert.equal(parsed.signature, 'ff');
     assert.deepEqual(parsed.signedHeaders, ['host']);
@@ -526,8 +498,7 @@ describe('parseAuthorization', () => {
 
   it('lists every missing parameter', () => {
     const req = (p: string): string => `Authorization header requires '${p}' parameter.`;
-    const noDate =
-      "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.";
+    const noDate = "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.";
     const bare = 'AWS4-HMAC-SHA256';
     expectError(
       () => parseAuthorization(bare),
@@ -538,8 +509,7 @@ describe('parseAuthorization', () => {
     expectError(
       () => parseAuthorization(unknown, false),
       IncompleteSignatureException,
-      `${req('Credential')} ${req('Signature')} ${req('SignedHeaders')} ${noDate} ` +
-        `Authorization=${unknown}`,
+      `${req('Credential')} ${req('Signature')} ${req('SignedHeaders')} ${noDate} ` + `Authorization=${unknown}`,
     );
     const credOnly = 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE';
     expectError(
@@ -564,10 +534,7 @@ describe('parseAuthorization', () => {
   it('refuses a credential without exactly five parts', () => {
     for (const credential of ['AKIDEXAMPLE', 'A/20250102/us-east-1/kms', 'A/1/2/3/4/5', '']) {
       expectError(
-        () =>
-          parseAuthorization(
-            `AWS4-HMAC-SHA256 Credential=${credential}, SignedHeaders=host, Signature=a`,
-          ),
+        () => parseAuthorization(`AWS4-HMAC-SHA256 Credential=${credential}, SignedHeaders=host, Signature=a`),
         IncompleteSignatureException,
         'Credential must have exactly 5 slash-delimited elements, e.g. ' +
           `keyid/date/region/service/term, got '${credential}'`,
@@ -586,8 +553,7 @@ describe('parseAuthorization', () => {
 
   it('keeps an empty SignedHeaders as an empty list (host check refuses it later)', () => {
     const parsed = parseAuthorization(
-      'AWS4-HMAC-SHA256 Credential=K/20250102/us-east-1/kms/aws4_request, ' +
-        'SignedHeaders=, Signature=',
+      'AWS4-HMAC-SHA256 Credential=K/20250102/us-east-1/kms/aws4_request, ' + 'SignedHeaders=, Signature=',
     );
     assert.deepEqual(parsed.signedHeaders, []);
     assert.equal(parsed.signature, '');
@@ -599,23 +565,14 @@ describe('parseAuthorization', () => {
 describe('parseAmzDate / requestAmzDate', () => {
   it('parses the basic format and nothing else', () => {
     assert.equal(parseAmzDate('20250102T030405Z')?.toISOString(), '2025-01-02T03:04:05.000Z');
-    for (const bad of [
-      '2025-01-02T03:04:05Z',
-      '20250102T030405',
-      '20250230T000000Z',
-      '20250102T246000Z',
-      '',
-    ]) {
+    for (const bad of ['2025-01-02T03:04:05Z', '20250102T030405', '20250230T000000Z', '20250102T246000Z', '']) {
       assert.equal(parseAmzDate(bad), undefined, bad);
     }
     assert.equal(formatAmzDate(new Date('2025-01-02T03:04:05.999Z')), '20250102T030405Z');
   });
 
   it('takes X-Amz-Date, else converts Date', () => {
-    assert.equal(
-      requestAmzDate({ 'x-amz-date': '20250102T030405Z', date: 'x' }),
-      '20250102T030405Z',
-    );
+    assert.equal(requestAmzDate({ 'x-amz-date': '20250102T030405Z', date: 'x' }), '20250102T030405Z');
     assert.equal(requestAmzDate({ date: 'Thu, 02 Jan 2025 03:04:05 GMT' }), '20250102T030405Z');
     assert.equal(requestAmzDate({ date: 'garbage' }), 'garbage');
     assert.equal(requestAmzDate({}), undefined);
@@ -629,8 +586,7 @@ describe('checkRequestTime', () => {
     expectError(
       () => checkRequestTime('20250102T030405Z', new Date('2025-01-02T03:25:00Z'), window),
       InvalidSignatureException,
-      'Signature expired: 20250102T030405Z is now earlier than 20250102T031000Z ' +
-        '(20250102T032500Z - 15 min.)',
+      'Signature expired: 20250102T030405Z is now earlier than 20250102T031000Z ' + '(20250102T032500Z - 15 min.)',
     );
   });
 
@@ -647,8 +603,7 @@ describe('checkRequestTime', () => {
     expectError(
       () => checkRequestTime('20250102T030000Z', new Date('2025-01-02T03:06:00Z'), 5 * 60_000),
       InvalidSignatureException,
-      'Signature expired: 20250102T030000Z is now earlier than 20250102T030100Z ' +
-        '(20250102T030600Z - 5 min.)',
+      'Signature expired: 20250102T030000Z is now earlier than 20250102T030100Z ' + '(20250102T030600Z - 5 min.)',
     );
   });
 
@@ -674,9 +629,7 @@ describe('checkRequestTime', () => {
 // --- Scope and signed headers ----------------------------------------------------------------
 
 function parsedWith(scope: string, signedHeaders = 'host;x-amz-date'): ParsedAuthorization {
-  return parseAuthorization(
-    `AWS4-HMAC-SHA256 Credential=AKID/${scope}, SignedHeaders=${signedHeaders}, Signature=00`,
-  );
+  return parseAuthorization(`AWS4-HMAC-SHA256 Credential=AKID/${scope}, SignedHeaders=${signedHeaders}, Signature=00`);
 }
 
 describe('checkScope', () => {
@@ -705,8 +658,7 @@ describe('checkScope', () => {
       );
     }
     expectError(
-      () =>
-        checkScope(parsedWith('20250102/us-west-2/kms/aws4_request'), amzDate, 'kms', 'us-east-1'),
+      () => checkScope(parsedWith('20250102/us-west-2/kms/aws4_request'), amzDate, 'kms', 'us-east-1'),
       InvalidSignatureException,
       "Credential should be scoped to a valid region, not 'us-west-2'.",
     );
@@ -731,8 +683,7 @@ describe('checkScope', () => {
 
   it('reports every problem at once, in AWS order', () => {
     expectError(
-      () =>
-        checkScope(parsedWith('foobar/wrong-region/wrong-service/aws5_request'), amzDate, 'kms'),
+      () => checkScope(parsedWith('foobar/wrong-region/wrong-service/aws5_request'), amzDate, 'kms'),
       InvalidSignatureException,
       "Credential should be scoped to a valid region, not 'wrong-region'. " +
         "Credential should be scoped to correct service: 'kms'. " +
@@ -764,10 +715,7 @@ describe('checkSignedHeaders', () => {
       'x-amz-target': 't',
       'x-amz-security-token': 's',
     };
-    checkSignedHeaders(
-      parsedWith(scope, 'host;x-amz-date;x-amz-security-token;x-amz-target'),
-      headers,
-    );
+    checkSignedHeaders(parsedWith(scope, 'host;x-amz-date;x-amz-security-token;x-amz-target'), headers);
     checkSignedHeaders(parsedWith(scope, 'host'), { host: 'h', date: 'd' });
     const cases: [string, string][] = [
       ['host;x-amz-security-token;x-amz-target', 'X-Amz-Date'],
@@ -904,14 +852,7 @@ describe('signRequest → verifySignature', () => {
       'your AWS Secret Access Key and signing method. Consult the service documentation for ' +
       'details.';
     expectError(
-      () =>
-        verifySignature(
-          parsed,
-          request(headers, body.replace('test', 'tesu')),
-          SECRET,
-          amzDate,
-          cache,
-        ),
+      () => verifySignature(parsed, request(headers, body.replace('test', 'tesu')), SECRET, amzDate, cache),
       InvalidSignatureException,
       mismatch,
     );

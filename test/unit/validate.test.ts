@@ -3,12 +3,12 @@ import { describe, it } from 'node:test';
 import { SerializationException, ValidationException } from '../../src/errors.js';
 import {
   EncryptionContextType,
+  enumOf,
   KeyIdType,
   NumberOfBytesType,
   PlaintextType,
   structure,
   TagList,
-  enumOf,
 } from '../../src/wire/shapes.js';
 import { compileValidator } from '../../src/wire/validate.js';
 
@@ -85,7 +85,10 @@ describe('request validation', () => {
   });
 
   it('collects every violation into one message', () => {
-    assert.match(validationMessage({ NumberOfBytes: 0 }), /^2 validation errors detected: Value null at 'keyId'.*; Value '0' at 'numberOfBytes'/);
+    assert.match(
+      validationMessage({ NumberOfBytes: 0 }),
+      /^2 validation errors detected: Value null at 'keyId'.*; Value '0' at 'numberOfBytes'/,
+    );
   });
 
   it('throws SerializationException for wrong JSON types before any constraint', () => {

@@ -33,7 +33,11 @@ export const UpdateAlias = defineOperation({
         );
       }
     }
-    const updated = await ctx.keys.updateAlias({ ...alias, targetKeyId: target.keyId, lastUpdatedDate: ctx.clock.now() });
+    const updated = await ctx.keys.updateAlias({
+      ...alias,
+      targetKeyId: target.keyId,
+      lastUpdatedDate: ctx.clock.now(),
+    });
     if (!updated) {
       throw new NotFoundException(`Alias ${aliasArn(ctx.region, ctx.accountId, input.AliasName)} is not found.`);
     }

@@ -40,7 +40,9 @@ export async function openCiphertext(
   if (request.keyId !== undefined) {
     const named = await ctx.keys.resolve(ctx, request.keyId, true);
     if (named.key.arn !== blob.keyArn) {
-      throw new IncorrectKeyException('The key ID in the request does not identify a CMK that can perform this operation.');
+      throw new IncorrectKeyException(
+        'The key ID in the request does not identify a CMK that can perform this operation.',
+      );
     }
   }
   if (key === undefined || key.region !== ctx.region) throw new AccessDeniedException(INACCESSIBLE, blob.keyArn);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { ValidationException } from '../../errors.js';
 import type { EncryptionContext } from '../../keys/encryption-context.js';
 import { encryptSymmetric } from '../../keys/symmetric.js';
-import { ValidationException } from '../../errors.js';
 import {
   BooleanType,
   DATA_KEY_SPECS,
@@ -60,4 +60,3 @@ function dataKeyLength(input: GenerateDataKeyInput): number {
   }
   return input.KeySpec === undefined ? (input.NumberOfBytes as number) : DATA_KEY_BYTES[input.KeySpec];
 }
-

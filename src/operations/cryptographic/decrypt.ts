@@ -67,4 +67,3 @@ export const Decrypt = defineOperation({
     return { KeyId: opened.key.arn, Plaintext, EncryptionAlgorithm: opened.algorithm, KeyMaterialId: materialId };
   },
 });
-

@@ -54,7 +54,10 @@ export const ReEncrypt = defineOperation({
     let source: OpenedCiphertext | undefined;
     if (ignoreCiphertext) {
       if (input.SourceKeyId === undefined) throw missingMember('sourceKeyId');
-      const { key } = await ctx.useKey(input.SourceKeyId, 'ReEncrypt', { allowAlias: true, action: 'kms:ReEncryptFrom' });
+      const { key } = await ctx.useKey(input.SourceKeyId, 'ReEncrypt', {
+        allowAlias: true,
+        action: 'kms:ReEncryptFrom',
+      });
       requireSymmetricEncryption(key, 'ReEncrypt');
       requireSymmetricAlgorithm(key, input.SourceEncryptionAlgorithm);
     } else {

@@ -81,7 +81,9 @@ export const CreateKey = defineOperation({
     checkNewTags(tags);
     const quota = ctx.services.limits.keysPerAccountRegion;
     if ((await ctx.keys.count(ctx)) >= quota) {
-      throw new LimitExceededException(`The request would exceed the quota of ${quota} KMS keys in this account and Region.`);
+      throw new LimitExceededException(
+        `The request would exceed the quota of ${quota} KMS keys in this account and Region.`,
+      );
     }
 
     const keyId = randomUUID();

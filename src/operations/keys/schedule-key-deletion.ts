@@ -12,10 +12,7 @@ const DAY_MS = 86_400_000;
 
 export const ScheduleKeyDeletion = defineOperation({
   name: 'ScheduleKeyDeletion',
-  input: structure(
-    { KeyId: KeyIdType, PendingWindowInDays: { type: 'integer', min: 1, max: 365 } },
-    ['KeyId'],
-  ),
+  input: structure({ KeyId: KeyIdType, PendingWindowInDays: { type: 'integer', min: 1, max: 365 } }, ['KeyId']),
   async handle(ctx, input: ScheduleKeyDeletionInput) {
     // The model allows 1–365; AWS documents and enforces 7–30 (reference §4.7).
     const days = input.PendingWindowInDays ?? 30;

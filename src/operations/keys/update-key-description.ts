@@ -10,7 +10,10 @@ export const UpdateKeyDescription = defineOperation({
   name: 'UpdateKeyDescription',
   input: structure({ KeyId: KeyIdType, Description: DescriptionType }, ['KeyId', 'Description']),
   async handle(ctx, input: UpdateKeyDescriptionInput) {
-    await ctx.changeKey(input.KeyId, 'UpdateKeyDescription', (current) => ({ ...current, description: input.Description }));
+    await ctx.changeKey(input.KeyId, 'UpdateKeyDescription', (current) => ({
+      ...current,
+      description: input.Description,
+    }));
     return undefined;
   },
 });

@@ -118,10 +118,6 @@ export function applyMigrations(db: Database.Database, now: () => number = Date.
 }
 
 function currentVersion(db: Database.Database): number {
-  const row = db
-    .prepare<[], { version: number | null }>(
-      'SELECT MAX(version) AS version FROM schema_migrations',
-    )
-    .get();
+  const row = db.prepare<[], { version: number | null }>('SELECT MAX(version) AS version FROM schema_migrations').get();
   return row?.version ?? 0;
 }

@@ -169,11 +169,7 @@ export class SqliteStore implements Store {
 
   // --- aliases ---------------------------------------------------------------------------------
 
-  async getAlias(
-    accountId: string,
-    region: string,
-    aliasName: string,
-  ): Promise<AliasRecord | undefined> {
+  async getAlias(accountId: string, region: string, aliasName: string): Promise<AliasRecord | undefined> {
     const row = this.#s.getAlias.get(accountId, region, aliasName);
     return row && parseAlias(row);
   }
@@ -192,11 +188,7 @@ export class SqliteStore implements Store {
     return rows.map(parseAlias);
   }
 
-  async countAliasesForKey(
-    accountId: string,
-    region: string,
-    targetKeyId: string,
-  ): Promise<number> {
+  async countAliasesForKey(accountId: string, region: string, targetKeyId: string): Promise<number> {
     return this.#s.countAliasesOfKey.get(accountId, region, targetKeyId) ?? 0;
   }
 
@@ -213,13 +205,7 @@ export class SqliteStore implements Store {
   }
 
   async updateAlias(a: AliasRecord): Promise<boolean> {
-    const result = this.#s.updateAlias.run(
-      a.targetKeyId,
-      a.lastUpdatedDate,
-      a.accountId,
-      a.region,
-      a.aliasName,
-    );
+    const result = this.#s.updateAlias.run(a.targetKeyId, a.lastUpdatedDate, a.accountId, a.region, a.aliasName);
     return result.changes === 1;
   }
 
@@ -245,9 +231,7 @@ export class SqliteStore implements Store {
 
   async listAccessKeys(accountId?: string): Promise<AccessKeyRecord[]> {
     const rows =
-      accountId === undefined
-        ? this.#s.listAccessKeys.all()
-        : this.#s.listAccessKeysOfAccount.all(accountId);
+      accountId === undefined ? this.#s.listAccessKeys.all() : this.#s.listAccessKeysOfAccount.all(accountId);
     return rows.map(parseAccessKey);
   }
 
@@ -310,33 +294,24 @@ function configure(db: Database.Database): void {
 
 function prepareStatements(db: Database.Database) {
   const keyCols = 'key_id, account_id, region, key_state, deletion_date, revision, doc';
-  const aliasCols =
-    'account_id, region, alias_name, target_key_id, creation_date, last_updated_date';
-  const accessKeyCols =
-    'access_key_id, account_id, principal_arn, secret_wrapped, created_at, description';
-  const p = <P extends unknown[], R = unknown>(sql: string): Statement<P, R> =>
-    db.prepare<P, R>(sql);
+  const aliasCols = 'account_id, region, alias_name, target_key_id, creation_date, last_updated_date';
+  const accessKeyCols = 'access_key_id, account_id, principal_arn, secret_wrapped, created_at, description';
+  const p = <P extends unknown[], R = unknown>(sql: string): Statement<P, R> => db.prepare<P, R>(sql);
   return {
     getKey: p<[string], KeyRow>('SELECT doc FROM keys WHERE arn = ?'),
     listKeys: p<[string, string, string, number], KeyRow>(
       `SELECT doc FROM keys WHERE account_id = ? AND region = ? AND key_id > ?
        ORDER BY key_id LIMIT ?`,
     ),
-    countKeys: p<[string, string], number>(
-      'SELECT COUNT(*) FROM keys WHERE account_id = ? AND region = ?',
-    ).pluck(),
-    insertKey: p<[string, ...KeyColumns]>(
-      `INSERT INTO keys (arn, ${keyCols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
+    countKeys: p<[string, string], number>('SELECT COUNT(*) FROM keys WHERE account_id = ? AND region = ?').pluck(),
+    insertKey: p<[string, ...KeyColumns]>(`INSERT INTO keys (arn, ${keyCols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
     updateKey: p<[...KeyColumns, string, number]>(
       `UPDATE keys SET key_id = ?, account_id = ?, region = ?, key_state = ?, deletion_date = ?,
          revision = ?, doc = ?
        WHERE arn = ? AND revision = ?`,
     ),
     keyRevision: p<[string], { revision: number }>('SELECT revision FROM keys WHERE arn = ?'),
-    deleteKey: p<[string], KeyOwnerRow>(
-      'DELETE FROM keys WHERE arn = ? RETURNING key_id, account_id, region',
-    ),
+    deleteKey: p<[string], KeyOwnerRow>('DELETE FROM keys WHERE arn = ? RETURNING key_id, account_id, region'),
     listKeysDue: p<[number, number], KeyRow>(
       `SELECT doc FROM keys WHERE key_state = 'PendingDeletion' AND deletion_date <= ?
        ORDER BY deletion_date, arn LIMIT ?`,
@@ -378,19 +353,13 @@ function prepareStatements(db: Database.Database) {
     deleteAliasesOfKey: p<[string, string, string]>(
       'DELETE FROM aliases WHERE account_id = ? AND region = ? AND target_key_id = ?',
     ),
-    getAccount: p<[string], AccountRow>(
-      'SELECT account_id, created_at FROM accounts WHERE account_id = ?',
-    ),
+    getAccount: p<[string], AccountRow>('SELECT account_id, created_at FROM accounts WHERE account_id = ?'),
     putAccount: p<[string, number]>(
       `INSERT INTO accounts (account_id, created_at) VALUES (?, ?)
        ON CONFLICT (account_id) DO UPDATE SET created_at = excluded.created_at`,
     ),
-    getAccessKey: p<[string], AccessKeyRow>(
-      `SELECT ${accessKeyCols} FROM access_keys WHERE access_key_id = ?`,
-    ),
-    listAccessKeys: p<[], AccessKeyRow>(
-      `SELECT ${accessKeyCols} FROM access_keys ORDER BY access_key_id`,
-    ),
+    getAccessKey: p<[string], AccessKeyRow>(`SELECT ${accessKeyCols} FROM access_keys WHERE access_key_id = ?`),
+    listAccessKeys: p<[], AccessKeyRow>(`SELECT ${accessKeyCols} FROM access_keys ORDER BY access_key_id`),
     listAccessKeysOfAccount: p<[string], AccessKeyRow>(
       `SELECT ${accessKeyCols} FROM access_keys WHERE account_id = ? ORDER BY access_key_id`,
     ),
