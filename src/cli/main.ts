@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { pino } from 'pino';
+import { createLogger } from '../server/logger.js';
 import { resolveSettings } from '../server/settings.js';
 import { startServer } from '../server/start.js';
 import { accessKeyCommands } from './access-key-commands.js';
@@ -33,7 +33,7 @@ export async function main(argv: string[]): Promise<void> {
     .action(async (options: Record<string, unknown>) => {
       const { config, ...flags } = options;
       const settings = resolveSettings(flags, process.env, config as string | undefined);
-      const logger = pino({ level: settings.logLevel });
+      const logger = createLogger(settings.logLevel);
       const running = await startServer(settings, process.env, logger);
       const shutdown = (signal: string) => {
         logger.info({ signal }, 'shutting down: finishing in-flight requests');

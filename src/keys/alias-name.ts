@@ -2,6 +2,9 @@ import { InvalidAliasNameException, ValidationException } from '../errors.js';
 
 /** Alias naming rules beyond the model's pattern (reference §4.2). */
 const PREFIX = 'alias/';
+
+/** Aliases per key (reference §4.16); CreateAlias and UpdateAlias both enforce it. */
+export const MAX_ALIASES_PER_KEY = 50;
 const RESERVED_PREFIX = 'alias/aws/';
 
 export function checkAliasName(aliasName: string): void {

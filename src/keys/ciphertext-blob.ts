@@ -1,4 +1,5 @@
 import { InvalidCiphertextException } from '../errors.js';
+import { parseKeyIdentifier } from './arn.js';
 
 /**
  * The symmetric ciphertext blob, version 1 (documented in docs/ciphertext-format.md):
@@ -55,6 +56,9 @@ export function decodeBlob(blob: Buffer): CiphertextBlob {
     throw invalid('truncated blob');
   }
   const keyArn = blob.toString('utf8', 3, 3 + arnLength);
+  // A blob Trent wrote always names a well-formed key ARN; anything else is damage, not a key
+  // the caller cannot see.
+  if (parseKeyIdentifier(keyArn).kind !== 'keyArn') throw invalid('the blob names no key ARN');
   const ivStart = headerLength;
   const tagStart = ivStart + IV_LENGTH;
   const dataStart = tagStart + TAG_LENGTH;

@@ -23,8 +23,13 @@ export interface KmsHandlerOptions {
   bodyLimit: number;
 }
 
-// After refusing an oversized body, read and discard at most this much more so the client can
-// still read the reply on a keep-alive connection; past it the connection is closed.
+// After refusing a request whose body is still arriving (an oversized body), read and discard at
+// most this much more before replying, so the client can read the reply on a keep-alive
+// connection; past it the reply says `Connection: close` and the connection is closed.
+//
+// The reply waits for the end of the body: Node destroys a `Connection: close` socket as soon as
+// the reply is written, and closing a socket with unread input sends a TCP reset, which can wipe
+// the reply from the client's receive buffer while the client is still sending its body.
 const DRAIN_LIMIT = 8 * 1024 * 1024;
 
 export class KmsHandler {
@@ -67,8 +72,8 @@ export class KmsHandler {
   }
 
   private reject(req: IncomingMessage, res: ServerResponse, requestId: string, error: KmsError): void {
-    if (!req.complete) discardRest(req, res);
-    sendError(res, requestId, error);
+    if (req.complete) sendError(res, requestId, error);
+    else discardRest(req, res, () => sendError(res, requestId, error));
   }
 
   private log(requestId: string, operation: string | undefined, error: KmsError, started: number): void {
@@ -83,14 +88,24 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function discardRest(req: IncomingMessage, res: ServerResponse): void {
+/** Reads and discards the rest of the body, then replies (see DRAIN_LIMIT). */
+function discardRest(req: IncomingMessage, res: ServerResponse, reply: () => void): void {
   let discarded = 0;
-  req.on('data', (chunk: Buffer) => {
+  let replied = false;
+  const replyOnce = () => {
+    if (replied) return;
+    replied = true;
+    req.off('data', onData);
+    reply();
+  };
+  const onData = (chunk: Buffer) => {
     discarded += chunk.length;
-    if (discarded > DRAIN_LIMIT) req.destroy();
-  });
+    if (discarded <= DRAIN_LIMIT) return;
+    res.setHeader('Connection', 'close');
+    replyOnce();
+  };
+  req.on('data', onData).once('end', replyOnce);
   req.resume();
-  res.setHeader('Connection', 'close');
 }
 
 function elapsed(started: number): number {

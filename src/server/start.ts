@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { type Logger, pino } from 'pino';
+import type { Logger } from 'pino';
 import { CredentialCache } from '../auth/access-keys.js';
 import { Authenticator } from '../auth/authenticate.js';
 import { SigningKeyCache } from '../auth/sigv4.js';
@@ -15,6 +15,7 @@ import { DeletionScheduler } from './deletion-scheduler.js';
 import { type Deployment, setUpDeployment } from './first-start.js';
 import { createHttpServer } from './http-server.js';
 import { KmsHandler } from './kms-handler.js';
+import { createLogger } from './logger.js';
 import { rootKeySource, setUpRootKey } from './root-key-setup.js';
 import type { ServerSettings } from './settings.js';
 
@@ -36,7 +37,7 @@ export interface RunningServer {
 export async function startServer(
   settings: ServerSettings,
   env: NodeJS.ProcessEnv = process.env,
-  logger: Logger = pino({ level: settings.logLevel }),
+  logger: Logger = createLogger(settings.logLevel),
 ): Promise<RunningServer> {
   mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
   const store = await openStore(settings.store, settings.dataDir);

@@ -1,5 +1,5 @@
 import { AlreadyExistsException, LimitExceededException } from '../../errors.js';
-import { checkAliasName } from '../../keys/alias-name.js';
+import { checkAliasName, MAX_ALIASES_PER_KEY } from '../../keys/alias-name.js';
 import { aliasArn } from '../../keys/arn.js';
 import { AliasNameType, KeyIdType, structure } from '../../wire/shapes.js';
 import { defineOperation } from '../operation.js';
@@ -8,8 +8,6 @@ interface CreateAliasInput {
   AliasName: string;
   TargetKeyId: string;
 }
-
-export const MAX_ALIASES_PER_KEY = 50;
 
 export const CreateAlias = defineOperation({
   name: 'CreateAlias',

@@ -1,5 +1,5 @@
-import { NotFoundException, ValidationException } from '../../errors.js';
-import { checkAliasName } from '../../keys/alias-name.js';
+import { LimitExceededException, NotFoundException, ValidationException } from '../../errors.js';
+import { checkAliasName, MAX_ALIASES_PER_KEY } from '../../keys/alias-name.js';
 import { aliasArn, keyArn } from '../../keys/arn.js';
 import type { KeyRecord } from '../../storage/records.js';
 import { AliasNameType, KeyIdType, structure } from '../../wire/shapes.js';
@@ -32,6 +32,10 @@ export const UpdateAlias = defineOperation({
           `Alias ${input.AliasName} cannot be moved to ${target.arn}: the new target must have the same key type and key usage as the current target.`,
         );
       }
+    }
+    // The new target takes one more alias, within the same quota as CreateAlias (reference §4.2).
+    if (alias.targetKeyId !== target.keyId && (await ctx.keys.countAliases(target)) >= MAX_ALIASES_PER_KEY) {
+      throw new LimitExceededException(`The key ${target.arn} already has ${MAX_ALIASES_PER_KEY} aliases.`);
     }
     const updated = await ctx.keys.updateAlias({
       ...alias,

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import {
   CustomKeyStoreNotFoundException,
   LimitExceededException,
+  TagException,
   UnsupportedOperationException,
   ValidationException,
 } from '../../errors.js';
@@ -9,7 +10,7 @@ import { keyArn } from '../../keys/arn.js';
 import { defaultKeyPolicy } from '../../keys/default-policy.js';
 import { keyMetadata } from '../../keys/key-metadata.js';
 import { checkKeyPolicy } from '../../keys/key-policy.js';
-import { checkNewTags } from '../../keys/tags.js';
+import { checkNewTags, MAX_TAGS_PER_KEY } from '../../keys/tags.js';
 import type { KeyRecord, Tag } from '../../storage/records.js';
 import {
   BooleanType,
@@ -56,6 +57,12 @@ export const CreateKey = defineOperation({
   }),
   async handle(ctx, input: CreateKeyInput) {
     const keySpec = chooseKeySpec(input);
+    // Only symmetric encryption keys have a default usage (reference Appendix A).
+    if (keySpec !== 'SYMMETRIC_DEFAULT' && input.KeyUsage === undefined) {
+      throw new ValidationException(
+        'You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.',
+      );
+    }
     const keyUsage = input.KeyUsage ?? 'ENCRYPT_DECRYPT';
     if (keySpec === 'SYMMETRIC_DEFAULT' && keyUsage !== 'ENCRYPT_DECRYPT') {
       throw new ValidationException(`KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}`);
@@ -79,6 +86,7 @@ export const CreateKey = defineOperation({
     if (input.Policy !== undefined) checkKeyPolicy(input.Policy);
     const tags = input.Tags ?? [];
     checkNewTags(tags);
+    if (tags.length > MAX_TAGS_PER_KEY) throw new TagException('Too many tags');
     const quota = ctx.services.limits.keysPerAccountRegion;
     if ((await ctx.keys.count(ctx)) >= quota) {
       throw new LimitExceededException(

@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type {
   AccessKeyRecord,
@@ -87,6 +88,8 @@ export class SqliteStore implements Store {
 
   /** Opens (creating if absent) the database file at `path` and migrates it. */
   static open(path: string): SqliteStore {
+    // Created owner-only before SQLite opens it: its -wal and -shm files take the same mode.
+    closeSync(openSync(path, 'a', 0o600));
     const db = new Database(path, { timeout: 5000 });
     try {
       configure(db);

@@ -1,0 +1,234 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import type { Target } from './servers.js';
+import { type Headers, Signer } from './signer.js';
+
+/**
+ * The load generator: `concurrency` request loops over one keep-alive agent with as many sockets,
+ * a warm-up whose results are discarded, then a timed phase. Runs in the bench process, never in
+ * the server's. Requests are pre-signed (see Signer), so a loop does little but write a request and
+ * read a reply; its CPU time is reported so that a saturated client shows up in the results.
+ */
+export interface LoadSpec {
+  target: Target;
+  signer: Signer;
+  operation: string;
+  body: string;
+  concurrency: number;
+  warmupMs: number;
+  durationMs: number;
+}
+
+export interface LoadResult {
+  requests: number;
+  errors: number;
+  /** A few distinct failures (status and body, or the socket error), for the report. */
+  errorSamples: string[];
+  elapsedMs: number;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  meanMs: number;
+  /** CPU the load generator used during the timed phase (process.cpuUsage, user + system). */
+  clientCpuMs: number;
+  /** CPU the server process used during the timed phase, from /proc; undefined elsewhere. */
+  serverCpuMs: number | undefined;
+  /**
+   * CPU every other process on the machine used meanwhile (/proc/stat busy time less client and
+   * server): on a small shared machine, a busy neighbour makes the figures meaningless.
+   */
+  otherCpuMs: number | undefined;
+}
+
+type Outcome = { status: number; body: string } | { error: string };
+
+const MAX_ERROR_SAMPLES = 5;
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/** One request with a throwaway connection; for setup calls, whose replies we need to read. */
+export async function call(target: Target, operation: string, input: object): Promise<unknown> {
+  const body = JSON.stringify(input);
+  const agent = new Agent({ keepAlive: false });
+  const headers = new Signer(target).headers(operation, body);
+  try {
+    const outcome = await send(agent, target.url, headers, body, true);
+    if ('error' in outcome) throw new Error(`${target.name} ${operation}: ${outcome.error}`);
+    if (outcome.status !== 200) {
+      throw new Error(`${target.name} ${operation}: HTTP ${outcome.status} ${outcome.body}`);
+    }
+    return JSON.parse(outcome.body);
+  } finally {
+    agent.destroy();
+  }
+}
+
+export async function measure(spec: LoadSpec): Promise<LoadResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: spec.concurrency });
+  try {
+    await runPhase(spec, agent, spec.warmupMs, new Recorder());
+    const recorder = new Recorder();
+    const before = cpuSnapshot(spec.target.pid);
+    const started = performance.now();
+    await runPhase(spec, agent, spec.durationMs, recorder);
+    const elapsedMs = performance.now() - started;
+    return recorder.result(elapsedMs, cpuSpent(before, cpuSnapshot(spec.target.pid)));
+  } finally {
+    agent.destroy();
+  }
+}
+
+// Each loop keeps exactly one request in flight until the deadline; the last replies may land a
+// little after it, which is why throughput divides by the measured elapsed time.
+async function runPhase(spec: LoadSpec, agent: Agent, ms: number, recorder: Recorder) {
+  const deadline = performance.now() + ms;
+  const loop = async () => {
+    while (performance.now() < deadline && !spec.target.exited()) {
+      const headers = spec.signer.headers(spec.operation, spec.body);
+      const t0 = performance.now();
+      const outcome = await send(agent, spec.target.url, headers, spec.body, false);
+      recorder.add(performance.now() - t0, outcome);
+    }
+  };
+  await Promise.all(Array.from({ length: spec.concurrency }, loop));
+}
+
+/**
+ * A 200's body is drained unread (the setup calls already checked what a reply holds); any other
+ * reply's body is kept for the error report.
+ */
+function send(agent: Agent, url: URL, headers: Headers, body: string, keep: boolean) {
+  const options = { agent, host: url.hostname, port: url.port, method: 'POST', path: '/', headers };
+  return new Promise<Outcome>((resolve) => {
+    const fail = (err: NodeJS.ErrnoException) => {
+      resolve({ error: `${err.code ?? ''} ${err.message}` });
+    };
+    const req = request(options, (res) => {
+      // A reset mid-reply fails the response, not the request.
+      res.on('error', fail);
+      const status = res.statusCode ?? 0;
+      if (status === 200 && !keep) {
+        res.on('end', () => resolve({ status, body: '' }));
+        res.resume();
+        return;
+      }
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', fail);
+    // A server that stops answering must fail the run, not hang it.
+    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error('no reply within 30 s')));
+    req.end(body);
+  });
+}
+
+class Recorder {
+  #latencies = new Float64Array(1 << 16);
+  #count = 0;
+  #errors = 0;
+  readonly #samples = new Set<string>();
+
+  add(latencyMs: number, outcome: Outcome): void {
+    if (this.#count === this.#latencies.length) {
+      const grown = new Float64Array(this.#latencies.length * 2);
+      grown.set(this.#latencies);
+      this.#latencies = grown;
+    }
+    this.#latencies[this.#count++] = latencyMs;
+    if ('error' in outcome || outcome.status !== 200) {
+      this.#errors++;
+      if (this.#samples.size < MAX_ERROR_SAMPLES) this.#samples.add(describe(outcome));
+    }
+  }
+
+  result(elapsedMs: number, cpu: CpuSpent): LoadResult {
+    const sorted = this.#latencies.slice(0, this.#count).sort();
+    let sum = 0;
+    for (const v of sorted) sum += v;
+    return {
+      requests: this.#count,
+      errors: this.#errors,
+      errorSamples: [...this.#samples],
+      elapsedMs,
+      requestsPerSecond: (this.#count * 1000) / elapsedMs,
+      p50Ms: percentile(sorted, 0.5),
+      p99Ms: percentile(sorted, 0.99),
+      meanMs: this.#count === 0 ? Number.NaN : sum / this.#count,
+      ...cpu,
+    };
+  }
+}
+
+function describe(outcome: Outcome): string {
+  if ('error' in outcome) return `socket error: ${outcome.error}`;
+  return `HTTP ${outcome.status}: ${outcome.body.slice(0, 300)}`;
+}
+
+/** Nearest-rank percentile of an ascending array. */
+function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.ceil(q * sorted.length) - 1;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank))] ?? Number.NaN;
+}
+
+// --- CPU time, from process.cpuUsage and /proc (Linux only) ------------------------------------
+
+interface CpuSnapshot {
+  client: NodeJS.CpuUsage;
+  server: number | undefined;
+  machine: number | undefined;
+}
+
+type CpuSpent = Pick<LoadResult, 'clientCpuMs' | 'serverCpuMs' | 'otherCpuMs'>;
+
+function cpuSnapshot(serverPid: number): CpuSnapshot {
+  return { client: process.cpuUsage(), server: processCpuMs(serverPid), machine: machineBusyMs() };
+}
+
+function cpuSpent(before: CpuSnapshot, after: CpuSnapshot): CpuSpent {
+  const client = process.cpuUsage(before.client);
+  const clientCpuMs = (client.user + client.system) / 1000;
+  const serverCpuMs = difference(before.server, after.server);
+  const machineMs = difference(before.machine, after.machine);
+  const otherCpuMs =
+    machineMs === undefined || serverCpuMs === undefined
+      ? undefined
+      : Math.max(0, machineMs - clientCpuMs - serverCpuMs);
+  return { clientCpuMs, serverCpuMs, otherCpuMs };
+}
+
+let ticksPerSecond: number | undefined;
+
+function ticksToMs(ticks: number): number {
+  ticksPerSecond ??= Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
+  return (ticks * 1000) / ticksPerSecond;
+}
+
+function processCpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ticksToMs(Number(fields[11]) + Number(fields[12]));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Busy time of all CPUs together: user, nice, system, irq, softirq, steal. */
+function machineBusyMs(): number | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+    const [user, nice, system, , , irq, softirq, steal] = line.split(/\s+/).slice(1).map(Number);
+    let busy = 0;
+    for (const ticks of [user, nice, system, irq, softirq, steal]) busy += ticks ?? 0;
+    return Number.isFinite(busy) ? ticksToMs(busy) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function difference(before: number | undefined, after: number | undefined): number | undefined {
+  return before === undefined || after === undefined ? undefined : after - before;
+}

@@ -1,0 +1,126 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LoadResult } from './load.js';
+
+/** The printed table, the loud error report and the JSON results file. */
+export interface Row {
+  operation: string;
+  concurrency: number;
+  trent?: LoadResult;
+  moto?: LoadResult;
+  bare?: LoadResult;
+}
+
+interface Column {
+  title: string;
+  width: number;
+  value(row: Row): string;
+}
+
+const COLUMNS: Column[] = [
+  { title: 'operation', width: 15, value: (r) => r.operation },
+  { title: 'conc', width: 4, value: (r) => String(r.concurrency) },
+  { title: 'Trent r/s', width: 10, value: (r) => rate(r.trent) },
+  { title: 'p50 ms', width: 7, value: (r) => ms(r.trent?.p50Ms) },
+  { title: 'p99 ms', width: 7, value: (r) => ms(r.trent?.p99Ms) },
+  { title: 'moto r/s', width: 9, value: (r) => rate(r.moto) },
+  { title: 'p50 ms', width: 7, value: (r) => ms(r.moto?.p50Ms) },
+  { title: 'p99 ms', width: 7, value: (r) => ms(r.moto?.p99Ms) },
+  { title: 'T/moto', width: 7, value: (r) => ratio(r.trent, r.moto) },
+  // CPU as % of one core over the timed phase, Trent/moto: which side is the bottleneck?
+  { title: 'srv CPU%', width: 8, value: (r) => pair(r, (x) => x.serverCpuMs) },
+  { title: 'cli CPU%', width: 8, value: (r) => pair(r, (x) => x.clientCpuMs) },
+];
+
+// Only with --bare: the limit on this machine, and how much of it Trent reaches.
+const BARE_COLUMNS: Column[] = [
+  { title: 'bare r/s', width: 8, value: (r) => rate(r.bare) },
+  { title: 'T/bare', width: 6, value: (r) => ratio(r.trent, r.bare) },
+];
+
+export function formatTable(rows: Row[]): string {
+  const columns = rows.some((r) => r.bare !== undefined) ? [...COLUMNS, ...BARE_COLUMNS] : COLUMNS;
+  // The first column is text, left-aligned; the others are figures.
+  const pad = (cell: string, i: number) => {
+    const width = columns[i]?.width ?? 0;
+    return i === 0 ? cell.padEnd(width) : cell.padStart(width);
+  };
+  const line = (cells: string[]) => cells.map(pad).join(' ');
+  const header = line(columns.map((c) => c.title));
+  const body = rows.map((row) => line(columns.map((c) => c.value(row))));
+  return [header, '-'.repeat(header.length), ...body].join('\n');
+}
+
+/** One paragraph per measurement that saw errors; empty when there were none. */
+export function errorReport(rows: Row[]): string {
+  const parts: string[] = [];
+  for (const row of rows) {
+    for (const [name, result] of results(row)) {
+      if (result === undefined || result.errors === 0) continue;
+      parts.push(
+        `${name} ${row.operation} at concurrency ${row.concurrency}: ` +
+          `${result.errors} of ${result.requests} requests failed\n` +
+          result.errorSamples.map((s) => `    ${s}`).join('\n'),
+      );
+    }
+  }
+  return parts.join('\n');
+}
+
+/**
+ * Measurements during which other processes kept the machine busy (more than `threshold` of one
+ * core on average); their figures measure the neighbours as much as the servers.
+ */
+export function noiseReport(rows: Row[], threshold = 0.15): string {
+  const lines: string[] = [];
+  for (const row of rows) {
+    for (const [name, result] of results(row)) {
+      const share = result?.otherCpuMs === undefined ? 0 : result.otherCpuMs / result.elapsedMs;
+      if (share <= threshold) continue;
+      const percent = Math.round(share * 100);
+      lines.push(`  ${name} ${row.operation} c=${row.concurrency}: ${percent}% of a core`);
+    }
+  }
+  return lines.join('\n');
+}
+
+function results(row: Row): [string, LoadResult | undefined][] {
+  return [
+    ['Trent', row.trent],
+    ['moto', row.moto],
+    ['bare', row.bare],
+  ];
+}
+
+export function writeResults(dir: string, startedAt: Date, document: object): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(path, `${JSON.stringify(document, null, 2)}\n`);
+  return path;
+}
+
+// A trailing '!' marks a measurement with errors: its figures are not comparable.
+function rate(result: LoadResult | undefined): string {
+  if (result === undefined) return '-';
+  return `${Math.round(result.requestsPerSecond)}${result.errors > 0 ? '!' : ''}`;
+}
+
+function ms(value: number | undefined): string {
+  if (value === undefined || Number.isNaN(value)) return '-';
+  return value < 10 ? value.toFixed(2) : value.toFixed(1);
+}
+
+function ratio(a: LoadResult | undefined, b: LoadResult | undefined): string {
+  if (a === undefined || b === undefined || b.requestsPerSecond === 0) return '-';
+  const r = a.requestsPerSecond / b.requestsPerSecond;
+  return `${r < 1 ? r.toFixed(2) : r.toFixed(1)}x`;
+}
+
+function pair(row: Row, cpuMs: (result: LoadResult) => number | undefined): string {
+  const percent = (result: LoadResult | undefined) => {
+    const value = result === undefined ? undefined : cpuMs(result);
+    if (value === undefined || result === undefined) return '-';
+    return String(Math.round((value / result.elapsedMs) * 100));
+  };
+  return `${percent(row.trent)}/${percent(row.moto)}`;
+}

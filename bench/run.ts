@@ -1,0 +1,243 @@
+import { spawnSync } from 'node:child_process';
+import { availableParallelism, cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { CASES, type Case, type Setup, setUp } from './cases.js';
+import { type LoadResult, measure } from './load.js';
+import { errorReport, formatTable, noiseReport, type Row, writeResults } from './report.js';
+import { cleanUp, startBare, startMoto, startTrent, type Target } from './servers.js';
+import { Signer } from './signer.js';
+
+/**
+ * `npm run bench`: Trent against moto, side by side in one run, on the hot cryptographic
+ * operations. A benchmark, not a test: it reports figures and fails only when requests fail.
+ *
+ *   --duration N     seconds per measurement (default 5), after a warm-up
+ *   --warmup N       seconds of warm-up per measurement (default 1)
+ *   --only NAME      trent or moto: run one target
+ *   --concurrency L  comma-separated (default 1,16,64)
+ *   --bare           also measure the bare limit (node HTTP + one AES-GCM, bare-server.ts)
+ *   --cpu-prof       run Trent under node --cpu-prof; the profile lands in bench/results/
+ */
+const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const RESULTS_DIR = join(PROJECT_ROOT, 'bench', 'results');
+
+interface Options {
+  durationMs: number;
+  warmupMs: number;
+  only: 'trent' | 'moto' | undefined;
+  concurrencies: number[];
+  bare: boolean;
+  cpuProf: boolean;
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2));
+  const startedAt = new Date();
+  const targets = await startTargets(options);
+  const setups = new Map<Target, Setup>();
+  for (const target of targets) setups.set(target, await setUp(target));
+
+  const rows: Row[] = [];
+  let crash: string | undefined;
+  try {
+    // Targets alternate within each row, so that drift on the machine hits both alike.
+    for (const c of CASES) {
+      for (const concurrency of options.concurrencies) {
+        const row: Row = { operation: c.label, concurrency };
+        for (const target of targets) {
+          const setup = setups.get(target)!;
+          row[target.name] = await measureOne(target, c, setup, concurrency, options);
+        }
+        rows.push(row);
+      }
+    }
+  } catch (err) {
+    crash = err instanceof Error ? err.message : String(err);
+  }
+  await Promise.all(targets.map((t) => t.stop()));
+  return finish({ startedAt, targets, rows, crash }, options);
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      duration: { type: 'string', default: '5' },
+      warmup: { type: 'string', default: '1' },
+      only: { type: 'string' },
+      concurrency: { type: 'string', default: '1,16,64' },
+      bare: { type: 'boolean', default: false },
+      'cpu-prof': { type: 'boolean', default: false },
+    },
+  });
+  const only = values.only;
+  if (only !== undefined && only !== 'trent' && only !== 'moto') {
+    throw new Error(`--only takes trent or moto, not '${only}'`);
+  }
+  return {
+    durationMs: seconds('duration', values.duration),
+    warmupMs: seconds('warmup', values.warmup),
+    only,
+    concurrencies: concurrencyList(values.concurrency),
+    bare: values.bare,
+    cpuProf: values['cpu-prof'],
+  };
+}
+
+function seconds(flag: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--${flag} takes seconds, not '${text}'`);
+  return n * 1000;
+}
+
+function concurrencyList(text: string): number[] {
+  const list = text.split(',').map(Number);
+  if (list.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new Error(`--concurrency takes positive integers separated by commas, not '${text}'`);
+  }
+  return list;
+}
+
+async function startTargets(options: Options): Promise<Target[]> {
+  const targets: Target[] = [];
+  // The profile is written when Trent exits, which it does cleanly on the SIGTERM of stop().
+  const nodeArgs = options.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', RESULTS_DIR] : [];
+  if (options.only !== 'moto') targets.push(await startTrent(nodeArgs));
+  if (options.only !== 'trent') {
+    const moto = await startMoto();
+    if (moto !== undefined) targets.push(moto);
+    else console.error('moto_server is not installed (not on PATH): benchmarking Trent only.');
+  }
+  if (options.bare) targets.push(await startBare());
+  if (targets.length === 0) throw new Error('nothing to benchmark');
+  for (const t of targets) console.error(`${t.name}: ${t.url.origin} (pid ${t.pid})`);
+  return targets;
+}
+
+async function measureOne(
+  target: Target,
+  c: Case,
+  setup: Setup,
+  concurrency: number,
+  options: Options,
+): Promise<LoadResult> {
+  const result = await measure({
+    target,
+    signer: new Signer(target),
+    operation: c.operation,
+    body: c.body(setup),
+    concurrency,
+    warmupMs: options.warmupMs,
+    durationMs: options.durationMs,
+  });
+  if (target.exited()) {
+    const where = `${c.label} at concurrency ${concurrency}`;
+    throw new Error(`${target.name} exited during ${where}:\n${target.output()}`);
+  }
+  console.error(progressLine(target, c, concurrency, result));
+  return result;
+}
+
+function progressLine(target: Target, c: Case, concurrency: number, result: LoadResult): string {
+  const errors = result.errors > 0 ? `, ${result.errors} ERRORS` : '';
+  const others = percent(result.otherCpuMs, result);
+  return (
+    `  ${target.name.padEnd(5)} ${c.label.padEnd(15)} c=${String(concurrency).padEnd(2)} ` +
+    `${Math.round(result.requestsPerSecond)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, ` +
+    `p99 ${result.p99Ms.toFixed(2)} ms; CPU server ${percent(result.serverCpuMs, result)}, ` +
+    `client ${percent(result.clientCpuMs, result)}, others ${others}${errors}`
+  );
+}
+
+function percent(cpuMs: number | undefined, result: LoadResult): string {
+  return cpuMs === undefined ? '-' : `${Math.round((cpuMs / result.elapsedMs) * 100)}%`;
+}
+
+interface Run {
+  startedAt: Date;
+  targets: Target[];
+  rows: Row[];
+  /** Why the run stopped early, if it did. */
+  crash: string | undefined;
+}
+
+/** Prints the table and the warnings, writes the JSON; returns the exit code. */
+function finish({ startedAt, targets, rows, crash }: Run, options: Options): number {
+  console.log(`\n${formatTable(rows)}\n`);
+  console.log(machineLine());
+  const path = writeResults(RESULTS_DIR, startedAt, {
+    startedAt: startedAt.toISOString(),
+    machine: machine(),
+    trentCommit: git(['rev-parse', 'HEAD']),
+    trentSourceModified: (git(['status', '--porcelain', '--', 'src']) ?? '') !== '',
+    motoVersion: targets.some((t) => t.name === 'moto') ? motoVersion() : undefined,
+    options,
+    rows,
+    crash,
+  });
+  console.log(`results: ${path}`);
+  const noise = noiseReport(rows);
+  if (noise !== '') {
+    console.error(`\nWARNING: other processes were busy meanwhile; these figures are disturbed:`);
+    console.error(noise);
+  }
+  const errors = errorReport(rows);
+  if (crash !== undefined) shout(`THE BENCHMARK STOPPED: ${crash}`);
+  if (errors !== '') shout(`REQUESTS FAILED — figures marked ! are not valid:\n${errors}`);
+  return crash !== undefined || errors !== '' ? 1 : 0;
+}
+
+function shout(message: string): void {
+  const bar = '!'.repeat(78);
+  console.error(`\n${bar}\n${message}\n${bar}\n`);
+}
+
+function machine(): object {
+  return {
+    nproc: availableParallelism(),
+    cpu: cpus()[0]?.model,
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+  };
+}
+
+function machineLine(): string {
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  return `machine: ${availableParallelism()} CPUs (${cpu}), node ${process.version}`;
+}
+
+function git(args: string[]): string | undefined {
+  const r = spawnSync('git', args, { cwd: PROJECT_ROOT, encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+// Best effort: the python that moto_server's pyenv shim runs is the one `python` finds.
+function motoVersion(): string | undefined {
+  const script = 'import moto; print(moto.__version__)';
+  const r = spawnSync('python', ['-c', script], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+// Ctrl-C and kill: stop the servers and remove Trent's data directory before going.
+process.once('SIGINT', () => {
+  cleanUp();
+  process.exit(130);
+});
+process.once('SIGTERM', () => {
+  cleanUp();
+  process.exit(143);
+});
+process.once('exit', cleanUp);
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    cleanUp();
+    process.exitCode = 1;
+  },
+);
