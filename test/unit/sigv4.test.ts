@@ -767,7 +767,9 @@ describe('SigningKeyCache', () => {
     cache.get('AKID', SECRET, '20150830', 'eu-west-1', SERVICE);
     cache.get('AKID', SECRET, '20150830', REGION, 'kms');
     cache.get('AKID2', SECRET, '20150830', REGION, SERVICE);
-    assert.equal(cache.size, 6);
+    // The rotated secret replaced the old secret's entry for the same scope.
+    assert.equal(cache.size, 5);
+    assert.deepEqual(cache.get('AKID', SECRET, '20150830', REGION, SERVICE), base);
   });
 
   it('is bounded and evicts the least recently used entry', () => {
