@@ -10,7 +10,12 @@ import type { Target } from './servers.js';
 export interface Case {
   label: string;
   operation: string;
-  body(setup: Setup): string;
+  /** undefined: the target cannot do it (moto without signing keys), so it is not measured there. */
+  body(setup: Setup): string | undefined;
+  /** The concurrencies it runs at (of those asked for); all when absent. Keeps `npm run bench` short. */
+  concurrencies?: readonly number[];
+  /** false: the bare limit (bare-server.ts) does not answer it. */
+  bare?: boolean;
 }
 
 export interface Setup {
@@ -19,7 +24,16 @@ export interface Setup {
   plaintext4k: string;
   /** A ciphertext of plaintext1k, made once. */
   ciphertext: string;
+  /** A second symmetric key, the destination of ReEncrypt. */
+  otherKeyId: string | undefined;
+  /** Signing keys; undefined where the target could not create one or sign with it. */
+  eccKeyId: string | undefined;
+  rsaKeyId: string | undefined;
+  /** 32 random bytes, base64: the message signed. */
+  digest: string;
 }
+
+const ONLY_16 = [16] as const;
 
 export const CASES: Case[] = [
   {
@@ -42,7 +56,82 @@ export const CASES: Case[] = [
     operation: 'GenerateDataKey',
     body: (s) => JSON.stringify({ KeyId: s.keyId, NumberOfBytes: 32 }),
   },
+  {
+    label: 'ReEncrypt',
+    operation: 'ReEncrypt',
+    body: (s) => s.otherKeyId && JSON.stringify({ CiphertextBlob: s.ciphertext, DestinationKeyId: s.otherKeyId }),
+    concurrencies: ONLY_16,
+    bare: false,
+  },
+  {
+    label: 'Sign P-256',
+    operation: 'Sign',
+    body: (s) => s.eccKeyId && signBody(s.eccKeyId, s.digest, 'ECDSA_SHA_256'),
+    concurrencies: ONLY_16,
+    bare: false,
+  },
+  {
+    label: 'Sign RSA-2048',
+    operation: 'Sign',
+    body: (s) => s.rsaKeyId && signBody(s.rsaKeyId, s.digest, 'RSASSA_PSS_SHA_256'),
+    concurrencies: ONLY_16,
+    bare: false,
+  },
+  {
+    label: 'DescribeKey',
+    operation: 'DescribeKey',
+    body: (s) => JSON.stringify({ KeyId: s.keyId }),
+    concurrencies: ONLY_16,
+    bare: false,
+  },
+  {
+    label: 'ListKeys',
+    operation: 'ListKeys',
+    body: () => JSON.stringify({ Limit: 100 }),
+    concurrencies: ONLY_16,
+    bare: false,
+  },
+  {
+    // Every request creates a key: a few thousand per run, well inside the 100,000 quota.
+    label: 'CreateKey',
+    operation: 'CreateKey',
+    body: () => JSON.stringify({ Description: 'trent bench load' }),
+    concurrencies: ONLY_16,
+    bare: false,
+  },
 ];
+
+/** `destination` if the target re-encrypts to it; undefined (not measured) otherwise. */
+async function reEncrypts(target: Target, ciphertext: string, destination: string): Promise<string | undefined> {
+  if (target.name === 'bare') return undefined;
+  try {
+    await call(target, 'ReEncrypt', { CiphertextBlob: ciphertext, DestinationKeyId: destination });
+    return destination;
+  } catch (err) {
+    console.error(`${target.name}: no ReEncrypt (${err instanceof Error ? err.message : err}); not measured`);
+    return undefined;
+  }
+}
+
+function signBody(keyId: string, message: string, algorithm: string): string {
+  return JSON.stringify({ KeyId: keyId, Message: message, MessageType: 'RAW', SigningAlgorithm: algorithm });
+}
+
+/** A signing key of `keySpec` that signs once; undefined if the target cannot. */
+async function signingKey(target: Target, keySpec: string, algorithm: string, digest: string) {
+  if (target.name === 'bare') return undefined;
+  try {
+    const created = (await call(target, 'CreateKey', { KeySpec: keySpec, KeyUsage: 'SIGN_VERIFY' })) as {
+      KeyMetadata: { KeyId: string };
+    };
+    const keyId = created.KeyMetadata.KeyId;
+    await call(target, 'Sign', JSON.parse(signBody(keyId, digest, algorithm)) as object);
+    return keyId;
+  } catch (err) {
+    console.error(`${target.name}: no ${keySpec} signing (${err instanceof Error ? err.message : err}); not measured`);
+    return undefined;
+  }
+}
 
 /**
  * Creates the symmetric key and checks once that each operation answers what it should: the
@@ -68,7 +157,20 @@ export async function setUp(target: Target): Promise<Setup> {
   if (Buffer.from(dataKey.Plaintext, 'base64').length !== 32) {
     throw new Error(`${target.name}: GenerateDataKey returned a key of the wrong size`);
   }
-  return { keyId, plaintext1k, plaintext4k, ciphertext };
+  const other = (await call(target, 'CreateKey', { Description: 'trent bench 2' })) as {
+    KeyMetadata: { KeyId: string };
+  };
+  const digest = randomBytes(32).toString('base64');
+  return {
+    keyId,
+    plaintext1k,
+    plaintext4k,
+    ciphertext,
+    otherKeyId: await reEncrypts(target, ciphertext, other.KeyMetadata.KeyId),
+    eccKeyId: await signingKey(target, 'ECC_NIST_P256', 'ECDSA_SHA_256', digest),
+    rsaKeyId: await signingKey(target, 'RSA_2048', 'RSASSA_PSS_SHA_256', digest),
+    digest,
+  };
 }
 
 async function encrypt(target: Target, keyId: string, plaintext: string): Promise<string> {

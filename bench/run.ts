@@ -19,6 +19,7 @@ import { Signer } from './signer.js';
  *   --concurrency L  comma-separated (default 1,16,64)
  *   --bare           also measure the bare limit (node HTTP + one AES-GCM, bare-server.ts)
  *   --cpu-prof       run Trent under node --cpu-prof; the profile lands in bench/results/
+ *   --postgres       instead: SQLite vs PostgreSQL vs two PostgreSQL nodes (bench/postgres-modes.ts)
  */
 const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RESULTS_DIR = join(PROJECT_ROOT, 'bench', 'results');
@@ -33,6 +34,10 @@ interface Options {
 }
 
 async function main(): Promise<number> {
+  // `--postgres`: the storage modes (SQLite, PostgreSQL, two PostgreSQL nodes), bench/postgres-modes.ts.
+  if (process.argv.includes('--postgres')) {
+    return (await import('./postgres-modes.js')).runPostgresModes(process.argv.slice(2));
+  }
   const options = parseOptions(process.argv.slice(2));
   const startedAt = new Date();
   const targets = await startTargets(options);
@@ -45,10 +50,13 @@ async function main(): Promise<number> {
     // Targets alternate within each row, so that drift on the machine hits both alike.
     for (const c of CASES) {
       for (const concurrency of options.concurrencies) {
+        if (c.concurrencies !== undefined && !c.concurrencies.includes(concurrency)) continue;
         const row: Row = { operation: c.label, concurrency };
         for (const target of targets) {
-          const setup = setups.get(target)!;
-          row[target.name] = await measureOne(target, c, setup, concurrency, options);
+          if (target.name === 'bare' && c.bare === false) continue;
+          const body = c.body(setups.get(target)!);
+          if (body === undefined) continue;
+          row[target.name] = await measureOne(target, c, body, concurrency, options);
         }
         rows.push(row);
       }
@@ -119,7 +127,7 @@ async function startTargets(options: Options): Promise<Target[]> {
 async function measureOne(
   target: Target,
   c: Case,
-  setup: Setup,
+  body: string,
   concurrency: number,
   options: Options,
 ): Promise<LoadResult> {
@@ -127,7 +135,7 @@ async function measureOne(
     target,
     signer: new Signer(target),
     operation: c.operation,
-    body: c.body(setup),
+    body,
     concurrency,
     warmupMs: options.warmupMs,
     durationMs: options.durationMs,

@@ -45,7 +45,11 @@ const tempDirs = new Set<string>();
 export async function startTrent(nodeArgs: string[] = []): Promise<Target> {
   const dataDir = mkdtempSync(join(tmpdir(), 'trent-bench-'));
   tempDirs.add(dataDir);
-  const args = ['server', '--data-dir', dataDir, '--port', '0', '--log-level', 'info'];
+  // TRENT_BENCH_SERVER_ARGS (space-separated) passes extra flags, e.g. `--dev --audit off`.
+  const extra = (process.env.TRENT_BENCH_SERVER_ARGS ?? '').split(' ').filter((a) => a !== '');
+  // One process unless asked (`TRENT_BENCH_SERVER_ARGS='--workers 2'`: the last flag wins): the
+  // CPU figures read one process's /proc entry.
+  const args = ['server', '--data-dir', dataDir, '--port', '0', '--log-level', 'info', '--workers', '1', ...extra];
   const child = launch(process.execPath, [...nodeArgs, join(PROJECT_ROOT, 'bin/trent'), ...args]);
   const log = capture(child);
   const url = await waitFor(child, log, 'Trent', () => {

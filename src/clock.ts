@@ -10,15 +10,20 @@ export interface Clock {
 }
 
 export class SystemClock implements Clock {
-  private offsetMs = 0;
+  #offsetMs = 0;
 
   now(): number {
-    return Date.now() + this.offsetMs;
+    return Date.now() + this.#offsetMs;
+  }
+
+  /** How far lifecycle time is ahead of real time. */
+  get offsetMs(): number {
+    return this.#offsetMs;
   }
 
   /** Moves lifecycle time forward; never backward, so schedules stay monotonic. */
   advance(ms: number): void {
     if (ms < 0 || !Number.isFinite(ms)) throw new RangeError('The clock only moves forward.');
-    this.offsetMs += ms;
+    this.#offsetMs += ms;
   }
 }

@@ -70,6 +70,35 @@ export async function createAccessKey(
   }
 }
 
+/**
+ * Stores an access key whose id and secret the operator chose (the identities file). An existing
+ * key with that id is replaced: the file wins.
+ */
+export async function importAccessKey(
+  store: Store,
+  rootKey: Buffer,
+  options: { accessKeyId: string; secret: string; accountId: string; userName?: string; now: number },
+): Promise<AccessKeyRecord> {
+  const { accessKeyId } = options;
+  const record: AccessKeyRecord = {
+    accessKeyId,
+    accountId: options.accountId,
+    principalArn: principalArnFor(options.accountId, options.userName),
+    secretWrapped: wrapSecret(rootKey, Buffer.from(options.secret, 'utf8'), secretContext(accessKeyId)),
+    createdAt: options.now,
+    description: 'identities file',
+  };
+  const existing = await store.getAccessKey(accessKeyId);
+  if (existing !== undefined) {
+    if (existing.principalArn === record.principalArn && unwrapAccessKeySecret(rootKey, existing) === options.secret) {
+      return existing;
+    }
+    await store.deleteAccessKey(accessKeyId);
+  }
+  if (!(await store.insertAccessKey(record))) throw new Error(`Access key ${accessKeyId} could not be stored.`);
+  return record;
+}
+
 export function unwrapAccessKeySecret(rootKey: Buffer, record: AccessKeyRecord): string | undefined {
   return unwrapSecret(rootKey, record.secretWrapped, secretContext(record.accessKeyId))?.toString('utf8');
 }

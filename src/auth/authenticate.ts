@@ -1,11 +1,13 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import {
+  ExpiredTokenException,
   IncompleteSignatureException,
   MissingAuthenticationTokenException,
   UnrecognizedClientException,
 } from '../errors.js';
 import type { CredentialCache } from './access-keys.js';
 import type { Caller } from './caller.js';
+import { type SessionCache, tokenMatches } from './sessions.js';
 import {
   checkRequestTime,
   checkScope,
@@ -32,6 +34,8 @@ export interface AuthenticatorOptions {
   windowMs: number;
   defaultAccountId: string;
   credentials: CredentialCache;
+  /** Temporary credentials issued by STS; without it, every session token is unrecognized. */
+  sessions?: SessionCache | undefined;
   signingKeys: SigningKeyCache;
 }
 
@@ -51,6 +55,11 @@ export interface Authenticated {
 
 export class Authenticator {
   constructor(private readonly options: AuthenticatorOptions) {}
+
+  /** The same credentials and caches, for requests signed for another service (STS). */
+  forService(service: string): Authenticator {
+    return new Authenticator({ ...this.options, service });
+  }
 
   async authenticate(request: HttpRequestParts): Promise<Authenticated> {
     const { headers } = request;
@@ -75,15 +84,7 @@ export class Authenticator {
     }
 
     checkSignedHeaders(parsed, headers);
-    // Temporary credentials need STS, which Trent does not serve yet: a session token names
-    // nothing Trent issued.
-    if (headers['x-amz-security-token'] !== undefined) {
-      throw new UnrecognizedClientException('session tokens are not issued by this server');
-    }
-    const credential = await this.options.credentials.lookup(parsed.accessKeyId);
-    if (credential === undefined) {
-      throw new UnrecognizedClientException(`unknown access key ${parsed.accessKeyId}`);
-    }
+    const credential = await this.credential(parsed.accessKeyId, headers['x-amz-security-token']);
     const { path, query } = splitUrl(request.url);
     verifySignature(
       parsed,
@@ -93,6 +94,27 @@ export class Authenticator {
       this.options.signingKeys,
     );
     return { caller: credential.caller, region: parsed.region };
+  }
+
+  /**
+   * The secret and caller behind an access key: a long-term key, or — with a session token — a
+   * session STS issued, whose expiry is checked against real time on every request.
+   */
+  private async credential(
+    accessKeyId: string,
+    token: string | string[] | undefined,
+  ): Promise<{ caller: Caller; secret: string }> {
+    if (token === undefined) {
+      const credential = await this.options.credentials.lookup(accessKeyId);
+      if (credential === undefined) throw new UnrecognizedClientException(`unknown access key ${accessKeyId}`);
+      return credential;
+    }
+    const session = await this.options.sessions?.lookup(accessKeyId);
+    if (session === undefined || typeof token !== 'string' || !tokenMatches(session, token)) {
+      throw new UnrecognizedClientException(`unknown session credentials ${accessKeyId}`);
+    }
+    if (Date.now() >= session.expiresAt) throw new ExpiredTokenException();
+    return session;
   }
 }
 

@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import { createAccessKey } from '../auth/access-keys.js';
+import { ensureAccount, ensureUser } from '../server/identity-admin.js';
+import { withIdentities } from './identity-commands.js';
 import { addStoreOptions, openDeployment, type StoreOptions } from './open-deployment.js';
 
 /**
@@ -20,12 +22,11 @@ export function accessKeyCommands(): Command {
       .option('--profile <name>', 'profile name to print', 'default'),
   ).action(
     async (options: StoreOptions & { account?: string; user?: string; description?: string; profile: string }) => {
-      const { store, rootKey, deployment } = await openDeployment(options);
-      try {
-        const accountId = options.account ?? deployment.accountId;
-        if (!/^\d{12}$/.test(accountId)) throw new Error(`The account id must be 12 digits, not '${accountId}'.`);
-        if ((await store.getAccount(accountId)) === undefined)
-          await store.putAccount({ accountId, createdAt: Date.now() });
+      await withIdentities(options, async ({ store, identities, rootKey, accountId: defaultAccount }) => {
+        const accountId = options.account ?? defaultAccount;
+        await ensureAccount({ store, identities }, accountId, Date.now());
+        // An access key of a user that does not exist yet creates the user (with no policies).
+        if (options.user !== undefined) await ensureUser({ store, identities }, accountId, options.user, Date.now());
         const { record, secret } = await createAccessKey(store, rootKey, {
           accountId,
           ...(options.user === undefined ? {} : { userName: options.user }),
@@ -35,9 +36,7 @@ export function accessKeyCommands(): Command {
         process.stdout.write(
           `[${options.profile}]\naws_access_key_id = ${record.accessKeyId}\naws_secret_access_key = ${secret}\n# principal ${record.principalArn}\n`,
         );
-      } finally {
-        await store.close();
-      }
+      });
     },
   );
 

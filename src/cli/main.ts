@@ -1,8 +1,13 @@
 import { Command, Option } from 'commander';
+import { isClusterWorker, runPrimary, runWorker } from '../server/cluster.js';
 import { createLogger } from '../server/logger.js';
 import { resolveSettings } from '../server/settings.js';
 import { startServer } from '../server/start.js';
 import { accessKeyCommands } from './access-key-commands.js';
+import { auditCommands } from './audit-commands.js';
+import { clockCommands } from './clock-commands.js';
+import { policyCommands, roleCommands, scpCommands, userCommands } from './identity-commands.js';
+import { storeCommands } from './store-commands.js';
 
 /**
  * The `trent` command. `trent server` runs the KMS endpoint; the other commands administer a
@@ -22,18 +27,41 @@ export async function main(argv: string[]): Promise<void> {
       '--data-dir <dir>',
       'directory for the root key, credentials and the default store (default .trent; env TRENT_DATA_DIR)',
     )
-    .option('--store <spec>', 'store: sqlite:PATH (default sqlite:<data-dir>/trent.db; env TRENT_STORE)')
+    .option(
+      '--store <spec>',
+      'store: sqlite:PATH or postgres://USER@HOST:PORT/DB?max=N (default sqlite:<data-dir>/trent.db; env TRENT_STORE)',
+    )
     .option(
       '--account-id <id>',
       'the default account, 12 digits, fixed at first start (default 111122223333; env TRENT_ACCOUNT_ID)',
     )
     .option('--dev', 'dev mode: accept any access key, do not verify signatures (env TRENT_DEV=true)')
     .option('--log-level <level>', 'pino log level (default info; env TRENT_LOG_LEVEL)')
+    .option('--audit <on|off>', 'off only with --dev, for benchmarks: calls are then not recorded (env TRENT_AUDIT)')
+    .option('--audit-retention-days <n>', 'prune audit records older than this (default 0: keep all)')
+    .option('--audit-digest-interval-ms <ms>', 'how often to sign an audit digest (default 3600000)')
+    .option(
+      '--identities <file>',
+      'identities file (users, policies, access keys) applied at start; see docs/identities.md',
+    )
+    .option('--allow-time-travel', 'tests only: let the administrator move the lifecycle clock (trent clock advance)')
+    .option('--deletion-alert-url <url>', 'POST a JSON alert here whenever a key pending deletion is used')
+    .option(
+      '--workers <n>',
+      'server processes sharing the port, see docs/multi-process.md (default 1; env TRENT_WORKERS)',
+    )
     .option('--config <file>', 'JSON file with any of the settings above (camelCase names)')
     .action(async (options: Record<string, unknown>) => {
       const { config, ...flags } = options;
       const settings = resolveSettings(flags, process.env, config as string | undefined);
       const logger = createLogger(settings.logLevel);
+      if (isClusterWorker()) return runWorker(settings, process.env, logger);
+      if (settings.workers > 1 && settings.allowTimeTravel) {
+        // The lifecycle clock lives in each process: moving it must move the only one.
+        logger.warn('--allow-time-travel runs one process: --workers %d ignored', settings.workers);
+      } else if (settings.workers > 1) {
+        return runPrimary(settings, process.env, logger);
+      }
       const running = await startServer(settings, process.env, logger);
       const shutdown = (signal: string) => {
         logger.info({ signal }, 'shutting down: finishing in-flight requests');
@@ -53,5 +81,12 @@ export async function main(argv: string[]): Promise<void> {
     });
 
   program.addCommand(accessKeyCommands());
+  program.addCommand(auditCommands());
+  program.addCommand(clockCommands());
+  program.addCommand(userCommands());
+  program.addCommand(policyCommands());
+  program.addCommand(roleCommands());
+  program.addCommand(scpCommands());
+  program.addCommand(storeCommands());
   await program.parseAsync(argv);
 }

@@ -1,4 +1,5 @@
 import type { KeyRecord } from '../storage/records.js';
+import { KEY_SPEC_TABLE, type KeyUsage } from './key-specs.js';
 
 /**
  * The wire form of KeyMetadata (reference §2.4), with AWS's field-presence rules: members with no
@@ -25,6 +26,8 @@ export interface KeyMetadataWire {
   MultiRegion: boolean;
   PendingDeletionWindowInDays?: number;
   CurrentKeyMaterialId?: string;
+  ValidTo?: number;
+  ExpirationModel?: string;
 }
 
 const LEGACY_SPECS = new Set([
@@ -69,9 +72,29 @@ export function keyMetadata(key: KeyRecord): KeyMetadataWire {
   if (key.keyState === 'PendingReplicaDeletion' && key.pendingWindowInDays !== undefined) {
     m.PendingDeletionWindowInDays = key.pendingWindowInDays;
   }
-  if (key.keyUsage === 'ENCRYPT_DECRYPT' && key.keySpec === 'SYMMETRIC_DEFAULT') {
-    m.EncryptionAlgorithms = ['SYMMETRIC_DEFAULT'];
+  Object.assign(m, algorithmLists(key.keySpec, key.keyUsage));
+  // Imported material: the current material's expiration (reference §4.12).
+  if (key.origin === 'EXTERNAL') {
+    const current = key.materials?.find((v) => v.materialId === key.currentMaterialId);
+    if (current?.importState === 'IMPORTED') {
+      m.ExpirationModel = current.expirationModel ?? 'KEY_MATERIAL_EXPIRES';
+      if (current.validTo !== undefined) m.ValidTo = epochSeconds(current.validTo);
+    }
   }
-  if (key.currentMaterialId !== undefined) m.CurrentKeyMaterialId = key.currentMaterialId;
+  // Only symmetric encryption keys report their material id (reference §2.4).
+  if (key.currentMaterialId !== undefined && key.keySpec === 'SYMMETRIC_DEFAULT') {
+    m.CurrentKeyMaterialId = key.currentMaterialId;
+  }
   return m;
+}
+
+/** The one algorithm list a key reports, by its spec and usage (reference §3.1). */
+export function algorithmLists(keySpec: string, keyUsage: string): Record<string, string[]> {
+  const usage = KEY_SPEC_TABLE[keySpec]?.usages[keyUsage as KeyUsage];
+  return usage === undefined ? {} : { [usage.list]: [...usage.algorithms] };
+}
+
+/** CustomerMasterKeySpec, the deprecated twin of KeySpec, exists only for the older specs. */
+export function legacyKeySpec(keySpec: string): string | undefined {
+  return LEGACY_SPECS.has(keySpec) ? keySpec : undefined;
 }

@@ -1,10 +1,11 @@
-import { createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
+import { type KeyObject, randomBytes } from 'node:crypto';
 import { unwrapSecret, wrapSecret } from '../crypto/wrap.js';
 import { KMSInternalException, NotFoundException } from '../errors.js';
 import { Lru } from '../lru.js';
 import type { AliasRecord, BackingKeyRecord, KeyRecord, PageRequest } from '../storage/records.js';
 import type { Store } from '../storage/store.js';
 import { aliasArn, keyArn, parseKeyIdentifier } from './arn.js';
+import { loadMaterial, publicKeyDer } from './key-material.js';
 
 /**
  * The keys domain's access to storage: key records, aliases and unwrapped material, with bounded
@@ -35,12 +36,19 @@ export interface ResolvedKey {
   aliasName?: string;
 }
 
+/** Versions of material an update adds (plaintext, zeroed once wrapped) and deletes (by id). */
+export interface MaterialChanges {
+  insert?: { materialId: string; material: Buffer }[];
+  delete?: string[];
+}
+
 const MAX_UPDATE_ATTEMPTS = 8;
 
 export class KeyRepository {
   private readonly keys: Lru<string, KeyRecord>;
   private readonly aliases: Lru<string, AliasRecord>;
   private readonly materials: Lru<string, KeyObject>;
+  private readonly publicKeys: Lru<string, Buffer>;
 
   constructor(
     private readonly store: Store,
@@ -50,6 +58,7 @@ export class KeyRepository {
     this.keys = new Lru(limits.keys);
     this.aliases = new Lru(limits.aliases);
     this.materials = new Lru(limits.materials);
+    this.publicKeys = new Lru(limits.materials);
   }
 
   // --- keys ------------------------------------------------------------------------------------
@@ -107,11 +116,25 @@ export class KeyRepository {
     return this.store.countKeys(scope.accountId, scope.region);
   }
 
-  /** Stores a new key with the given material (zeroed afterwards); returns the stored record. */
-  async create(key: KeyRecord, material: Buffer): Promise<KeyRecord> {
+  /**
+   * Stores a new key with the given material (zeroed afterwards) — or none, for a key whose
+   * material will be imported; returns the stored record.
+   */
+  async create(key: KeyRecord, material: Buffer | undefined): Promise<KeyRecord> {
+    if (material === undefined) {
+      const stored: KeyRecord = { ...key, revision: 1 };
+      await this.store.insertKey(stored, []);
+      this.keys.set(stored.arn, stored);
+      return stored;
+    }
     const backing = this.wrapMaterial(key.arn, newMaterialId(), material);
     material.fill(0);
-    const stored: KeyRecord = { ...key, currentMaterialId: backing.materialId, revision: 1 };
+    const stored: KeyRecord = {
+      ...key,
+      currentMaterialId: backing.materialId,
+      materials: [{ materialId: backing.materialId }],
+      revision: 1,
+    };
     await this.store.insertKey(stored, [backing]);
     this.keys.set(stored.arn, stored);
     return stored;
@@ -123,11 +146,37 @@ export class KeyRepository {
    * `change` may throw (a state check failing on the fresh record) and then nothing is written.
    */
   async update(arn: string, change: (key: KeyRecord) => KeyRecord): Promise<KeyRecord> {
+    return this.updateWithMaterial(arn, (key) => ({ key: change(key) }));
+  }
+
+  /**
+   * `update`, where the change may also add versions of material (wrapped here under the root key,
+   * the plaintext zeroed) and delete others: key row and backing keys commit in one transaction,
+   * so a rotation or an import is never half done.
+   */
+  async updateWithMaterial(
+    arn: string,
+    change: (key: KeyRecord) => { key: KeyRecord; materials?: MaterialChanges },
+  ): Promise<KeyRecord> {
     for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
       const current = await this.store.getKey(arn);
       if (current === undefined) throw new NotFoundException(`Key '${arn}' does not exist`);
-      const next = { ...change(current), revision: current.revision + 1 };
-      if (await this.store.updateKey(next)) {
+      const changed = change(current);
+      const next = { ...changed.key, revision: current.revision + 1 };
+      const materials = changed.materials;
+      let stored: boolean;
+      if (materials === undefined) {
+        stored = await this.store.updateKey(next);
+      } else {
+        const insert = (materials.insert ?? []).map(({ materialId, material }) => {
+          const backing = this.wrapMaterial(arn, materialId, material);
+          material.fill(0);
+          return backing;
+        });
+        stored = await this.store.updateKey(next, { insert, delete: materials.delete ?? [] });
+        for (const materialId of materials.delete ?? []) this.materials.delete(`${arn}#${materialId}`);
+      }
+      if (stored) {
         this.keys.set(arn, next);
         return next;
       }
@@ -153,6 +202,14 @@ export class KeyRepository {
     return this.store.listKeysDueForDeletion(now, limit);
   }
 
+  async dueForRotation(now: number, limit: number): Promise<KeyRecord[]> {
+    return this.store.listKeysDueForRotation(now, limit);
+  }
+
+  async withExpiredMaterial(now: number, limit: number): Promise<KeyRecord[]> {
+    return this.store.listKeysWithExpiredMaterial(now, limit);
+  }
+
   /** Drops every cached trace of a destroyed key: its record, its aliases, its material. */
   private forget(key: KeyRecord): void {
     this.keys.delete(key.arn);
@@ -162,6 +219,9 @@ export class KeyRepository {
     }
     for (const [id] of this.materials.entries()) {
       if (id.startsWith(`${key.arn}#`)) this.materials.delete(id);
+    }
+    for (const [id] of this.publicKeys.entries()) {
+      if (id.startsWith(`${key.arn}#`)) this.publicKeys.delete(id);
     }
   }
 
@@ -181,10 +241,41 @@ export class KeyRepository {
         `backing key ${cacheId} does not unwrap under the root key`,
       );
     }
-    const keyObject = createSecretKey(material);
-    material.fill(0);
+    let keyObject: KeyObject;
+    try {
+      keyObject = loadMaterial(key.keySpec, material);
+    } finally {
+      material.fill(0);
+    }
     this.materials.set(cacheId, keyObject);
     return keyObject;
+  }
+
+  /**
+   * The DER SubjectPublicKeyInfo of an asymmetric key's current material. Public keys are not
+   * secret, so they are cached as bytes (bounded like the material cache).
+   */
+  async publicKey(key: KeyRecord): Promise<Buffer> {
+    const materialId = key.currentMaterialId;
+    const cacheId = `${key.arn}#${materialId}`;
+    const cached = this.publicKeys.get(cacheId);
+    if (cached !== undefined) return cached;
+    const material = materialId === undefined ? undefined : await this.material(key, materialId);
+    if (material === undefined) {
+      throw new KMSInternalException('An internal error occurred. Try again later.', `${key.arn} has no material`);
+    }
+    const der = publicKeyDer(key.keySpec, material);
+    this.publicKeys.set(cacheId, der);
+    return der;
+  }
+
+  /** Wraps a secret other than material (an import token's key) under the root key. */
+  seal(secret: Buffer, context: string): Buffer {
+    return wrapSecret(this.rootKey, secret, `sealed\n${context}`);
+  }
+
+  unseal(wrapped: Buffer, context: string): Buffer | undefined {
+    return unwrapSecret(this.rootKey, wrapped, `sealed\n${context}`);
   }
 
   private wrapMaterial(arn: string, materialId: string, material: Buffer): BackingKeyRecord {
@@ -231,11 +322,28 @@ export class KeyRepository {
     return this.store.deleteAlias(scope.accountId, scope.region, aliasName);
   }
 
+  /** Another process changed or destroyed this key: drop its record and its material. */
+  forgetKey(arn: string): void {
+    this.keys.delete(arn);
+    for (const [id] of this.materials.entries()) {
+      if (id.startsWith(`${arn}#`)) this.materials.delete(id);
+    }
+    for (const [id] of this.publicKeys.entries()) {
+      if (id.startsWith(`${arn}#`)) this.publicKeys.delete(id);
+    }
+  }
+
+  /** Another process repointed or deleted this alias. */
+  forgetAlias(scope: Scope, aliasName: string): void {
+    this.aliases.delete(`${scope.accountId}/${scope.region}/${aliasName}`);
+  }
+
   /** Drops every cached record and zeroes cached material (shutdown). */
   clear(): void {
     this.keys.clear();
     this.aliases.clear();
     this.materials.clear();
+    this.publicKeys.clear();
   }
 }
 

@@ -1,9 +1,13 @@
 import type { Caller } from '../auth/caller.js';
 import type { Clock } from '../clock.js';
 import { InvalidKeyUsageException } from '../errors.js';
+import type { Grants } from '../keys/grants.js';
 import type { KeyRepository, ResolvedKey, Scope } from '../keys/key-repository.js';
 import { checkKeyState, type StateCheckedOperation } from '../keys/key-states.js';
-import type { Authorizer } from '../policy/authorizer.js';
+import { keyConditions } from '../keys/request-conditions.js';
+import { KMS_CONDITION_KEYS } from '../policy/condition-keys.js';
+import type { Authorizer, Conditions } from '../policy/kms-authorizer.js';
+import type { KeyUsageRow } from '../storage/audit-log.js';
 import type { KeyRecord } from '../storage/records.js';
 
 /**
@@ -15,16 +19,52 @@ export interface Services {
   authorizer: Authorizer;
   clock: Clock;
   limits: { keysPerAccountRegion: number };
+  /** Grants on keys: storage and grant tokens. */
+  grants: Grants;
+  /** The audit trail's per-key last usage (GetKeyLastUsage). */
+  keyUsage: KeyUsageSource;
+  /** Told whenever a request is refused because its key is pending deletion. */
+  deletionAlerts?: DeletionAlertSink;
+}
+
+/** The "alarm before deletion" practice: someone still uses a key that is about to go. */
+export interface DeletionAlertSink {
+  keyUsed(alert: { keyArn: string; operation: string; caller: string; time: number }): void;
+}
+
+export interface KeyUsageSource {
+  keyLastUsage(keyArn: string): Promise<KeyUsageRow | undefined>;
+  /** When usage tracking started (epoch ms). */
+  trackingStart(): Promise<number>;
+}
+
+/** What an operation adds to an authorization decision on a key. */
+export interface AuthorizationDetails {
+  /** Request-specific condition keys (see src/keys/request-conditions.ts). */
+  conditions?: Conditions;
+  /** The request's encryption context, for grant constraints. */
+  encryptionContext?: Readonly<Record<string, string>> | undefined;
+  /** The alias the caller named the key by (kms:RequestAlias). */
+  requestAlias?: string | undefined;
+}
+
+/** Facts about the HTTP request that condition keys read. */
+export interface RequestOrigin {
+  /** The socket's remote address (aws:SourceIp). */
+  sourceIp: string;
 }
 
 export class RequestContext implements Scope {
   readonly accountId: string;
+  /** ARNs of the keys this request used (authorized against), for its audit record. */
+  readonly keyArns: string[] = [];
 
   constructor(
     readonly requestId: string,
     readonly caller: Caller,
     readonly region: string,
     readonly services: Services,
+    readonly origin: RequestOrigin = { sourceIp: '' },
   ) {
     this.accountId = caller.accountId;
   }
@@ -44,12 +84,33 @@ export class RequestContext implements Scope {
   async useKey(
     identifier: string,
     operation: StateCheckedOperation,
-    options: { allowAlias?: boolean; action?: string } = {},
+    options: AuthorizationDetails & { allowAlias?: boolean; action?: string; grantTokens?: string[] | undefined } = {},
   ): Promise<ResolvedKey> {
     const resolved = await this.keys.resolve(this, identifier, options.allowAlias ?? false);
-    this.authorize(options.action ?? `kms:${operation}`, resolved.key);
-    checkKeyState(operation, resolved.key);
+    this.services.grants.checkGrantTokens(options.grantTokens);
+    await this.authorize(options.action ?? `kms:${operation}`, resolved.key, {
+      ...options,
+      requestAlias: resolved.aliasName,
+    });
+    this.checkKeyState(operation, resolved.key);
     return resolved;
+  }
+
+  /** The key-state table's verdict; a refusal because the key is pending deletion raises an alert. */
+  checkKeyState(operation: StateCheckedOperation, key: KeyRecord): void {
+    try {
+      checkKeyState(operation, key);
+    } catch (err) {
+      if (key.keyState === 'PendingDeletion' || key.keyState === 'PendingReplicaDeletion') {
+        this.services.deletionAlerts?.keyUsed({
+          keyArn: key.arn,
+          operation,
+          caller: this.caller.arn,
+          time: this.clock.now(),
+        });
+      }
+      throw err;
+    }
   }
 
   /**
@@ -60,16 +121,47 @@ export class RequestContext implements Scope {
     identifier: string,
     operation: StateCheckedOperation,
     change: (key: KeyRecord) => KeyRecord,
+    details: AuthorizationDetails = {},
   ): Promise<KeyRecord> {
-    const { key } = await this.useKey(identifier, operation);
+    const { key } = await this.useKey(identifier, operation, details);
     return this.keys.update(key.arn, (current) => {
-      checkKeyState(operation, current);
+      this.checkKeyState(operation, current);
       return change(current);
     });
   }
 
-  authorize(action: string, key: KeyRecord): void {
-    this.services.authorizer.authorize(this.caller, action, key);
+  /** Authorizes an action on a key: its policy, the caller's grants and IAM policies (AccessDenied). */
+  async authorize(action: string, key: KeyRecord, details: AuthorizationDetails = {}): Promise<void> {
+    if (!this.keyArns.includes(key.arn)) this.keyArns.push(key.arn);
+    const base = keyConditions(key);
+    await this.services.authorizer.authorize({
+      caller: this.caller,
+      action,
+      key,
+      resource: key.arn,
+      resourceAccountId: key.accountId,
+      conditions:
+        details.conditions === undefined && details.requestAlias === undefined
+          ? base
+          : { ...base, [KMS_CONDITION_KEYS.RequestAlias]: details.requestAlias, ...details.conditions },
+      encryptionContext: details.encryptionContext,
+      sourceIp: this.origin.sourceIp,
+    });
+  }
+
+  /**
+   * Authorizes an action with no key resource (CreateKey, ListKeys, ListAliases, GenerateRandom,
+   * …), which IAM policies alone decide; `resource` is `*` or an alias ARN.
+   */
+  async authorizeAccount(action: string, conditions?: Conditions, resource = '*'): Promise<void> {
+    await this.services.authorizer.authorize({
+      caller: this.caller,
+      action,
+      resource,
+      resourceAccountId: this.accountId,
+      conditions,
+      sourceIp: this.origin.sourceIp,
+    });
   }
 }
 

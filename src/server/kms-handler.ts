@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { buildApiCallRecord } from '../audit/record.js';
+import { type ParameterFilter, parameterFilter } from '../audit/request-parameters.js';
+import type { AuditSink } from '../audit/writer.js';
 import type { Authenticator } from '../auth/authenticate.js';
-import { type KmsError, toKmsError } from '../errors.js';
+import type { Caller } from '../auth/caller.js';
+import { KMSInternalException, type KmsError, toKmsError } from '../errors.js';
 import { RequestContext, type Services } from '../operations/context.js';
 import type { Operation } from '../operations/operation.js';
 import { OperationTable, parseJsonBody } from '../wire/operation-table.js';
@@ -21,6 +25,10 @@ export interface KmsHandlerOptions {
   services: Services;
   logger: Logger;
   bodyLimit: number;
+  /** Receives one record per call; a call whose record cannot be written fails closed. */
+  audit: AuditSink;
+  /** Account of records about unauthenticated calls. */
+  defaultAccountId: string;
 }
 
 // After refusing a request whose body is still arriving (an oversized body), read and discard at
@@ -35,37 +43,91 @@ const DRAIN_LIMIT = 8 * 1024 * 1024;
 export class KmsHandler {
   // biome-ignore lint/suspicious/noExplicitAny: see above
   private readonly table: OperationTable<Operation<any>>;
+  private readonly parameters = new Map<string, ParameterFilter>();
 
   constructor(private readonly options: KmsHandlerOptions) {
     this.table = new OperationTable(options.operations);
+    for (const op of options.operations) this.parameters.set(op.name, parameterFilter(op.input));
   }
 
   get operationNames(): string[] {
     return this.table.names;
   }
 
+  /**
+   * Every call, whatever its fate, produces exactly one audit record, written durably before the
+   * reply; if it cannot be written the reply is KMSInternalException (fail closed).
+   */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomUUID();
     const started = performance.now();
+    const target = header(req, 'x-amz-target');
     let operation: string | undefined;
+    let caller: Caller | undefined;
+    let region: string | undefined;
+    let input: unknown;
+    let ctx: RequestContext | undefined;
+    let output: unknown;
+    let error: KmsError | undefined;
     try {
       const body = await readBody(req, this.options.bodyLimit);
-      const entry = this.table.lookup(header(req, 'x-amz-target'), header(req, 'content-type'));
+      const entry = this.table.lookup(target, header(req, 'content-type'));
       operation = entry.operation.name;
-      const { caller, region } = await this.options.authenticator.authenticate({
+      ({ caller, region } = await this.options.authenticator.authenticate({
         method: req.method ?? 'POST',
         url: req.url ?? '/',
         headers: req.headers,
         headersDistinct: req.headersDistinct,
         body,
-      });
-      const input = entry.validate(parseJsonBody(body));
-      const ctx = new RequestContext(requestId, caller, region, this.options.services);
-      const output = await entry.operation.handle(ctx, input as never);
-      sendResult(res, requestId, output);
-      this.options.logger.debug({ requestId, operation, caller: caller.arn, ms: elapsed(started) }, 'request');
+      }));
+      input = entry.validate(parseJsonBody(body));
+      ctx = new RequestContext(requestId, caller, region, this.options.services, { sourceIp: sourceIp(req) });
+      output = await entry.operation.handle(ctx, input as never);
     } catch (err) {
-      const error = toKmsError(err);
+      error = toKmsError(err);
+    }
+
+    const time = Date.now();
+    const scope = credentialScope(header(req, 'authorization'));
+    const eventName = operation ?? unknownEventName(target);
+    const keyArns = ctx === undefined ? [] : [...ctx.keyArns];
+    const createdArn = (output as { KeyMetadata?: { Arn?: unknown } } | undefined)?.KeyMetadata?.Arn;
+    if (typeof createdArn === 'string' && !keyArns.includes(createdArn)) keyArns.push(createdArn);
+    const record = buildApiCallRecord(
+      {
+        eventName,
+        input,
+        parameters: operation === undefined ? undefined : this.parameters.get(operation),
+        output,
+        error,
+        caller,
+        keyArns,
+      },
+      {
+        requestId,
+        eventId: randomUUID(),
+        time,
+        region: region ?? scope.region ?? 'us-east-1',
+        sourceIp: sourceIp(req),
+        userAgent: header(req, 'user-agent'),
+        accessKeyId: scope.accessKeyId,
+        defaultAccountId: this.options.defaultAccountId,
+      },
+    );
+    try {
+      await this.options.audit.write(record, time);
+    } catch (auditErr) {
+      this.options.logger.error(
+        { requestId, operation: eventName, err: auditErr },
+        'audit record could not be written: failing the request closed',
+      );
+      error = new KMSInternalException('An internal error occurred. Try again later.', 'audit store unwritable');
+    }
+
+    if (error === undefined) {
+      sendResult(res, requestId, output);
+      this.options.logger.debug({ requestId, operation, caller: caller?.arn, ms: elapsed(started) }, 'request');
+    } else {
       this.reject(req, res, requestId, error);
       this.log(requestId, operation, error, started);
     }
@@ -81,6 +143,25 @@ export class KmsHandler {
     if (error.status >= 500) this.options.logger.error(entry, error.message);
     else this.options.logger.info(entry, 'request refused');
   }
+}
+
+/** What an unauthenticated request's Authorization header says of its access key and region. */
+function credentialScope(authorization: string | undefined): { accessKeyId?: string; region?: string } {
+  const m =
+    authorization === undefined ? null : /Credential=([^/,\s]{1,128})\/\d{8}\/([a-z0-9-]{1,32})\//.exec(authorization);
+  return m === null ? {} : { accessKeyId: m[1] as string, region: m[2] as string };
+}
+
+/** The event name of a request that named no known operation: what it named, bounded. */
+function unknownEventName(target: string | undefined): string {
+  if (target === undefined || target === '') return 'UnknownOperation';
+  const name = target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : target;
+  return name.slice(0, 128);
+}
+
+function sourceIp(req: IncomingMessage): string {
+  const address = req.socket.remoteAddress ?? 'unknown';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

@@ -9,7 +9,7 @@ export interface ServerSettings {
   host: string;
   port: number;
   dataDir: string;
-  /** `sqlite:PATH`; empty means `sqlite:<dataDir>/trent.db`. */
+  /** `sqlite:PATH` or `postgres://…`; empty means `sqlite:<dataDir>/trent.db`. */
   store: string;
   /** The default account's id; only meaningful on a store's first start. */
   accountId: string | undefined;
@@ -23,6 +23,23 @@ export interface ServerSettings {
   bodyLimit: number;
   /** SigV4 clock-skew window. */
   signatureWindowMs: number;
+  /** `off` only for benchmarks, and only with --dev: secure mode refuses to run unaudited. */
+  audit: 'on' | 'off';
+  /** Real-time interval between signed audit digests (one is also signed at shutdown). */
+  auditDigestIntervalMs: number;
+  /** Audit records older than this many days are pruned (at digest boundaries); 0 keeps all. */
+  auditRetentionDays: number;
+  /** An identities file (docs/identities.md) applied at start; empty: none. */
+  identities: string;
+  /**
+   * Serve `POST /trent/admin/clock` (the administrator moves the lifecycle clock forward). For
+   * tests only; never on unless asked for.
+   */
+  allowTimeTravel: boolean;
+  /** A URL POSTed to (JSON) whenever a key pending deletion is used; empty: none. */
+  deletionAlertUrl: string;
+  /** Server processes sharing the port (node:cluster, docs/multi-process.md); 1: one process. */
+  workers: number;
 }
 
 export const DEFAULT_PORT = 4599;
@@ -39,6 +56,15 @@ export const DEFAULTS: ServerSettings = {
   keyQuota: 100_000,
   bodyLimit: 1024 * 1024,
   signatureWindowMs: 15 * 60_000,
+  audit: 'on',
+  auditDigestIntervalMs: 60 * 60_000,
+  auditRetentionDays: 0,
+  identities: '',
+  allowTimeTravel: false,
+  deletionAlertUrl: '',
+  // One process until several are faster: on the 2-core bench machine, two workers appending to
+  // one SQLite audit chain served fewer requests than one (docs/multi-process.md, "Figures").
+  workers: 1,
 };
 
 type Raw = Partial<Record<keyof ServerSettings, unknown>>;
@@ -55,6 +81,13 @@ const ENV: Record<keyof ServerSettings, string> = {
   keyQuota: 'TRENT_KEY_QUOTA',
   bodyLimit: 'TRENT_BODY_LIMIT',
   signatureWindowMs: 'TRENT_SIGNATURE_WINDOW_MS',
+  audit: 'TRENT_AUDIT',
+  auditDigestIntervalMs: 'TRENT_AUDIT_DIGEST_INTERVAL_MS',
+  auditRetentionDays: 'TRENT_AUDIT_RETENTION_DAYS',
+  identities: 'TRENT_IDENTITIES',
+  allowTimeTravel: 'TRENT_ALLOW_TIME_TRAVEL',
+  deletionAlertUrl: 'TRENT_DELETION_ALERT_URL',
+  workers: 'TRENT_WORKERS',
 };
 
 export class SettingsError extends Error {}
@@ -86,7 +119,29 @@ export function resolveSettings(flags: Raw, env: NodeJS.ProcessEnv, configFile?:
       1000,
       86_400_000,
     ),
+    audit: auditSetting(pick('audit')),
+    auditDigestIntervalMs: integer(
+      'auditDigestIntervalMs',
+      pick('auditDigestIntervalMs'),
+      DEFAULTS.auditDigestIntervalMs,
+      100,
+      86_400_000,
+    ),
+    auditRetentionDays: integer(
+      'auditRetentionDays',
+      pick('auditRetentionDays'),
+      DEFAULTS.auditRetentionDays,
+      0,
+      36_500,
+    ),
+    identities: text(pick('identities'), DEFAULTS.identities),
+    allowTimeTravel: bool('allowTimeTravel', pick('allowTimeTravel'), DEFAULTS.allowTimeTravel),
+    deletionAlertUrl: alertUrl(pick('deletionAlertUrl')),
+    workers: integer('workers', pick('workers'), DEFAULTS.workers, 1, 256),
   };
+  if (settings.audit === 'off' && !settings.dev) {
+    throw new SettingsError('--audit off is a benchmarking switch allowed only with --dev: secure mode always audits.');
+  }
   if (settings.accountId !== undefined && !/^\d{12}$/.test(settings.accountId)) {
     throw new SettingsError(`The account id must be 12 digits, not '${settings.accountId}'.`);
   }
@@ -110,6 +165,21 @@ function readConfigFile(path: string): Raw {
 
 function text(value: unknown, fallback: string): string {
   return value === undefined ? fallback : String(value);
+}
+
+function auditSetting(value: unknown): 'on' | 'off' {
+  if (value === undefined || value === 'on') return 'on';
+  if (value === 'off') return 'off';
+  throw new SettingsError(`The setting audit must be on or off, not '${String(value)}'.`);
+}
+
+function alertUrl(value: unknown): string {
+  if (value === undefined || value === '') return '';
+  const url = URL.canParse(String(value)) ? new URL(String(value)) : undefined;
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new SettingsError(`The setting deletionAlertUrl must be an http(s) URL, not '${String(value)}'.`);
+  }
+  return url.href;
 }
 
 function optionalText(value: unknown): string | undefined {

@@ -1,23 +1,40 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { pruneAudit } from '../audit/retention.js';
+import { setUpAuditSigningKey } from '../audit/signing-key.js';
+import { type Appender, type AuditSink, AuditWriter, DisabledAuditSink } from '../audit/writer.js';
 import { CredentialCache } from '../auth/access-keys.js';
 import { Authenticator } from '../auth/authenticate.js';
+import { SessionCache } from '../auth/sessions.js';
 import { SigningKeyCache } from '../auth/sigv4.js';
 import { SystemClock } from '../clock.js';
+import { Grants } from '../keys/grants.js';
 import { KeyRepository } from '../keys/key-repository.js';
-import type { Services } from '../operations/context.js';
+import type { KeyUsageSource, Services } from '../operations/context.js';
 import { OPERATIONS } from '../operations/registry.js';
-import { AccountAuthorizer } from '../policy/authorizer.js';
-import { openStore } from '../storage/open-store.js';
+import { IdentityDirectory } from '../policy/identity-directory.js';
+import { KmsAuthorizer } from '../policy/kms-authorizer.js';
+import type { AuditLog } from '../storage/audit-log.js';
+import { type AccessStore, openAccessStore } from '../storage/open-access-store.js';
+import { openAuditLog } from '../storage/open-audit-log.js';
+import { describeStore, openStore } from '../storage/open-store.js';
+import { isPostgresSpec } from '../storage/postgres/connection.js';
+import { SchedulerLock } from '../storage/postgres/scheduler-lock.js';
 import type { Store } from '../storage/store.js';
+import { ADMIN_CLOCK_PATH, adminClockRoute } from './admin-clock.js';
+import { WebhookDeletionAlerts } from './deletion-alerts.js';
 import { DeletionScheduler } from './deletion-scheduler.js';
 import { type Deployment, setUpDeployment } from './first-start.js';
 import { createHttpServer } from './http-server.js';
+import { applyIdentitiesFile } from './identities-file.js';
 import { KmsHandler } from './kms-handler.js';
+import { LIFECYCLE_JOBS } from './lifecycle-jobs.js';
+import { LifecycleScheduler } from './lifecycle-scheduler.js';
 import { createLogger } from './logger.js';
 import { rootKeySource, setUpRootKey } from './root-key-setup.js';
 import type { ServerSettings } from './settings.js';
+import { StsHandler } from './sts-handler.js';
 
 /**
  * Wiring: opens the store, finds the root key, sets up the deployment, builds the services and
@@ -30,20 +47,47 @@ export interface RunningServer {
   deployment: Deployment;
   services: Services;
   deletionScheduler: DeletionScheduler;
+  /** Automatic rotation and expiry of imported material. */
+  lifecycleScheduler: LifecycleScheduler;
+  audit: AuditSink;
   operations: string[];
   close(): Promise<void>;
 }
+
+/**
+ * What this process does among several on one store (`trent server --workers N`,
+ * docs/multi-process.md). A single process does everything.
+ */
+export interface ProcessRole {
+  /** Run the timed work (deletion, rotation and expiry, audit retention): one process per store. */
+  schedulers: boolean;
+  /** Apply the identities file and print the start-up lines (the cluster primary does, once). */
+  announce: boolean;
+  /** Where audit batches are committed, when not here (cluster workers: by the primary, over IPC). */
+  auditAppender?: Appender;
+}
+
+export const SINGLE_PROCESS: ProcessRole = { schedulers: true, announce: true };
 
 export async function startServer(
   settings: ServerSettings,
   env: NodeJS.ProcessEnv = process.env,
   logger: Logger = createLogger(settings.logLevel),
+  role: ProcessRole = SINGLE_PROCESS,
 ): Promise<RunningServer> {
   mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
-  const store = await openStore(settings.store, settings.dataDir);
+  const store = await openStore(settings.store, settings.dataDir, {
+    onBackgroundError: (err) => logger.warn({ err: err.message }, 'store connection lost; reconnecting on demand'),
+  });
+  let auditLog: AuditLog | undefined;
+  let access: AccessStore | undefined;
   try {
-    return await startOnStore(store, settings, env, logger);
+    auditLog = settings.audit === 'on' ? await openAuditLog(settings.store, settings.dataDir) : undefined;
+    access = await openAccessStore(settings.store, settings.dataDir);
+    return await startOnStore(store, auditLog, access, settings, env, logger, role);
   } catch (err) {
+    await access?.close();
+    await auditLog?.close();
     await store.close();
     throw err;
   }
@@ -51,19 +95,54 @@ export async function startServer(
 
 async function startOnStore(
   store: Store,
+  auditLog: AuditLog | undefined,
+  access: AccessStore,
   settings: ServerSettings,
   env: NodeJS.ProcessEnv,
   logger: Logger,
+  role: ProcessRole,
 ): Promise<RunningServer> {
   const clock = new SystemClock();
   const rootKey = await setUpRootKey(store, rootKeySource(settings.dataDir, env), env);
   const deployment = await setUpDeployment(store, rootKey, settings.dataDir, settings.accountId, clock.now());
   const keys = new KeyRepository(store, rootKey);
+  const signingKey = await setUpAuditSigningKey(store, rootKey);
+  const audit: AuditSink =
+    auditLog === undefined
+      ? new DisabledAuditSink()
+      : new AuditWriter(auditLog, signingKey, Date.now, settings.auditDigestIntervalMs, role.auditAppender);
+  const startedAt = Date.now();
+  const keyUsage: KeyUsageSource = auditLog ?? {
+    keyLastUsage: async () => undefined,
+    trackingStart: async () => startedAt,
+  };
+  if (settings.identities !== '' && role.announce) {
+    await applyIdentitiesFile(settings.identities, { store, identities: access, rootKey, logger, now: clock.now() });
+  }
+  const identityDirectory = new IdentityDirectory(access);
+  const authorizer = new KmsAuthorizer(identityDirectory, access);
+  // Several processes or nodes on one store: forget what another one changed (a key, its grants,
+  // an alias), or everything after a gap in the notices.
+  const unwatch = await store.watch?.((change) => {
+    if (change.kind === 'key') {
+      keys.forgetKey(change.arn);
+      authorizer.forgetGrants(change.arn);
+    } else if (change.kind === 'alias') {
+      keys.forgetAlias(change, change.aliasName);
+    } else {
+      keys.clear();
+    }
+  });
   const services: Services = {
     keys,
-    authorizer: new AccountAuthorizer(),
+    authorizer,
+    grants: new Grants(access, rootKey, (keyArn) => authorizer.forgetGrants(keyArn)),
     clock,
     limits: { keysPerAccountRegion: settings.keyQuota },
+    keyUsage,
+    ...(settings.deletionAlertUrl === ''
+      ? {}
+      : { deletionAlerts: new WebhookDeletionAlerts(new URL(settings.deletionAlertUrl), logger) }),
   };
   const authenticator = new Authenticator({
     mode: settings.dev ? 'dev' : 'secure',
@@ -71,7 +150,17 @@ async function startOnStore(
     windowMs: settings.signatureWindowMs,
     defaultAccountId: deployment.accountId,
     credentials: new CredentialCache(store, rootKey),
+    sessions: new SessionCache(access, rootKey),
     signingKeys: new SigningKeyCache(),
+  });
+  const sts = new StsHandler({
+    authenticator: authenticator.forService('sts'),
+    identities: access,
+    directory: identityDirectory,
+    rootKey,
+    logger,
+    bodyLimit: settings.bodyLimit,
+    dev: settings.dev,
   });
   const kms = new KmsHandler({
     operations: OPERATIONS,
@@ -79,8 +168,30 @@ async function startOnStore(
     services,
     logger,
     bodyLimit: settings.bodyLimit,
+    audit,
+    defaultAccountId: deployment.accountId,
   });
-  const server = createHttpServer(kms, logger);
+  const deletionScheduler = new DeletionScheduler(keys, clock, logger, settings.schedulerIntervalMs, audit);
+  const lifecycleScheduler = new LifecycleScheduler(
+    keys,
+    clock,
+    logger,
+    settings.schedulerIntervalMs,
+    LIFECYCLE_JOBS,
+    audit,
+  );
+  const adminClock = adminClockRoute({
+    enabled: settings.allowTimeTravel,
+    clock,
+    authenticator,
+    adminAccessKeyId: deployment.adminAccessKeyId,
+    runSchedulers: async () => {
+      await deletionScheduler.runOnce();
+      await lifecycleScheduler.runOnce();
+    },
+    logger,
+  });
+  const server = createHttpServer(kms, logger, () => audit.health(), new Map([[ADMIN_CLOCK_PATH, adminClock]]), sts);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(settings.port, settings.host, () => {
@@ -90,9 +201,85 @@ async function startOnStore(
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${port}`;
-  const deletionScheduler = new DeletionScheduler(keys, clock, logger, settings.schedulerIntervalMs);
-  deletionScheduler.start();
+  // Several nodes on PostgreSQL: the schedulers run on the node holding the scheduler lock, and
+  // another node takes over when that one dies (src/storage/postgres/scheduler-lock.ts).
+  const schedulerLock =
+    role.schedulers && isPostgresSpec(settings.store)
+      ? new SchedulerLock(settings.store, {
+          acquired: () => {
+            logger.info('this node runs the schedulers (it holds the scheduler lock)');
+            deletionScheduler.start();
+            lifecycleScheduler.start();
+          },
+          lost: () => {
+            logger.warn('lost the scheduler lock: schedulers stopped until it is taken again');
+            void deletionScheduler.stop();
+            void lifecycleScheduler.stop();
+          },
+          onError: (err) => logger.warn({ err }, 'scheduler lock connection failed'),
+        })
+      : undefined;
+  if (schedulerLock !== undefined) await schedulerLock.start();
+  else if (role.schedulers) {
+    deletionScheduler.start();
+    lifecycleScheduler.start();
+  }
+  if (settings.allowTimeTravel) {
+    logger.warn('TIME TRAVEL ALLOWED: the administrator can move the lifecycle clock forward (tests only).');
+  }
+  const retention =
+    auditLog !== undefined && settings.auditRetentionDays > 0 && role.schedulers
+      ? setInterval(() => {
+          if (schedulerLock !== undefined && !schedulerLock.held) return;
+          const cutoff = Date.now() - settings.auditRetentionDays * 86_400_000;
+          pruneAudit(auditLog, cutoff).then(
+            (pruned) => pruned.events > 0 && logger.info(pruned, 'pruned audit records past retention'),
+            (err: unknown) => logger.error({ err }, 'audit pruning failed'),
+          );
+        }, settings.auditDigestIntervalMs).unref()
+      : undefined;
 
+  if (role.announce) announceReady(logger, settings, deployment, url);
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await schedulerLock?.close();
+      await deletionScheduler.stop();
+      await lifecycleScheduler.stop();
+      if (retention !== undefined) clearInterval(retention);
+      await audit.close();
+      await auditLog?.close();
+      await access.close();
+      await unwatch?.();
+      keys.clear();
+      await store.close();
+      rootKey.fill(0);
+    })();
+    return closing;
+  };
+  return {
+    url,
+    port,
+    deployment,
+    services,
+    deletionScheduler,
+    lifecycleScheduler,
+    audit,
+    operations: kms.operationNames,
+    close,
+  };
+}
+
+/** The start-up lines, the last of which (`Trent is ready on URL`) tells that requests are served. */
+export function announceReady(logger: Logger, settings: ServerSettings, deployment: Deployment, url: string): void {
+  if (settings.audit === 'off') {
+    logger.warn('AUDIT OFF: calls are not recorded (benchmarking only; refused outside dev mode).');
+  }
   if (settings.dev) {
     logger.warn(
       'DEV MODE: signatures are NOT verified and ANY access key is accepted as the root of account %s. Never expose this server.',
@@ -104,21 +291,35 @@ async function startOnStore(
     'administrator credentials are in %s (profile default)',
     deployment.credentialsPath,
   );
-  logger.info({ url, store: settings.store || `sqlite:${settings.dataDir}/trent.db` }, 'Trent is ready on %s', url);
+  logger.info({ url, store: describeStore(settings.store, settings.dataDir) }, 'Trent is ready on %s', url);
+}
 
-  let closing: Promise<void> | undefined;
-  const close = () => {
-    closing ??= (async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-      await deletionScheduler.stop();
-      keys.clear();
-      await store.close();
-      rootKey.fill(0);
-    })();
-    return closing;
-  };
-  return { url, port, deployment, services, deletionScheduler, operations: kms.operationNames, close };
+/**
+ * First-start setup without serving (the cluster primary, before it forks): root key, default
+ * account and administrator key, audit signing key, identities file — so every worker finds them.
+ */
+export async function setUpStore(
+  settings: ServerSettings,
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+): Promise<Deployment> {
+  mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
+  const store = await openStore(settings.store, settings.dataDir);
+  let access: AccessStore | undefined;
+  let rootKey: Buffer | undefined;
+  try {
+    if (settings.audit === 'on') await (await openAuditLog(settings.store, settings.dataDir)).close();
+    access = await openAccessStore(settings.store, settings.dataDir);
+    rootKey = await setUpRootKey(store, rootKeySource(settings.dataDir, env), env);
+    const deployment = await setUpDeployment(store, rootKey, settings.dataDir, settings.accountId, Date.now());
+    await setUpAuditSigningKey(store, rootKey);
+    if (settings.identities !== '') {
+      await applyIdentitiesFile(settings.identities, { store, identities: access, rootKey, logger, now: Date.now() });
+    }
+    return deployment;
+  } finally {
+    rootKey?.fill(0);
+    await access?.close();
+    await store.close();
+  }
 }

@@ -42,11 +42,48 @@ export interface KeyRecord {
   multiRegion: boolean;
   /** The key policy document, as given or the default one. */
   policy: string;
+  /**
+   * Unique ids of the IAM principals the policy names, by ARN, resolved when the policy was saved:
+   * a principal deleted and created again under the same name does not match.
+   */
+  policyPrincipals?: Record<string, string>;
   /** Material id of the backing key that Encrypt uses; absent while PendingImport. */
   currentMaterialId?: string;
+  /**
+   * What is known of each version of the key's material, oldest first (rotation and import
+   * history). Absent on records written before rotation existed: then the one version is
+   * `currentMaterialId`. A version's bytes live in the backing key row of the same id — or
+   * nowhere, for imported material that was deleted or expired.
+   */
+  materials?: KeyMaterialRecord[];
+  /** Automatic rotation is on (symmetric keys with generated material). */
+  rotationEnabled?: boolean;
+  /** The automatic rotation period; kept when rotation is turned off. */
+  rotationPeriodInDays?: number;
+  /** Set while automatic rotation is on: when the rotation scheduler next rotates the key. */
+  nextRotationDate?: number;
+  /** RotateKeyOnDemand calls that rotated this key (AWS's per-key limit counts them). */
+  onDemandRotations?: number;
+  /** The earliest ValidTo of imported material still present: when the expiry scheduler acts. */
+  materialExpiry?: number;
   tags: Tag[];
   /** Bumped by every update; updates are compare-and-set on it. */
   revision: number;
+}
+
+export interface KeyMaterialRecord {
+  /** 64 lower-case hex: the KeyMaterialId of the AWS model. */
+  materialId: string;
+  /** When this version became current by a rotation; absent for the first version. */
+  rotationDate?: number;
+  rotationType?: 'AUTOMATIC' | 'ON_DEMAND';
+  /** Imported material only: whether its bytes are present (IMPORTED) or deleted/expired. */
+  importState?: 'IMPORTED' | 'PENDING_IMPORT';
+  expirationModel?: 'KEY_MATERIAL_EXPIRES' | 'KEY_MATERIAL_DOES_NOT_EXPIRE';
+  validTo?: number;
+  description?: string;
+  /** Imported as new material; RotateKeyOnDemand makes it current. */
+  pendingRotation?: boolean;
 }
 
 export interface BackingKeyRecord {

@@ -12,7 +12,7 @@ import type {
  * transaction) and durable when its promise resolves. Methods that can lose a race say so in their
  * result instead of throwing, so the domain can answer as AWS would.
  *
- * Adapters: `sqlite/` (embedded default). One contract suite (test/storage/contract.ts) runs
+ * Adapters: `sqlite/` (embedded default), `postgres/` (several nodes). One contract suite (test/storage/contract.ts) runs
  * against every adapter.
  */
 export interface Store {
@@ -24,10 +24,12 @@ export interface Store {
   /** Inserts a key with its first backing keys. Fails if the ARN exists. */
   insertKey(key: KeyRecord, backingKeys: BackingKeyRecord[]): Promise<void>;
   /**
-   * Replaces a key's row if its stored revision is still `key.revision - 1`.
-   * Returns false (and changes nothing) when another writer got there first.
+   * Replaces a key's row if its stored revision is still `key.revision - 1`, and in the same
+   * transaction inserts and deletes the given backing keys (a rotation, an import, a deletion of
+   * imported material): all of it commits or none. Returns false (and changes nothing) when
+   * another writer got there first.
    */
-  updateKey(key: KeyRecord): Promise<boolean>;
+  updateKey(key: KeyRecord, backingKeys?: BackingKeyChanges): Promise<boolean>;
   /**
    * Destroys a key: its row, every backing key, and every alias that points to it. With
    * `revision`, only if the stored revision is still that one (a scheduler must not destroy a key
@@ -36,6 +38,10 @@ export interface Store {
   deleteKey(arn: string, revision?: number): Promise<boolean>;
   /** Keys in PendingDeletion whose deletionDate is at or before `now`, any account or region. */
   listKeysDueForDeletion(now: number, limit: number): Promise<KeyRecord[]>;
+  /** Enabled keys whose nextRotationDate is at or before `now`, any account or region. */
+  listKeysDueForRotation(now: number, limit: number): Promise<KeyRecord[]>;
+  /** Keys (any state) whose materialExpiry is at or before `now`, any account or region. */
+  listKeysWithExpiredMaterial(now: number, limit: number): Promise<KeyRecord[]>;
 
   // --- backing keys (versions of material) -----------------------------------------------------
   getBackingKeys(keyArn: string): Promise<BackingKeyRecord[]>;
@@ -70,5 +76,28 @@ export interface Store {
    */
   putMetaIfAbsent(name: string, value: string): Promise<string>;
 
+  /**
+   * Adapters that several processes share (PostgreSQL) tell each process of the others' changes, so
+   * caches in front of the store can forget them: `listener` hears of every key or alias that is
+   * updated or deleted, by any process (this one included), soon after the change commits —
+   * inserts are not reported, since nothing can have cached what did not exist. After a gap in
+   * which changes may have been missed (the connection to the database lost), it hears
+   * `{ kind: 'all' }`. Resolves once listening; the function it returns stops. Single-process
+   * adapters leave it out.
+   */
+  watch?(listener: (change: StoreChange) => void): Promise<() => Promise<void>>;
+
   close(): Promise<void>;
 }
+
+/** Backing keys that `updateKey` inserts and deletes (by material id) with the key's row. */
+export interface BackingKeyChanges {
+  insert?: BackingKeyRecord[];
+  delete?: string[];
+}
+
+/** A change another writer made: what a cache must forget. */
+export type StoreChange =
+  | { kind: 'key'; arn: string }
+  | { kind: 'alias'; accountId: string; region: string; aliasName: string }
+  | { kind: 'all' };

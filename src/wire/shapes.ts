@@ -140,3 +140,37 @@ export const RecipientType: StructureShape = structure({
   KeyEncryptionAlgorithm: enumOf(['RSAES_OAEP_SHA_256']),
   AttestationDocument: { type: 'blob', min: 1, max: 262144 },
 });
+export const SIGNING_ALGORITHM_NAMES = [
+  'RSASSA_PSS_SHA_256',
+  'RSASSA_PSS_SHA_384',
+  'RSASSA_PSS_SHA_512',
+  'RSASSA_PKCS1_V1_5_SHA_256',
+  'RSASSA_PKCS1_V1_5_SHA_384',
+  'RSASSA_PKCS1_V1_5_SHA_512',
+  'ECDSA_SHA_256',
+  'ECDSA_SHA_384',
+  'ECDSA_SHA_512',
+  'SM2DSA',
+  'ML_DSA_SHAKE_256',
+  'ED25519_SHA_512',
+  'ED25519_PH_SHA_512',
+] as const;
+export const MAC_ALGORITHM_NAMES = ['HMAC_SHA_224', 'HMAC_SHA_256', 'HMAC_SHA_384', 'HMAC_SHA_512'] as const;
+export const MESSAGE_TYPES = ['RAW', 'DIGEST', 'EXTERNAL_MU'] as const;
+export const KEY_PAIR_SPECS = [
+  'RSA_2048',
+  'RSA_3072',
+  'RSA_4096',
+  'ECC_NIST_P256',
+  'ECC_NIST_P384',
+  'ECC_NIST_P521',
+  'ECC_SECG_P256K1',
+  'SM2',
+  'ECC_NIST_EDWARDS25519',
+] as const;
+/** Message, SharedSecret, PrivateKeyPlaintext: blob 1–4096, sensitive (reference §2.1). */
+export const MessageType: BlobShape = { type: 'blob', min: 1, max: 4096, sensitive: true };
+/** Signature, Mac, PrivateKeyCiphertextBlob: blob 1–6144. */
+export const SignatureType: BlobShape = { type: 'blob', min: 1, max: 6144 };
+/** DER SubjectPublicKeyInfo: blob 1–8192. */
+export const PublicKeyType: BlobShape = { type: 'blob', min: 1, max: 8192 };

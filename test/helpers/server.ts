@@ -39,7 +39,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
   const child = spawn(
     process.execPath,
     [join(PROJECT_ROOT, 'bin/trent'), 'server', '--data-dir', dataDir, '--port', '0', ...(options.args ?? [])],
-    { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: { ...process.env, TRENT_WORKERS: '1', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));

@@ -409,6 +409,97 @@ export function runStoreContract(name: string, open: () => Promise<StoreFixture>
       });
     });
 
+    describe('key updates with backing keys (rotation, import)', () => {
+      it('commits a new backing key and the key row together', async () => {
+        const key = makeKey(KEY_IDS[0]);
+        const v1 = makeBackingKey(key, 1);
+        await store.insertKey(key, [v1]);
+        const v2 = makeBackingKey(key, 2, T0 + DAY);
+        const rotated: KeyRecord = { ...key, currentMaterialId: v2.materialId, revision: 2 };
+        assert.equal(await store.updateKey(rotated, { insert: [v2] }), true);
+        assert.deepEqual(await store.getKey(key.arn), rotated);
+        assert.deepEqual(sortedByMaterial(await store.getBackingKeys(key.arn)), sortedByMaterial([v1, v2]));
+      });
+
+      it('adds no backing key when the compare-and-set loses', async () => {
+        const key = makeKey(KEY_IDS[0]);
+        const v1 = makeBackingKey(key, 1);
+        await store.insertKey(key, [v1]);
+        const v2 = makeBackingKey(key, 2);
+        const stale: KeyRecord = { ...key, currentMaterialId: v2.materialId, revision: 3 };
+        assert.equal(await store.updateKey(stale, { insert: [v2] }), false);
+        assert.deepEqual(await store.getKey(key.arn), key);
+        assert.deepEqual(await store.getBackingKeys(key.arn), [v1]);
+      });
+
+      it('changes neither the row nor the backing keys when a backing key cannot be stored', async () => {
+        const key = makeKey(KEY_IDS[0]);
+        const v1 = makeBackingKey(key, 1);
+        await store.insertKey(key, [v1]);
+        const duplicate = { ...v1, wrapped: randomBytes(60) };
+        const next: KeyRecord = { ...key, description: 'rotated', revision: 2 };
+        await assert.rejects(store.updateKey(next, { insert: [duplicate] }));
+        assert.deepEqual(await store.getKey(key.arn), key);
+        assert.deepEqual(await store.getBackingKeys(key.arn), [v1]);
+        await assert.rejects(store.updateKey(next, { insert: [makeBackingKey(makeKey(KEY_IDS[1]), 1)] }));
+        assert.deepEqual(await store.getKey(key.arn), key);
+      });
+
+      it('deletes the named backing keys with the update, and only those', async () => {
+        const key = makeKey(KEY_IDS[0]);
+        const other = makeKey(KEY_IDS[1]);
+        const v1 = makeBackingKey(key, 1);
+        const v2 = makeBackingKey(key, 2);
+        const o1 = { ...makeBackingKey(other, 1), materialId: v1.materialId };
+        await store.insertKey(key, [v1, v2]);
+        await store.insertKey(other, [o1]);
+        const next: KeyRecord = { ...key, keyState: 'PendingImport', revision: 2 };
+        assert.equal(await store.updateKey(next, { delete: [v1.materialId] }), true);
+        assert.deepEqual(await store.getBackingKeys(key.arn), [v2]);
+        assert.deepEqual(await store.getBackingKeys(other.arn), [o1]);
+        // A lost race deletes nothing.
+        assert.equal(await store.updateKey({ ...next, revision: 2 }, { delete: [v2.materialId] }), false);
+        assert.deepEqual(await store.getBackingKeys(key.arn), [v2]);
+      });
+    });
+
+    describe('keys due for rotation and with expired material', () => {
+      it('lists Enabled keys whose next rotation date has come, in every account and region', async () => {
+        const due = makeKey(KEY_IDS[0], { nextRotationDate: T0 });
+        const elsewhere = makeKey(KEY_IDS[1], {
+          accountId: OTHER_ACCOUNT,
+          region: OTHER_REGION,
+          nextRotationDate: T0 - DAY,
+        });
+        const later = makeKey(KEY_IDS[2], { nextRotationDate: T0 + 1 });
+        const disabled = makeKey(KEY_IDS[3], { keyState: 'Disabled', nextRotationDate: T0 - DAY });
+        const never = makeKey(KEY_IDS[4]);
+        for (const k of [due, elsewhere, later, disabled, never]) await store.insertKey(k, []);
+        const listed = await store.listKeysDueForRotation(T0, 10);
+        assert.deepEqual(listed.map((k) => k.arn).sort(), [due.arn, elsewhere.arn].sort());
+        assert.equal((await store.listKeysDueForRotation(T0, 1)).length, 1);
+        assert.equal(await store.updateKey({ ...due, nextRotationDate: T0 + 90 * DAY, revision: 2 }), true);
+        assert.deepEqual(
+          (await store.listKeysDueForRotation(T0, 10)).map((k) => k.arn),
+          [elsewhere.arn],
+        );
+      });
+
+      it('lists keys in any state whose material has expired', async () => {
+        const expired = makeKey(KEY_IDS[0], { origin: 'EXTERNAL', materialExpiry: T0 });
+        const pending = makeKey(KEY_IDS[1], {
+          origin: 'EXTERNAL',
+          keyState: 'PendingDeletion',
+          materialExpiry: T0 - 1,
+        });
+        const valid = makeKey(KEY_IDS[2], { origin: 'EXTERNAL', materialExpiry: T0 + 1 });
+        const forever = makeKey(KEY_IDS[3], { origin: 'EXTERNAL' });
+        for (const k of [expired, pending, valid, forever]) await store.insertKey(k, []);
+        const listed = await store.listKeysWithExpiredMaterial(T0, 10);
+        assert.deepEqual(listed.map((k) => k.arn).sort(), [expired.arn, pending.arn].sort());
+      });
+    });
+
     describe('aliases', () => {
       it('inserts and reads an alias; an unknown name reads as undefined', async () => {
         const alias = makeAlias('alias/app', KEY_IDS[0]);

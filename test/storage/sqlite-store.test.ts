@@ -234,8 +234,8 @@ describe('openStore', () => {
   });
 
   it('refuses other schemes, saying what it accepts', async () => {
-    await assert.rejects(openStore('postgres://trent@db/trent', dir), {
-      message: "Unsupported store 'postgres://trent@db/trent': use sqlite:PATH",
+    await assert.rejects(openStore('mysql://trent:pw@db/trent', dir), {
+      message: "Unsupported store 'mysql://trent:***@db/trent': use sqlite:PATH or postgres://…",
     });
     await assert.rejects(openStore('sqlite:', dir), /names no file/);
   });

@@ -72,3 +72,66 @@ describe('key-state table', () => {
     }
   });
 });
+
+describe('key-state table: the rows that depend on the kind of key (footnotes 6, 7, 9)', () => {
+  const key = (keyState: KeyState, over: Partial<KeyRecord> = {}) =>
+    ({ arn: ARN, keyState, keySpec: 'SYMMETRIC_DEFAULT', origin: 'AWS_KMS', ...over }) as KeyRecord;
+  const verdict = (operation: StateCheckedOperation, k: KeyRecord): string => {
+    try {
+      checkKeyState(operation, k);
+      return 'ok';
+    } catch (err) {
+      return `${(err as { code: string }).code}: ${(err as Error).message}`;
+    }
+  };
+  const external = { origin: 'EXTERNAL' };
+  const hmac = { keySpec: 'HMAC_256' };
+
+  it('lets only symmetric keys with generated material change automatic rotation', () => {
+    assert.equal(verdict('EnableKeyRotation', key('Enabled')), 'ok');
+    assert.equal(verdict('EnableKeyRotation', key('Enabled', hmac)), 'UnsupportedOperationException: ');
+    assert.equal(
+      verdict('EnableKeyRotation', key('Enabled', external)),
+      `UnsupportedOperationException: ${ARN} origin is EXTERNAL which is not valid for this operation.`,
+    );
+    // The state errors come first (footnote 7).
+    assert.equal(verdict('DisableKeyRotation', key('Disabled', hmac)), `DisabledException: ${ARN} is disabled.`);
+    assert.equal(
+      verdict('GetKeyRotationStatus', key('PendingImport', external)),
+      `UnsupportedOperationException: ${ARN} origin is EXTERNAL which is not valid for this operation.`,
+    );
+    assert.equal(verdict('GetKeyRotationStatus', key('PendingDeletion')), 'ok');
+    assert.equal(verdict('EnableKeyRotation', key('Unavailable')), 'UnsupportedOperationException: ');
+  });
+
+  it('lets symmetric keys with imported material rotate on demand and list rotations', () => {
+    assert.equal(verdict('RotateKeyOnDemand', key('Enabled', external)), 'ok');
+    assert.equal(verdict('ListKeyRotations', key('PendingImport', external)), 'ok');
+    assert.equal(verdict('RotateKeyOnDemand', key('Enabled', hmac)), 'UnsupportedOperationException: ');
+    assert.equal(verdict('RotateKeyOnDemand', key('Updating')), `KMSInvalidStateException: ${ARN} is updating.`);
+  });
+
+  it('lets only keys with imported material take import calls', () => {
+    assert.equal(verdict('GetParametersForImport', key('PendingImport', external)), 'ok');
+    assert.equal(verdict('ImportKeyMaterial', key('Disabled', external)), 'ok');
+    assert.equal(
+      verdict('GetParametersForImport', key('Enabled')),
+      `UnsupportedOperationException: ${ARN} origin is AWS_KMS which is not valid for this operation.`,
+    );
+    // Pending deletion: "8/9" — 9 for keys that cannot have imported material, else 8.
+    assert.equal(
+      verdict('ImportKeyMaterial', key('PendingDeletion')),
+      `UnsupportedOperationException: ${ARN} origin is AWS_KMS which is not valid for this operation.`,
+    );
+    assert.equal(
+      verdict('ImportKeyMaterial', key('PendingDeletion', external)),
+      `KMSInvalidStateException: ${ARN} is pending deletion.`,
+    );
+    assert.equal(verdict('DeleteImportedKeyMaterial', key('PendingDeletion', external)), 'ok');
+    assert.equal(verdict('ImportKeyMaterial', key('Updating', external)), 'ok');
+    assert.equal(
+      verdict('GetParametersForImport', key('Updating', external)),
+      `KMSInvalidStateException: ${ARN} is updating.`,
+    );
+  });
+});

@@ -12,13 +12,14 @@ import { PROJECT_ROOT } from '../helpers/server.js';
 const ALLOWED: Record<string, string[]> = {
   crypto: ['errors'],
   wire: ['errors'],
-  policy: ['errors', 'auth', 'storage'],
+  policy: ['errors', 'auth', 'storage', 'lru'],
   storage: ['errors'],
+  audit: ['errors', 'storage', 'crypto', 'auth', 'wire'],
   auth: ['errors', 'crypto', 'storage'],
-  keys: ['errors', 'crypto', 'storage', 'lru', 'clock'],
+  keys: ['errors', 'crypto', 'storage', 'lru', 'clock', 'policy'],
   operations: ['errors', 'keys', 'wire', 'auth', 'policy', 'storage', 'clock', 'crypto'],
-  server: ['errors', 'keys', 'wire', 'auth', 'policy', 'storage', 'clock', 'crypto', 'operations', 'lru'],
-  cli: ['errors', 'server', 'auth', 'storage', 'crypto'],
+  server: ['errors', 'keys', 'wire', 'auth', 'policy', 'storage', 'clock', 'crypto', 'operations', 'lru', 'audit'],
+  cli: ['errors', 'server', 'auth', 'storage', 'crypto', 'audit'],
 };
 
 const SRC = join(PROJECT_ROOT, 'src');

@@ -18,7 +18,7 @@ export const DeleteAlias = defineOperation({
     const alias = await ctx.keys.getAlias(ctx.accountId, ctx.region, input.AliasName);
     if (alias === undefined) throw notFound();
     const target = await ctx.keys.get(keyArn(alias.region, alias.accountId, alias.targetKeyId));
-    if (target !== undefined) ctx.authorize('kms:DeleteAlias', target);
+    if (target !== undefined) await ctx.authorize('kms:DeleteAlias', target);
     if (!(await ctx.keys.deleteAlias(ctx, input.AliasName))) throw notFound();
     return undefined;
   },

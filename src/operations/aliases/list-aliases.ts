@@ -17,6 +17,7 @@ export const ListAliases = defineOperation({
   name: 'ListAliases',
   input: structure({ KeyId: KeyIdType, Limit: LimitType, Marker: MarkerType }),
   async handle(ctx, input: ListAliasesInput) {
+    if (input.KeyId === undefined) await ctx.authorizeAccount('kms:ListAliases');
     const target = input.KeyId === undefined ? undefined : (await ctx.useKey(input.KeyId, 'ListAliases')).key;
     const { items, ...rest } = await page(
       target === undefined ? 'ListAliases' : `ListAliases ${target.keyId}`,

@@ -26,7 +26,7 @@ export const UpdateAlias = defineOperation({
     const { key: target } = await ctx.useKey(input.TargetKeyId, 'UpdateAlias');
     const old = await ctx.keys.get(keyArn(alias.region, alias.accountId, alias.targetKeyId));
     if (old !== undefined) {
-      ctx.authorize('kms:UpdateAlias', old);
+      await ctx.authorize('kms:UpdateAlias', old);
       if (keyType(old) !== keyType(target) || old.keyUsage !== target.keyUsage) {
         throw new ValidationException(
           `Alias ${input.AliasName} cannot be moved to ${target.arn}: the new target must have the same key type and key usage as the current target.`,

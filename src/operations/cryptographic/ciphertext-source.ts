@@ -1,7 +1,7 @@
 import { AccessDeniedException, IncorrectKeyException } from '../../errors.js';
 import { decodeBlob } from '../../keys/ciphertext-blob.js';
 import type { EncryptionContext } from '../../keys/encryption-context.js';
-import { checkKeyState } from '../../keys/key-states.js';
+import { encryptionConditions } from '../../keys/request-conditions.js';
 import { decryptSymmetric } from '../../keys/symmetric.js';
 import type { KeyRecord } from '../../storage/records.js';
 import { type RequestContext, requireSymmetricEncryption } from '../context.js';
@@ -15,8 +15,9 @@ import { requireSymmetricAlgorithm } from './encryption-algorithm.js';
  */
 export interface OpenedCiphertext {
   key: KeyRecord;
-  algorithm: 'SYMMETRIC_DEFAULT';
-  decrypt(): Promise<{ plaintext: Buffer; materialId: string }>;
+  algorithm: string;
+  /** The material id is known for symmetric ciphertexts only. */
+  decrypt(): Promise<{ plaintext: Buffer; materialId?: string }>;
 }
 
 // AWS answers a blob whose key the caller cannot see — missing, elsewhere, or not theirs — with
@@ -33,6 +34,7 @@ export async function openCiphertext(
     algorithm: string | undefined;
     operation: 'Decrypt' | 'ReEncrypt';
     action: string;
+    grantTokens?: string[] | undefined;
   },
 ): Promise<OpenedCiphertext> {
   const blob = decodeBlob(request.blob);
@@ -46,8 +48,12 @@ export async function openCiphertext(
     }
   }
   if (key === undefined || key.region !== ctx.region) throw new AccessDeniedException(INACCESSIBLE, blob.keyArn);
-  ctx.authorize(request.action, key);
-  checkKeyState(request.operation, key);
+  ctx.services.grants.checkGrantTokens(request.grantTokens);
+  await ctx.authorize(request.action, key, {
+    conditions: encryptionConditions(request.context, request.algorithm ?? 'SYMMETRIC_DEFAULT'),
+    encryptionContext: request.context,
+  });
+  ctx.checkKeyState(request.operation, key);
   requireSymmetricEncryption(key, request.operation);
   const algorithm = requireSymmetricAlgorithm(key, request.algorithm);
   return {

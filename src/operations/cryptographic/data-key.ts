@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ValidationException } from '../../errors.js';
 import type { EncryptionContext } from '../../keys/encryption-context.js';
+import { encryptionConditions } from '../../keys/request-conditions.js';
 import { encryptSymmetric } from '../../keys/symmetric.js';
 import {
   BooleanType,
@@ -44,7 +45,13 @@ export async function generateDataKey(
   input: GenerateDataKeyInput,
   operation: 'GenerateDataKey' | 'GenerateDataKeyWithoutPlaintext',
 ) {
-  const { key } = await ctx.useKey(input.KeyId, operation, { allowAlias: true });
+  const { key } = await ctx.useKey(input.KeyId, operation, {
+    allowAlias: true,
+    grantTokens: input.GrantTokens,
+    // Data-key operations: the algorithm that encrypts the data key (reference §4.10).
+    conditions: encryptionConditions(input.EncryptionContext, 'SYMMETRIC_DEFAULT'),
+    encryptionContext: input.EncryptionContext,
+  });
   requireSymmetricEncryption(key, operation);
   const length = dataKeyLength(input);
   finishDryRun(input.DryRun);

@@ -1,4 +1,7 @@
+import { checkAsymmetricEncryption, checkPlaintextSize, encryptAsymmetric } from '../../keys/asymmetric-encryption.js';
 import type { EncryptionContext } from '../../keys/encryption-context.js';
+import { requireKeyUsage } from '../../keys/key-usage.js';
+import { encryptionConditions } from '../../keys/request-conditions.js';
 import { encryptSymmetric } from '../../keys/symmetric.js';
 import {
   BooleanType,
@@ -38,7 +41,25 @@ export const Encrypt = defineOperation({
     ['KeyId', 'Plaintext'],
   ),
   async handle(ctx, input: EncryptInput) {
-    const { key } = await ctx.useKey(input.KeyId, 'Encrypt', { allowAlias: true });
+    const { key } = await ctx.useKey(input.KeyId, 'Encrypt', {
+      allowAlias: true,
+      grantTokens: input.GrantTokens,
+      conditions: encryptionConditions(input.EncryptionContext, input.EncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT'),
+      encryptionContext: input.EncryptionContext,
+    });
+    requireKeyUsage(key, 'ENCRYPT_DECRYPT', 'Encrypt');
+    if (key.keySpec !== 'SYMMETRIC_DEFAULT') {
+      // RSA (reference §4.4): raw OAEP output, per-spec size limits, no encryption context.
+      const encryption = checkAsymmetricEncryption(key, input.EncryptionAlgorithm, input.EncryptionContext);
+      checkPlaintextSize(key, encryption, input.Plaintext.length);
+      finishDryRun(input.DryRun);
+      const ciphertext = await encryptAsymmetric(ctx.keys, key, encryption, input.Plaintext);
+      return {
+        CiphertextBlob: ciphertext.toString('base64'),
+        KeyId: key.arn,
+        EncryptionAlgorithm: encryption.algorithm,
+      };
+    }
     requireSymmetricEncryption(key, 'Encrypt');
     const algorithm = requireSymmetricAlgorithm(key, input.EncryptionAlgorithm);
     finishDryRun(input.DryRun);

@@ -8,3 +8,8 @@ export function requireSymmetricAlgorithm(key: KeyRecord, algorithm: string | un
   }
   return 'SYMMETRIC_DEFAULT';
 }
+
+/** RSAES_OAEP_* (and SM2PKE) name asymmetric ciphertexts; absent or SYMMETRIC_DEFAULT do not. */
+export function isAsymmetricAlgorithm(algorithm: string | undefined): boolean {
+  return algorithm !== undefined && algorithm !== 'SYMMETRIC_DEFAULT';
+}

@@ -17,7 +17,8 @@ export const GenerateRandom = defineOperation({
     CustomKeyStoreId: { type: 'string', min: 1, max: 64 },
     Recipient: RecipientType,
   }),
-  async handle(_ctx, input: GenerateRandomInput) {
+  async handle(ctx, input: GenerateRandomInput) {
+    await ctx.authorizeAccount('kms:GenerateRandom');
     // The model marks NumberOfBytes optional but AWS has no default (Appendix A).
     if (input.NumberOfBytes === undefined) throw new ValidationException('NumberOfBytes is required.');
     if (input.CustomKeyStoreId !== undefined) {

@@ -1,4 +1,5 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { generateMaterial } from '../../crypto/key-generation.js';
 import {
   CustomKeyStoreNotFoundException,
   LimitExceededException,
@@ -9,8 +10,10 @@ import {
 import { keyArn } from '../../keys/arn.js';
 import { defaultKeyPolicy } from '../../keys/default-policy.js';
 import { keyMetadata } from '../../keys/key-metadata.js';
-import { checkKeyPolicy } from '../../keys/key-policy.js';
+import { type KeyUsage, keySpecEntry } from '../../keys/key-specs.js';
+import { requestTagConditions } from '../../keys/request-conditions.js';
 import { checkNewTags, MAX_TAGS_PER_KEY } from '../../keys/tags.js';
+import { KMS_CONDITION_KEYS as KMS } from '../../policy/condition-keys.js';
 import type { KeyRecord, Tag } from '../../storage/records.js';
 import {
   BooleanType,
@@ -57,6 +60,19 @@ export const CreateKey = defineOperation({
   }),
   async handle(ctx, input: CreateKeyInput) {
     const keySpec = chooseKeySpec(input);
+    // No key resource yet: IAM policies decide (reference §4.10); Tags need kms:TagResource too.
+    const conditions = {
+      [KMS.KeySpec]: keySpec,
+      [KMS.CustomerMasterKeySpec]: keySpec,
+      [KMS.KeyUsage]: input.KeyUsage ?? 'ENCRYPT_DECRYPT',
+      [KMS.CustomerMasterKeyUsage]: input.KeyUsage ?? 'ENCRYPT_DECRYPT',
+      [KMS.KeyOrigin]: input.Origin ?? 'AWS_KMS',
+      [KMS.MultiRegion]: String(input.MultiRegion === true),
+      [KMS.BypassPolicyLockoutSafetyCheck]: String(input.BypassPolicyLockoutSafetyCheck === true),
+      ...requestTagConditions(input.Tags ?? []),
+    };
+    await ctx.authorizeAccount('kms:CreateKey', conditions);
+    if (input.Tags !== undefined && input.Tags.length > 0) await ctx.authorizeAccount('kms:TagResource', conditions);
     // Only symmetric encryption keys have a default usage (reference Appendix A).
     if (keySpec !== 'SYMMETRIC_DEFAULT' && input.KeyUsage === undefined) {
       throw new ValidationException(
@@ -64,7 +80,8 @@ export const CreateKey = defineOperation({
       );
     }
     const keyUsage = input.KeyUsage ?? 'ENCRYPT_DECRYPT';
-    if (keySpec === 'SYMMETRIC_DEFAULT' && keyUsage !== 'ENCRYPT_DECRYPT') {
+    const spec = keySpecEntry(keySpec);
+    if (spec.usages[keyUsage as KeyUsage] === undefined) {
       throw new ValidationException(`KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}`);
     }
     if (input.CustomKeyStoreId !== undefined) {
@@ -73,17 +90,36 @@ export const CreateKey = defineOperation({
     if (input.XksKeyId !== undefined) {
       throw new ValidationException('XksKeyId is valid only for keys in an external key store.');
     }
-    if (keySpec !== 'SYMMETRIC_DEFAULT') {
-      throw new UnsupportedOperationException(`KeySpec ${keySpec} is not supported by this version of Trent.`);
+    // SM2 exists only in AWS's China Regions, and Node has no SM2DSA/SM2PKE (see README).
+    if (spec.generation === undefined) {
+      throw new UnsupportedOperationException(`KeySpec ${keySpec} is not supported in this Region.`);
     }
     const origin = input.Origin ?? 'AWS_KMS';
-    if (origin !== 'AWS_KMS') {
+    const generation = spec.generation;
+    if (origin !== 'AWS_KMS' && origin !== 'EXTERNAL') {
       throw new UnsupportedOperationException(`Origin ${origin} is not supported by this version of Trent.`);
+    }
+    // ML-DSA keys hold a seed Trent cannot take from outside yet.
+    if (origin === 'EXTERNAL' && spec.material === 'ml-dsa-seed') {
+      throw new UnsupportedOperationException(`KeySpec ${keySpec} cannot have imported key material in Trent.`);
     }
     if (input.MultiRegion === true) {
       throw new UnsupportedOperationException('Multi-Region keys are not supported by this version of Trent.');
     }
-    if (input.Policy !== undefined) checkKeyPolicy(input.Policy);
+    const keyId = randomUUID();
+    const arn = keyArn(ctx.region, ctx.accountId, keyId);
+    const policyPrincipals =
+      input.Policy === undefined
+        ? undefined
+        : await ctx.services.authorizer.checkNewKeyPolicy({
+            caller: ctx.caller,
+            policy: input.Policy,
+            keyArn: arn,
+            keyAccountId: ctx.accountId,
+            bypassLockoutCheck: input.BypassPolicyLockoutSafetyCheck === true,
+            conditions,
+            sourceIp: ctx.origin.sourceIp,
+          });
     const tags = input.Tags ?? [];
     checkNewTags(tags);
     if (tags.length > MAX_TAGS_PER_KEY) throw new TagException('Too many tags');
@@ -94,8 +130,6 @@ export const CreateKey = defineOperation({
       );
     }
 
-    const keyId = randomUUID();
-    const arn = keyArn(ctx.region, ctx.accountId, keyId);
     const key: KeyRecord = {
       keyId,
       arn,
@@ -107,13 +141,15 @@ export const CreateKey = defineOperation({
       keyUsage,
       origin,
       keyManager: 'CUSTOMER',
-      keyState: 'Enabled',
+      // Imported material: no material until ImportKeyMaterial (reference §4.12).
+      keyState: origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled',
       multiRegion: false,
       policy: input.Policy ?? defaultKeyPolicy(ctx.accountId),
+      ...(policyPrincipals === undefined || Object.keys(policyPrincipals).length === 0 ? {} : { policyPrincipals }),
       tags,
       revision: 0,
     };
-    const stored = await ctx.keys.create(key, randomBytes(32));
+    const stored = await ctx.keys.create(key, origin === 'EXTERNAL' ? undefined : await generateMaterial(generation));
     return { KeyMetadata: keyMetadata(stored) };
   },
 });

@@ -12,6 +12,7 @@ export const ListKeys = defineOperation({
   name: 'ListKeys',
   input: structure({ Limit: LimitType, Marker: MarkerType }),
   async handle(ctx, input: ListKeysInput) {
+    await ctx.authorizeAccount('kms:ListKeys');
     const { items, ...rest } = await page(
       'ListKeys',
       input.Limit ?? 100,

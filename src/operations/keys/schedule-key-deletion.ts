@@ -1,5 +1,6 @@
 import { ValidationException } from '../../errors.js';
 import { epochSeconds } from '../../keys/key-metadata.js';
+import { KMS_CONDITION_KEYS } from '../../policy/condition-keys.js';
 import { KeyIdType, structure } from '../../wire/shapes.js';
 import { defineOperation } from '../operation.js';
 
@@ -20,12 +21,12 @@ export const ScheduleKeyDeletion = defineOperation({
       throw new ValidationException(`PendingWindowInDays should be between 7 and 30, but it is ${days}`);
     }
     const deletionDate = ctx.clock.now() + days * DAY_MS;
-    const updated = await ctx.changeKey(input.KeyId, 'ScheduleKeyDeletion', (current) => ({
-      ...current,
-      keyState: 'PendingDeletion',
-      deletionDate,
-      pendingWindowInDays: days,
-    }));
+    const updated = await ctx.changeKey(
+      input.KeyId,
+      'ScheduleKeyDeletion',
+      (current) => ({ ...current, keyState: 'PendingDeletion', deletionDate, pendingWindowInDays: days }),
+      { conditions: { [KMS_CONDITION_KEYS.ScheduleKeyDeletionPendingWindowInDays]: String(days) } },
+    );
     return {
       KeyId: updated.arn,
       DeletionDate: epochSeconds(deletionDate),

@@ -1,3 +1,4 @@
+import { requestTagConditions } from '../../keys/request-conditions.js';
 import { mergeTags } from '../../keys/tags.js';
 import type { Tag } from '../../storage/records.js';
 import { KeyIdType, structure, TagList } from '../../wire/shapes.js';
@@ -12,7 +13,9 @@ export const TagResource = defineOperation({
   name: 'TagResource',
   input: structure({ KeyId: KeyIdType, Tags: TagList }, ['KeyId', 'Tags']),
   async handle(ctx, input: TagResourceInput) {
-    await ctx.changeKey(input.KeyId, 'TagResource', (key) => ({ ...key, tags: mergeTags(key.tags, input.Tags) }));
+    await ctx.changeKey(input.KeyId, 'TagResource', (key) => ({ ...key, tags: mergeTags(key.tags, input.Tags) }), {
+      conditions: requestTagConditions(input.Tags),
+    });
     return undefined;
   },
 });

@@ -1,4 +1,5 @@
 import { removeTags } from '../../keys/tags.js';
+import { AWS_CONDITION_KEYS } from '../../policy/condition-keys.js';
 import { KeyIdType, structure, TagKeyType } from '../../wire/shapes.js';
 import { defineOperation } from '../operation.js';
 
@@ -12,7 +13,14 @@ export const UntagResource = defineOperation({
   name: 'UntagResource',
   input: structure({ KeyId: KeyIdType, TagKeys: { type: 'list', member: TagKeyType } }, ['KeyId', 'TagKeys']),
   async handle(ctx, input: UntagResourceInput) {
-    await ctx.changeKey(input.KeyId, 'UntagResource', (key) => ({ ...key, tags: removeTags(key.tags, input.TagKeys) }));
+    await ctx.changeKey(
+      input.KeyId,
+      'UntagResource',
+      (key) => ({ ...key, tags: removeTags(key.tags, input.TagKeys) }),
+      {
+        conditions: { [AWS_CONDITION_KEYS.TagKeys]: input.TagKeys },
+      },
+    );
     return undefined;
   },
 });

@@ -70,6 +70,202 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'audit trail',
+    sql: `
+      -- The audit chain (src/storage/audit-log.ts). record is the canonical text that hash covers;
+      -- the other columns are copies that lookups filter on. seq is assigned by the appender, never
+      -- by SQLite, so a removed row leaves a visible gap.
+      CREATE TABLE audit_events (
+        seq          INTEGER NOT NULL PRIMARY KEY,
+        event_id     TEXT    NOT NULL,
+        request_id   TEXT    NOT NULL,
+        event_time   INTEGER NOT NULL,
+        event_name   TEXT    NOT NULL,
+        principal    TEXT,
+        account_id   TEXT    NOT NULL,
+        error_code   TEXT,
+        read_only    INTEGER,
+        key_arns     TEXT    NOT NULL,
+        usage        INTEGER NOT NULL,
+        record       TEXT    NOT NULL,
+        prev_hash    TEXT    NOT NULL,
+        hash         TEXT    NOT NULL
+      );
+      CREATE INDEX audit_events_by_time ON audit_events (event_time);
+      CREATE INDEX audit_events_by_name ON audit_events (event_name, seq);
+      CREATE INDEX audit_events_by_principal ON audit_events (principal, seq);
+
+      CREATE TABLE audit_event_keys (
+        key_arn TEXT    NOT NULL,
+        seq     INTEGER NOT NULL,
+        PRIMARY KEY (key_arn, seq)
+      );
+
+      -- One row: the chain head survives pruning every event.
+      CREATE TABLE audit_head (
+        id         INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+        seq        INTEGER NOT NULL,
+        hash       TEXT    NOT NULL,
+        started_at INTEGER NOT NULL
+      );
+
+      CREATE TABLE audit_key_usage (
+        key_arn    TEXT    NOT NULL PRIMARY KEY,
+        operation  TEXT    NOT NULL,
+        event_time INTEGER NOT NULL,
+        event_id   TEXT    NOT NULL,
+        request_id TEXT    NOT NULL
+      );
+
+      CREATE TABLE audit_digests (
+        number     INTEGER NOT NULL PRIMARY KEY,
+        from_seq   INTEGER NOT NULL,
+        to_seq     INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        doc        TEXT    NOT NULL
+      );
+    `,
+  },
+  {
+    version: 3,
+    name: 'identities and grants',
+    sql: `
+      -- IAM users, their inline policies (src/storage/identity-store.ts) and grants
+      -- (src/storage/grant-store.ts). identity_version is bumped by every identity write, so each
+      -- process can tell when its identity cache is stale.
+      CREATE TABLE iam_users (
+        account_id TEXT    NOT NULL,
+        user_name  TEXT    NOT NULL,
+        user_id    TEXT    NOT NULL UNIQUE,
+        tags       TEXT    NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (account_id, user_name)
+      );
+
+      CREATE TABLE iam_user_policies (
+        account_id  TEXT NOT NULL,
+        user_name   TEXT NOT NULL,
+        policy_name TEXT NOT NULL,
+        document    TEXT NOT NULL,
+        PRIMARY KEY (account_id, user_name, policy_name)
+      );
+
+      CREATE TABLE identity_version (
+        id      INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+        version INTEGER NOT NULL
+      );
+      INSERT INTO identity_version (id, version) VALUES (1, 0);
+
+      CREATE TABLE grants (
+        key_arn            TEXT    NOT NULL,
+        grant_id           TEXT    NOT NULL,
+        retiring_principal TEXT,
+        doc                TEXT    NOT NULL,
+        PRIMARY KEY (key_arn, grant_id)
+      );
+      CREATE INDEX grants_by_retiring ON grants (retiring_principal, key_arn, grant_id);
+
+      -- Grants are deleted with their key, whichever code path destroys it.
+      CREATE TRIGGER grants_of_deleted_key AFTER DELETE ON keys
+      BEGIN
+        DELETE FROM grants WHERE key_arn = OLD.arn;
+      END;
+    `,
+  },
+  {
+    version: 4,
+    name: 'roles, sessions and service control policies',
+    sql: `
+      -- IAM roles with their trust policies and inline policies, STS sessions (temporary
+      -- credentials: the secret wrapped under the root key, the token only as a SHA-256), and SCPs
+      -- per account (src/storage/identity-store.ts). Role and SCP writes bump identity_version.
+      CREATE TABLE iam_roles (
+        account_id           TEXT    NOT NULL,
+        role_name            TEXT    NOT NULL,
+        role_id              TEXT    NOT NULL UNIQUE,
+        trust_policy         TEXT    NOT NULL,
+        tags                 TEXT    NOT NULL,
+        max_session_duration INTEGER NOT NULL,
+        created_at           INTEGER NOT NULL,
+        PRIMARY KEY (account_id, role_name)
+      );
+
+      CREATE TABLE iam_role_policies (
+        account_id  TEXT NOT NULL,
+        role_name   TEXT NOT NULL,
+        policy_name TEXT NOT NULL,
+        document    TEXT NOT NULL,
+        PRIMARY KEY (account_id, role_name, policy_name)
+      );
+
+      CREATE TABLE sts_sessions (
+        access_key_id  TEXT    NOT NULL PRIMARY KEY,
+        secret_wrapped BLOB    NOT NULL,
+        expires_at     INTEGER NOT NULL,
+        doc            TEXT    NOT NULL
+      );
+      CREATE INDEX sts_sessions_by_expiry ON sts_sessions (expires_at);
+
+      CREATE TABLE service_control_policies (
+        account_id  TEXT NOT NULL,
+        policy_name TEXT NOT NULL,
+        document    TEXT NOT NULL,
+        PRIMARY KEY (account_id, policy_name)
+      );
+    `,
+  },
+  {
+    version: 5,
+    name: 'change log for several processes',
+    sql: `
+      -- Several processes on one file (trent server --workers N, docs/multi-process.md): every
+      -- update or deletion of a key, an alias or a grant appends what changed here, by trigger, in
+      -- the writer's own transaction; each process polls for rows past the last it saw and forgets
+      -- those cache entries (SqliteStore.watch). Old rows are pruned by the same triggers: a reader
+      -- that finds a gap forgets everything.
+      CREATE TABLE changes (
+        seq        INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+        kind       TEXT    NOT NULL,
+        key_arn    TEXT,
+        account_id TEXT,
+        region     TEXT,
+        alias_name TEXT
+      );
+      CREATE TRIGGER changes_key_update AFTER UPDATE ON keys
+      BEGIN
+        INSERT INTO changes (kind, key_arn) VALUES ('key', OLD.arn);
+        DELETE FROM changes WHERE seq <= last_insert_rowid() - 10000;
+      END;
+      CREATE TRIGGER changes_key_delete AFTER DELETE ON keys
+      BEGIN
+        INSERT INTO changes (kind, key_arn) VALUES ('key', OLD.arn);
+      END;
+      CREATE TRIGGER changes_alias_update AFTER UPDATE ON aliases
+      BEGIN
+        INSERT INTO changes (kind, account_id, region, alias_name)
+        VALUES ('alias', OLD.account_id, OLD.region, OLD.alias_name);
+      END;
+      CREATE TRIGGER changes_alias_delete AFTER DELETE ON aliases
+      BEGIN
+        INSERT INTO changes (kind, account_id, region, alias_name)
+        VALUES ('alias', OLD.account_id, OLD.region, OLD.alias_name);
+      END;
+      CREATE TRIGGER changes_grant_insert AFTER INSERT ON grants
+      BEGIN
+        INSERT INTO changes (kind, key_arn) VALUES ('key', NEW.key_arn);
+      END;
+      CREATE TRIGGER changes_grant_update AFTER UPDATE ON grants
+      BEGIN
+        INSERT INTO changes (kind, key_arn) VALUES ('key', OLD.key_arn);
+      END;
+      CREATE TRIGGER changes_grant_delete AFTER DELETE ON grants
+      BEGIN
+        INSERT INTO changes (kind, key_arn) VALUES ('key', OLD.key_arn);
+      END;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

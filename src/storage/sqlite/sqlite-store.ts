@@ -8,7 +8,8 @@ import type {
   KeyRecord,
   PageRequest,
 } from '../records.js';
-import type { Store } from '../store.js';
+import type { BackingKeyChanges, Store, StoreChange } from '../store.js';
+import { watchChanges } from './change-feed.js';
 import { applyMigrations } from './migrations.js';
 
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
@@ -128,8 +129,25 @@ export class SqliteStore implements Store {
     });
   }
 
-  async updateKey(key: KeyRecord): Promise<boolean> {
-    return this.#s.updateKey.run(...keyColumns(key), key.arn, key.revision - 1).changes === 1;
+  async updateKey(key: KeyRecord, backingKeys?: BackingKeyChanges): Promise<boolean> {
+    if (backingKeys === undefined) {
+      return this.#s.updateKey.run(...keyColumns(key), key.arn, key.revision - 1).changes === 1;
+    }
+    for (const bk of backingKeys.insert ?? []) {
+      if (bk.keyArn !== key.arn) {
+        throw new Error(`Backing key ${bk.materialId} belongs to ${bk.keyArn}, not ${key.arn}`);
+      }
+    }
+    const deleted = backingKeys.delete ?? [];
+    const updated = this.#tx(() => {
+      if (this.#s.updateKey.run(...keyColumns(key), key.arn, key.revision - 1).changes !== 1) return false;
+      for (const materialId of deleted) this.#s.deleteBackingKey.run(key.arn, materialId);
+      for (const bk of backingKeys.insert ?? []) this.#insertBackingKey(bk);
+      return true;
+    });
+    // As in deleteKey: destroyed material must leave the WAL too.
+    if (updated && deleted.length > 0) this.#s.checkpoint.get();
+    return updated;
   }
 
   async deleteKey(arn: string, revision?: number): Promise<boolean> {
@@ -154,6 +172,14 @@ export class SqliteStore implements Store {
 
   async listKeysDueForDeletion(now: number, limit: number): Promise<KeyRecord[]> {
     return this.#s.listKeysDue.all(now, limit).map(parseKey);
+  }
+
+  async listKeysDueForRotation(now: number, limit: number): Promise<KeyRecord[]> {
+    return this.#s.listKeysDueForRotation.all(now, limit).map(parseKey);
+  }
+
+  async listKeysWithExpiredMaterial(now: number, limit: number): Promise<KeyRecord[]> {
+    return this.#s.listKeysWithExpiredMaterial.all(now, limit).map(parseKey);
   }
 
   // --- backing keys ----------------------------------------------------------------------------
@@ -269,6 +295,11 @@ export class SqliteStore implements Store {
     });
   }
 
+  /** Changes by any process on this file: a trigger-filled change log, polled (change-feed.ts). */
+  async watch(listener: (change: StoreChange) => void): Promise<() => Promise<void>> {
+    return watchChanges(this.#db, listener);
+  }
+
   async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
   }
@@ -319,6 +350,16 @@ function prepareStatements(db: Database.Database) {
       `SELECT doc FROM keys WHERE key_state = 'PendingDeletion' AND deletion_date <= ?
        ORDER BY deletion_date, arn LIMIT ?`,
     ),
+    // Scheduler queries look inside doc: they run once a minute, not on the request path, so a
+    // scan is acceptable until a key count says otherwise.
+    listKeysDueForRotation: p<[number, number], KeyRow>(
+      `SELECT doc FROM keys WHERE key_state = 'Enabled' AND json_extract(doc, '$.nextRotationDate') <= ?
+       ORDER BY arn LIMIT ?`,
+    ),
+    listKeysWithExpiredMaterial: p<[number, number], KeyRow>(
+      `SELECT doc FROM keys WHERE json_extract(doc, '$.materialExpiry') <= ? ORDER BY arn LIMIT ?`,
+    ),
+    deleteBackingKey: p<[string, string]>('DELETE FROM backing_keys WHERE key_arn = ? AND material_id = ?'),
     getBackingKeys: p<[string], BackingKeyRow>(
       `SELECT key_arn, material_id, wrapped, created_at FROM backing_keys WHERE key_arn = ?
        ORDER BY created_at, rowid`,

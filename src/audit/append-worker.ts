@@ -1,0 +1,79 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import type { NewAuditEvent } from '../storage/audit-log.js';
+import { SqliteAuditLog } from '../storage/sqlite/sqlite-audit-log.js';
+import { linkRecord } from './chain.js';
+
+/**
+ * The audit append thread (started by WorkerAppender, src/audit/worker-appender.ts). It owns its
+ * own connection to the SQLite audit log and does nothing but append: every batch queued while it
+ * was committing (or within one turn of its event loop) becomes one transaction — one WAL fsync,
+ * synchronous=FULL — in which the chain head is read, each record's hash computed in order with
+ * `linkRecord`, and the head written. Only then is the batch acknowledged. The main thread keeps
+ * serving while this thread waits for the disk, so batches grow with load (group commit).
+ */
+
+/** Main thread → worker. */
+export type WorkerRequest = { type: 'append'; batches: { id: number; events: NewAuditEvent[] }[] } | { type: 'close' };
+
+/**
+ * Worker → main thread, one per commit (the main thread has at most one message outstanding, so
+ * one per message): these batches are durable, or (with `error`) none of them was written.
+ */
+export interface WorkerReply {
+  ids: number[];
+  error?: string;
+}
+
+export interface WorkerOptions {
+  path: string;
+}
+
+if (parentPort === null) throw new Error('append-worker.js runs only as a worker thread');
+const port = parentPort;
+const { path } = workerData as WorkerOptions;
+
+let log: SqliteAuditLog | undefined;
+try {
+  log = SqliteAuditLog.open(path);
+} catch {
+  // Reported by the first commit, which tries again.
+}
+let queue: { id: number; events: NewAuditEvent[] }[] = [];
+let scheduled = false;
+let committing: Promise<void> = Promise.resolve();
+
+port.on('message', (message: WorkerRequest) => {
+  if (message.type === 'close') {
+    committing = committing.then(commit).then(async () => {
+      await log?.close();
+      port.close();
+    });
+    return;
+  }
+  queue.push(...message.batches);
+  if (!scheduled) {
+    scheduled = true;
+    setImmediate(() => {
+      committing = committing.then(commit);
+    });
+  }
+});
+
+async function commit(): Promise<void> {
+  scheduled = false;
+  const batch = queue;
+  queue = [];
+  if (batch.length === 0) return;
+  const reply: WorkerReply = { ids: batch.map((b) => b.id) };
+  try {
+    // Opened on first use, and again after a failure to open: the file may come back.
+    log ??= SqliteAuditLog.open(path);
+    await log.append(
+      batch.flatMap((b) => b.events),
+      linkRecord,
+    );
+  } catch (err) {
+    reply.error = err instanceof Error ? err.message : String(err);
+  }
+  port.postMessage(reply);
+}

@@ -1,0 +1,110 @@
+import { Worker } from 'node:worker_threads';
+import type { NewAuditEvent } from '../storage/audit-log.js';
+import type { WorkerOptions, WorkerReply, WorkerRequest } from './append-worker.js';
+import type { Appender } from './writer.js';
+
+interface Waiting {
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * Appends through a dedicated thread (append-worker.ts) that owns its own connection to the SQLite
+ * audit log, so that the commit and its fsync never block the event loop: requests keep being
+ * served, and their records queue up for the next commit, while the disk works.
+ *
+ * Batches are posted in order (those handed over while the thread works on a message go together
+ * in the next one) and the thread commits them in that order. A batch resolves when the
+ * thread reports it durable and rejects when the thread reports a failure or stops (crash, or
+ * `terminateThread`): every batch not yet acknowledged is then rejected — its request fails
+ * closed, even if the thread got as far as committing it — and the next append starts a new
+ * thread. The thread is referenced only while appends are outstanding.
+ */
+export class WorkerAppender implements Appender {
+  #worker: Worker | undefined;
+  readonly #waiting = new Map<number, Waiting>();
+  #nextId = 1;
+  /** Batches not yet posted, and how many messages the thread has not answered. */
+  #held: { id: number; events: NewAuditEvent[] }[] = [];
+  #posted = 0;
+  #closed = false;
+
+  constructor(private readonly path: string) {
+    // Started now, so that the first request does not wait for the thread to load.
+    this.#start();
+  }
+
+  append(events: NewAuditEvent[]): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('the audit writer is closed'));
+    const worker = this.#worker ?? this.#start();
+    const id = this.#nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.#waiting.set(id, { resolve, reject });
+      if (this.#waiting.size === 1) worker.ref();
+      // While the thread works on a message, later batches wait here and go as one message when it
+      // answers: it would have committed them together anyway, and each message costs both threads.
+      this.#held.push({ id, events });
+      if (this.#posted === 0) this.#post(worker);
+    });
+  }
+
+  #post(worker: Worker): void {
+    const batches = this.#held;
+    this.#held = [];
+    this.#posted += 1;
+    worker.postMessage({ type: 'append', batches } satisfies WorkerRequest);
+  }
+
+  #start(): Worker {
+    const worker = new Worker(new URL('./append-worker.js', import.meta.url), {
+      workerData: { path: this.path } satisfies WorkerOptions,
+    });
+    worker.unref();
+    worker.on('message', (reply: WorkerReply) => {
+      if (this.#worker !== worker) return;
+      const err = reply.error === undefined ? undefined : new Error(reply.error);
+      for (const id of reply.ids) {
+        const w = this.#waiting.get(id);
+        if (w === undefined) continue;
+        this.#waiting.delete(id);
+        if (err === undefined) w.resolve();
+        else w.reject(err);
+      }
+      this.#posted -= 1;
+      if (this.#posted === 0 && this.#held.length > 0) this.#post(worker);
+      if (this.#waiting.size === 0) worker.unref();
+    });
+    worker.on('error', (err) => this.#lost(worker, err.message));
+    worker.on('exit', (code) => this.#lost(worker, `exit code ${code}`));
+    this.#worker = worker;
+    return worker;
+  }
+
+  #lost(worker: Worker, reason: string): void {
+    if (this.#worker !== worker) return;
+    this.#worker = undefined;
+    this.#held = [];
+    this.#posted = 0;
+    const err = new Error(`the audit writer thread stopped (${reason})`);
+    const waiting = [...this.#waiting.values()];
+    this.#waiting.clear();
+    for (const w of waiting) w.reject(err);
+  }
+
+  /** Stops the thread abruptly, as a crash would (for tests). */
+  async terminateThread(): Promise<void> {
+    await this.#worker?.terminate();
+  }
+
+  /** Lets the thread finish what it was given, close its connection and exit. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const worker = this.#worker;
+    if (worker === undefined) return;
+    await new Promise<void>((resolve) => {
+      worker.once('exit', () => resolve());
+      worker.ref();
+      worker.postMessage({ type: 'close' } satisfies WorkerRequest);
+    });
+  }
+}

@@ -1,0 +1,215 @@
+import type { AuditLog, DigestRow, NewAuditEvent } from '../storage/audit-log.js';
+import { canonicalJson } from './canonical.js';
+import { linkRecord } from './chain.js';
+import { makeDigest } from './digest.js';
+import { type AuditRecord, TRACKED_OPERATIONS } from './record.js';
+import type { AuditSigningKey } from './signing-key.js';
+
+/**
+ * Where the request path sends records. `write` resolves once the record is on stable storage and
+ * rejects when it cannot be written; the caller then fails the request closed.
+ */
+export interface AuditSink {
+  write(record: AuditRecord, time: number): Promise<void>;
+  /** Whether the last attempt to write succeeded, for GET /health. */
+  health(): { ok: true } | { ok: false; reason: string };
+  /** Signs a digest over the records not yet covered (no-op if there are none). */
+  signDigest(): Promise<DigestRow | undefined>;
+  close(): Promise<void>;
+}
+
+/**
+ * Appends batches of events to the chain, durably and in the order given: `append` resolves once
+ * the batch is on stable storage and rejects if none of it could be written.
+ */
+export interface Appender {
+  append(events: NewAuditEvent[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface Pending {
+  event: NewAuditEvent;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Group commit. Records written within the same turn of the event loop go to the appender as one
+ * batch; the appender commits, in one transaction (one fsync), every batch handed to it while its
+ * previous commit was in progress. The default appender commits on the event loop (with
+ * better-sqlite3, synchronously); WorkerAppender commits on a thread of its own instead. Measured
+ * on a 2-CPU machine the thread cost more CPU per record than it saved (see docs/audit.md), so it
+ * is not the default.
+ */
+export class AuditWriter implements AuditSink {
+  #queue: Pending[] = [];
+  #scheduled = false;
+  readonly #inFlight = new Set<Promise<void>>();
+  #failure: string | undefined;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly log: AuditLog,
+    private readonly signingKey: AuditSigningKey,
+    private readonly now: () => number = Date.now,
+    digestIntervalMs = 0,
+    private readonly appender: Appender = new LogAppender(log),
+  ) {
+    if (digestIntervalMs > 0) {
+      this.#timer = setInterval(() => void this.signDigest().catch(() => undefined), digestIntervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  write(record: AuditRecord, time: number): Promise<void> {
+    const event = indexOf(record, time);
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ event, resolve, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.#post());
+      }
+    });
+  }
+
+  #post(): void {
+    this.#scheduled = false;
+    const batch = this.#queue;
+    this.#queue = [];
+    if (batch.length === 0) return;
+    const done = this.appender
+      .append(batch.map((p) => p.event))
+      .then(
+        () => {
+          this.#failure = undefined;
+          for (const p of batch) p.resolve();
+        },
+        (err: unknown) => {
+          this.#failure = err instanceof Error ? err.message : String(err);
+          for (const p of batch) p.reject(err);
+        },
+      )
+      .finally(() => this.#inFlight.delete(done));
+    this.#inFlight.add(done);
+  }
+
+  /** Resolves once every record written so far is committed (or has failed). */
+  async #drained(): Promise<void> {
+    while (this.#scheduled || this.#inFlight.size > 0) {
+      if (this.#scheduled) await new Promise<void>((resolve) => setImmediate(resolve));
+      else await Promise.all(this.#inFlight);
+    }
+  }
+
+  health(): { ok: true } | { ok: false; reason: string } {
+    return this.#failure === undefined ? { ok: true } : { ok: false, reason: this.#failure };
+  }
+
+  async signDigest(): Promise<DigestRow | undefined> {
+    await this.#drained();
+    return signDigest(this.log, this.signingKey, this.now());
+  }
+
+  async close(): Promise<void> {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    await this.#drained();
+    try {
+      await this.signDigest();
+    } catch {
+      // The store may be unwritable (that is reported by health); closing must still finish.
+    }
+    await this.appender.close();
+  }
+}
+
+/**
+ * Appends on the calling thread, through `log.append`: batches handed over while a commit is in
+ * progress are committed together next.
+ */
+export class LogAppender implements Appender {
+  #queue: { events: NewAuditEvent[]; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  #busy = false;
+
+  constructor(private readonly log: AuditLog) {}
+
+  append(events: NewAuditEvent[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ events, resolve, reject });
+      if (!this.#busy) void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    this.#busy = true;
+    while (this.#queue.length > 0) {
+      const batch = this.#queue;
+      this.#queue = [];
+      try {
+        await this.log.append(
+          batch.flatMap((b) => b.events),
+          linkRecord,
+        );
+        for (const b of batch) b.resolve();
+      } catch (err) {
+        for (const b of batch) b.reject(err);
+      }
+    }
+    this.#busy = false;
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Signs a digest over every record after the last digest; undefined if there are none. */
+export function signDigest(log: AuditLog, key: AuditSigningKey, now: number): Promise<DigestRow | undefined> {
+  return log.addDigest((previous, head, stats) => {
+    const after = previous?.toSeq ?? 0;
+    if (head.seq <= after) return undefined;
+    const previousHash =
+      previous === undefined ? undefined : (JSON.parse(previous.doc) as { lastHash: string }).lastHash;
+    return makeDigest(
+      previous,
+      {
+        fromSeq: after + 1,
+        toSeq: head.seq,
+        // Before the first digest, the range starts at the chain's beginning.
+        previousHash: previousHash ?? '0'.repeat(64),
+        lastHash: head.hash,
+        count: stats.count,
+      },
+      { oldest: stats.oldestEventTime, newest: stats.newestEventTime, now },
+      key,
+    );
+  });
+}
+
+/** The columns the log indexes, all derived from the record itself. */
+export function indexOf(record: AuditRecord, time: number): NewAuditEvent {
+  const keyArns = (record.resources ?? []).map((r) => r.ARN);
+  return {
+    eventId: record.eventID,
+    requestId: record.requestID,
+    eventTime: time,
+    eventName: record.eventName,
+    principalArn: record.userIdentity.arn,
+    accountId: record.recipientAccountId,
+    errorCode: record.errorCode,
+    readOnly: record.readOnly,
+    keyArns,
+    countsAsUsage:
+      record.eventType === 'AwsApiCall' && record.errorCode === undefined && TRACKED_OPERATIONS.has(record.eventName),
+    record: canonicalJson(record),
+  };
+}
+
+/** For the bench-only `--audit off` (dev mode): records go nowhere. */
+export class DisabledAuditSink implements AuditSink {
+  async write(): Promise<void> {}
+  health(): { ok: true } {
+    return { ok: true };
+  }
+  async signDigest(): Promise<undefined> {
+    return undefined;
+  }
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,112 @@
+import type { KeyObject } from 'node:crypto';
+import { type EcCurve, ecdsaSign, ecdsaVerify } from '../crypto/ecdsa.js';
+import { ed25519phSign, ed25519phVerify, ed25519Sign, ed25519Verify } from '../crypto/eddsa.js';
+import { mlDsaRawPublicKey, mlDsaSign, mlDsaVerify } from '../crypto/ml-dsa.js';
+import { rsaSign, rsaVerify } from '../crypto/rsa.js';
+import { KMSInvalidStateException, ValidationException } from '../errors.js';
+import type { KeyRecord } from '../storage/records.js';
+import type { KeyRepository } from './key-repository.js';
+import { keySpecEntry, SIGNING_ALGORITHMS, type SigningAlgorithm } from './key-specs.js';
+
+/**
+ * Sign and Verify with a KMS key's private key, after the operation checked usage and algorithm.
+ * `checkMessage` validates MessageType and DIGEST/EXTERNAL_MU lengths (reference §3.1, §4.4). A
+ * RAW message is hashed once, by the primitive; a DIGEST is never hashed again (except by
+ * Ed25519ph's own PH step, as AWS defines ED25519_PH_SHA_512).
+ */
+export type MessageType = 'RAW' | 'DIGEST' | 'EXTERNAL_MU';
+export interface SigningRequest {
+  name: string;
+  algorithm: SigningAlgorithm;
+  messageType: MessageType;
+  message: Buffer;
+}
+
+export function checkMessage(name: string, messageType: string | undefined, message: Buffer): SigningRequest {
+  const algorithm = SIGNING_ALGORITHMS[name];
+  if (algorithm === undefined) throw new ValidationException(`Unknown signing algorithm ${name}.`);
+  const type = (messageType ?? 'RAW') as MessageType;
+  if (!algorithm.messageTypes.includes(type)) {
+    throw new ValidationException(
+      `MessageType ${type} is not supported for algorithm ${name}. Use ${algorithm.messageTypes.join(' or ')}.`,
+    );
+  }
+  if (type !== 'RAW' && message.length !== algorithm.digestLength) {
+    throw new ValidationException(`Digest is invalid length for algorithm ${name}.`);
+  }
+  return { name, algorithm, messageType: type, message };
+}
+
+export async function currentMaterial(keys: KeyRepository, key: KeyRecord): Promise<KeyObject> {
+  const material = key.currentMaterialId === undefined ? undefined : await keys.material(key, key.currentMaterialId);
+  if (material === undefined) throw new KMSInvalidStateException(`${key.arn} is pending import.`);
+  return material;
+}
+
+export async function signWith(keys: KeyRepository, key: KeyRecord, request: SigningRequest): Promise<Buffer> {
+  const material = await currentMaterial(keys, key);
+  const { algorithm, message } = request;
+  const kind = request.messageType === 'RAW' ? 'raw' : 'digest';
+  const hash = algorithm.hash as 'sha256' | 'sha384' | 'sha512';
+  switch (algorithm.family) {
+    case 'rsa-pss':
+    case 'rsa-pkcs1':
+      return rsaSign(material, algorithm.family === 'rsa-pss' ? 'pss' : 'pkcs1', hash, { kind, bytes: message });
+    case 'ecdsa':
+      return ecdsaSign(material, curveOf(key), hash, { kind, bytes: message });
+    case 'ed25519':
+      return ed25519Sign(material, message);
+    case 'ed25519ph':
+      return ed25519phSign(material, message);
+    case 'ml-dsa': {
+      const secretKey = material.export();
+      try {
+        return mlDsaSign(levelOf(key), secretKey, { kind: kind === 'raw' ? 'raw' : 'mu', bytes: message });
+      } finally {
+        secretKey.fill(0);
+      }
+    }
+  }
+}
+
+export async function verifyWith(
+  keys: KeyRepository,
+  key: KeyRecord,
+  request: SigningRequest,
+  signature: Buffer,
+): Promise<boolean> {
+  const { algorithm, message } = request;
+  const kind = request.messageType === 'RAW' ? 'raw' : 'digest';
+  const hash = algorithm.hash as 'sha256' | 'sha384' | 'sha512';
+  if (algorithm.family === 'ml-dsa') {
+    const level = levelOf(key);
+    const publicKey = mlDsaRawPublicKey(level, await keys.publicKey(key));
+    return mlDsaVerify(level, publicKey, { kind: kind === 'raw' ? 'raw' : 'mu', bytes: message }, signature);
+  }
+  const material = await currentMaterial(keys, key);
+  switch (algorithm.family) {
+    case 'rsa-pss':
+    case 'rsa-pkcs1':
+      return rsaVerify(
+        material,
+        algorithm.family === 'rsa-pss' ? 'pss' : 'pkcs1',
+        hash,
+        { kind, bytes: message },
+        signature,
+      );
+    case 'ecdsa':
+      return ecdsaVerify(material, curveOf(key), hash, { kind, bytes: message }, signature);
+    case 'ed25519':
+      return ed25519Verify(material, message, signature);
+    case 'ed25519ph':
+      return ed25519phVerify(material, message, signature);
+  }
+}
+
+function curveOf(key: KeyRecord): EcCurve {
+  return keySpecEntry(key.keySpec).curve as EcCurve;
+}
+
+function levelOf(key: KeyRecord): 44 | 65 | 87 {
+  return keySpecEntry(key.keySpec).mlDsa as 44 | 65 | 87;
+}

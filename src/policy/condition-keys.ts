@@ -1,0 +1,77 @@
+/**
+ * Condition keys Trent sets in a request context (reference §4.10), as IAM spells them. Keys are
+ * compared case-insensitively; `conditionKey()` gives the form the context stores.
+ */
+export const KMS_CONDITION_KEYS = {
+  BypassPolicyLockoutSafetyCheck: 'kms:BypassPolicyLockoutSafetyCheck',
+  CallerAccount: 'kms:CallerAccount',
+  CustomerMasterKeySpec: 'kms:CustomerMasterKeySpec',
+  CustomerMasterKeyUsage: 'kms:CustomerMasterKeyUsage',
+  DataKeyPairSpec: 'kms:DataKeyPairSpec',
+  EncryptionAlgorithm: 'kms:EncryptionAlgorithm',
+  /** Prefix: `kms:EncryptionContext:<context-key>`; see `encryptionContextKey()`. */
+  EncryptionContextPrefix: 'kms:EncryptionContext:',
+  EncryptionContextKeys: 'kms:EncryptionContextKeys',
+  ExpirationModel: 'kms:ExpirationModel',
+  GrantConstraintType: 'kms:GrantConstraintType',
+  GrantIsForAWSResource: 'kms:GrantIsForAWSResource',
+  GrantOperations: 'kms:GrantOperations',
+  GranteePrincipal: 'kms:GranteePrincipal',
+  KeyAgreementAlgorithm: 'kms:KeyAgreementAlgorithm',
+  KeyOrigin: 'kms:KeyOrigin',
+  KeySpec: 'kms:KeySpec',
+  KeyUsage: 'kms:KeyUsage',
+  MacAlgorithm: 'kms:MacAlgorithm',
+  MessageType: 'kms:MessageType',
+  MultiRegion: 'kms:MultiRegion',
+  MultiRegionKeyType: 'kms:MultiRegionKeyType',
+  PrimaryRegion: 'kms:PrimaryRegion',
+  ReEncryptOnSameKey: 'kms:ReEncryptOnSameKey',
+  ReplicaRegion: 'kms:ReplicaRegion',
+  RequestAlias: 'kms:RequestAlias',
+  ResourceAliases: 'kms:ResourceAliases',
+  RetiringPrincipal: 'kms:RetiringPrincipal',
+  RotationPeriodInDays: 'kms:RotationPeriodInDays',
+  ScheduleKeyDeletionPendingWindowInDays: 'kms:ScheduleKeyDeletionPendingWindowInDays',
+  SigningAlgorithm: 'kms:SigningAlgorithm',
+  ValidTo: 'kms:ValidTo',
+  ViaService: 'kms:ViaService',
+  WrappingAlgorithm: 'kms:WrappingAlgorithm',
+  WrappingKeySpec: 'kms:WrappingKeySpec',
+} as const;
+
+export const AWS_CONDITION_KEYS = {
+  CalledVia: 'aws:CalledVia',
+  CurrentTime: 'aws:CurrentTime',
+  EpochTime: 'aws:EpochTime',
+  MultiFactorAuthPresent: 'aws:MultiFactorAuthPresent',
+  PrincipalAccount: 'aws:PrincipalAccount',
+  PrincipalArn: 'aws:PrincipalArn',
+  PrincipalOrgID: 'aws:PrincipalOrgID',
+  /** Prefix: `aws:PrincipalTag/<tag-key>`. */
+  PrincipalTagPrefix: 'aws:PrincipalTag/',
+  PrincipalType: 'aws:PrincipalType',
+  /** Prefix: `aws:RequestTag/<tag-key>`. */
+  RequestTagPrefix: 'aws:RequestTag/',
+  /** Prefix: `aws:ResourceTag/<tag-key>` (IAM policies only in KMS). */
+  ResourceTagPrefix: 'aws:ResourceTag/',
+  SecureTransport: 'aws:SecureTransport',
+  SourceAccount: 'aws:SourceAccount',
+  SourceArn: 'aws:SourceArn',
+  SourceIp: 'aws:SourceIp',
+  SourceVpc: 'aws:SourceVpc',
+  SourceVpce: 'aws:SourceVpce',
+  TagKeys: 'aws:TagKeys',
+  UserId: 'aws:userid',
+  Username: 'aws:username',
+  ViaAWSService: 'aws:ViaAWSService',
+} as const;
+
+/** The stored (case-folded) form of a condition key name: IAM compares key names case-insensitively. */
+export function conditionKey(name: string): string {
+  return name.toLowerCase();
+}
+
+export function encryptionContextKey(contextKey: string): string {
+  return KMS_CONDITION_KEYS.EncryptionContextPrefix + contextKey;
+}

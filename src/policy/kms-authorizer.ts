@@ -1,0 +1,286 @@
+import type { Caller } from '../auth/caller.js';
+import { AccessDeniedException, MalformedPolicyDocumentException } from '../errors.js';
+import { Lru } from '../lru.js';
+import type { GrantRecord, GrantStore } from '../storage/grant-store.js';
+import type { KeyRecord } from '../storage/records.js';
+import { authorizationCacheKey } from './authorization-cache-key.js';
+import { authorizeKms, type KmsAuthorization, type KmsAuthorizationInput } from './authorize-kms.js';
+import { AWS_CONDITION_KEYS as AWS, conditionKey } from './condition-keys.js';
+import type { GrantInput } from './grant-constraints.js';
+import type { IdentityDirectory } from './identity-directory.js';
+import { INVALID_PRINCIPALS, parsePolicy } from './parse-policy.js';
+import type { CompiledPolicy } from './policy.js';
+import { checkPolicyLockout } from './policy-lockout-check.js';
+import { type ConditionValue, type Principal, requestContext } from './request-context.js';
+
+/** Condition keys an operation adds to a decision (any case; undefined values are left out). */
+export type Conditions = Readonly<Record<string, ConditionValue | undefined>>;
+
+/** One authorization question: may `caller` perform `action` on `resource`? */
+export interface AuthorizationRequest {
+  readonly caller: Caller;
+  /** `kms:Encrypt`. */
+  readonly action: string;
+  /** The key; undefined for operations without a key resource (decided by IAM policies only). */
+  readonly key?: KeyRecord | undefined;
+  /** The key ARN, an alias ARN, or `*` (CreateKey, ListKeys, …). */
+  readonly resource: string;
+  readonly resourceAccountId: string;
+  /** Request-specific condition keys (kms:EncryptionContext:*, kms:KeySpec, aws:RequestTag/*, …). */
+  readonly conditions?: Conditions | undefined;
+  /** The request's encryption context, for grant constraints. */
+  readonly encryptionContext?: Readonly<Record<string, string>> | undefined;
+  /** The socket's remote address (aws:SourceIp). */
+  readonly sourceIp: string;
+}
+
+export interface NewKeyPolicy {
+  readonly caller: Caller;
+  readonly policy: string;
+  readonly keyArn: string;
+  readonly keyAccountId: string;
+  readonly bypassLockoutCheck: boolean;
+  readonly conditions?: Conditions | undefined;
+  readonly sourceIp: string;
+}
+
+/**
+ * Decides whether a caller may perform a `kms:` action, and vets key policies before they are
+ * saved. `KmsAuthorizer` is the implementation; tests may substitute their own.
+ */
+export interface Authorizer {
+  /** Resolves when allowed; throws AccessDeniedException (AWS's message; the trace in `detail`) when not. */
+  authorize(request: AuthorizationRequest): Promise<void>;
+  /**
+   * Checks a key policy about to be saved: size, syntax, principals that exist, and — unless
+   * bypassed — the lockout safety check. Returns the unique ids of the principals it names, by
+   * ARN, to be saved with it (KeyRecord.policyPrincipals).
+   */
+  checkNewKeyPolicy(input: NewKeyPolicy): Promise<Record<string, string>>;
+  /** The grants of a key changed (in this process): forget what is cached about them. */
+  forgetGrants(keyArn: string): void;
+}
+
+export const MAX_KEY_POLICY_BYTES = 32768;
+
+export interface KmsAuthorizerLimits {
+  decisions: number;
+  policies: number;
+  grants: number;
+}
+
+const DEFAULT_LIMITS: KmsAuthorizerLimits = { decisions: 100_000, policies: 20_000, grants: 20_000 };
+const MAX_TRACE_CHARS = 16_384;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]+)$/;
+const USER_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):user\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]+)$/;
+
+/**
+ * The AWS flow (`authorizeKms`) over Trent's data: the key's policy compiled once per key
+ * revision, the caller's IAM policies from the identity directory, the caller's grants on the key,
+ * and the condition keys of the request.
+ *
+ * Decisions are memoized by `authorizationCacheKey` — principal, action, resource, policy
+ * fingerprints, grants, and only the condition values some policy reads — so a request that a
+ * policy evaluated before costs one string join and one map lookup.
+ */
+export class KmsAuthorizer implements Authorizer {
+  private readonly decisions: Lru<string, KmsAuthorization>;
+  private readonly keyPolicies: Lru<string, CompiledPolicy>;
+  private readonly grants: Lru<string, Promise<readonly GrantRecord[]>>;
+
+  constructor(
+    private readonly identities: IdentityDirectory,
+    private readonly grantStore: GrantStore | undefined,
+    limits: KmsAuthorizerLimits = DEFAULT_LIMITS,
+  ) {
+    this.decisions = new Lru(limits.decisions);
+    this.keyPolicies = new Lru(limits.policies);
+    this.grants = new Lru(limits.grants);
+  }
+
+  async authorize(request: AuthorizationRequest): Promise<void> {
+    const decision = await this.decide(request);
+    if (decision.decision !== 'Allow') {
+      throw new AccessDeniedException(decision.message ?? '', denialDetail(decision));
+    }
+  }
+
+  /** The decision with its evaluation trace, allowed or not (`trent policy explain`). */
+  async explain(request: AuthorizationRequest): Promise<KmsAuthorization> {
+    return this.decide(request);
+  }
+
+  private async decide(request: AuthorizationRequest): Promise<KmsAuthorization> {
+    const identity = await this.identities.identity(request.caller);
+    const { principal } = identity;
+    const key = request.key;
+    const grants = key === undefined ? undefined : grantInputs(await this.grantsOf(key.arn), principal);
+    const keyPolicy = key === undefined ? undefined : this.keyPolicy(key);
+    // The clock keys cost a Date and its ISO string per request: set them only when read.
+    const readsTime =
+      readsClock(keyPolicy) || identity.policies.some(readsClock) || identity.serviceControlPolicies.some(readsClock);
+    const input: KmsAuthorizationInput = {
+      request: requestContext({
+        principal,
+        action: request.action,
+        resource: request.resource,
+        conditions: { [AWS.SourceIp]: request.sourceIp, [AWS.SecureTransport]: 'false', ...request.conditions },
+        ...(readsTime ? { now: new Date() } : {}),
+      }),
+      resourceAccountId: request.resourceAccountId,
+      keyPolicy,
+      identityPolicies: identity.policies,
+      serviceControlPolicies:
+        identity.serviceControlPolicies.length === 0 ? undefined : [identity.serviceControlPolicies],
+      grants,
+      encryptionContext: request.encryptionContext,
+    };
+    const cacheKey = authorizationCacheKey(input);
+    let decision = this.decisions.get(cacheKey);
+    if (decision === undefined) {
+      decision = authorizeKms(input);
+      this.decisions.set(cacheKey, decision);
+    }
+    return decision;
+  }
+
+  async checkNewKeyPolicy(input: NewKeyPolicy): Promise<Record<string, string>> {
+    const parsed = parsePolicy(input.policy, { kind: 'resource', id: 'key-policy', maxBytes: MAX_KEY_POLICY_BYTES });
+    const principalIds: Record<string, string> = {};
+    for (const statement of parsed.statements) {
+      for (const entry of statement.principal?.entries ?? []) {
+        if (entry.kind !== 'arn') continue;
+        if (entry.arnKind === 'role') {
+          const m = ROLE_ARN.exec(entry.arn);
+          const roleId = m === null ? undefined : await this.identities.roleId(m[1] as string, m[2] as string);
+          if (roleId === undefined)
+            throw new MalformedPolicyDocumentException(INVALID_PRINCIPALS, `no role ${entry.arn}`);
+          principalIds[entry.arn] = roleId;
+          continue;
+        }
+        if (entry.arnKind !== 'user') continue;
+        const m = USER_ARN.exec(entry.arn);
+        const userId = m === null ? undefined : await this.identities.userId(m[1] as string, m[2] as string);
+        if (userId === undefined)
+          throw new MalformedPolicyDocumentException(INVALID_PRINCIPALS, `no user ${entry.arn}`);
+        principalIds[entry.arn] = userId;
+      }
+    }
+    if (!input.bypassLockoutCheck) {
+      const identity = await this.identities.identity(input.caller);
+      const newPolicy =
+        Object.keys(principalIds).length === 0
+          ? parsed
+          : parsePolicy(input.policy, { kind: 'resource', id: 'key-policy', principalIds });
+      checkPolicyLockout({
+        newPolicy,
+        request: requestContext({
+          principal: identity.principal,
+          action: 'kms:PutKeyPolicy',
+          resource: input.keyArn,
+          conditions: { [AWS.SourceIp]: input.sourceIp, [AWS.SecureTransport]: 'false', ...input.conditions },
+          now: new Date(),
+        }),
+        keyArn: input.keyArn,
+        keyAccountId: input.keyAccountId,
+        identityPolicies: identity.policies,
+      });
+    }
+    return principalIds;
+  }
+
+  forgetGrants(keyArn: string): void {
+    this.grants.delete(keyArn);
+  }
+
+  /** The key's policy, compiled once per key revision (a policy change bumps the revision). */
+  private keyPolicy(key: KeyRecord): CompiledPolicy {
+    const id = `${key.arn}#${key.revision}`;
+    let policy = this.keyPolicies.get(id);
+    if (policy === undefined) {
+      policy = parsePolicy(key.policy, {
+        kind: 'resource',
+        id: 'key-policy',
+        ...(key.policyPrincipals === undefined ? {} : { principalIds: key.policyPrincipals }),
+      });
+      this.keyPolicies.set(id, policy);
+    }
+    return policy;
+  }
+
+  private grantsOf(keyArn: string): Promise<readonly GrantRecord[]> {
+    const store = this.grantStore;
+    if (store === undefined) return Promise.resolve([]);
+    let entry = this.grants.get(keyArn);
+    if (entry === undefined) {
+      entry = store.listGrants(keyArn, { limit: 1_000_000 });
+      this.grants.set(keyArn, entry);
+      entry.catch(() => this.grants.delete(keyArn));
+    }
+    return entry;
+  }
+}
+
+const CLOCK_KEYS = [conditionKey(AWS.CurrentTime), conditionKey(AWS.EpochTime)];
+
+function readsClock(policy: CompiledPolicy | undefined): boolean {
+  return policy !== undefined && policy.referencedKeys.size > 0 && CLOCK_KEYS.some((k) => policy.referencedKeys.has(k));
+}
+
+/** The caller's grants: those naming it, its role (for a role session), or its account. */
+function grantInputs(grants: readonly GrantRecord[], principal: Principal): GrantInput[] | undefined {
+  if (grants.length === 0) return undefined;
+  const account = `arn:aws:iam::${principal.accountId}:root`;
+  const out: GrantInput[] = [];
+  for (const g of grants) {
+    const named =
+      g.granteePrincipal === principal.arn ||
+      (principal.roleArn !== undefined && g.granteePrincipal === principal.roleArn);
+    const isAccount = g.granteePrincipal === account;
+    if (!named && !isAccount) continue;
+    out.push({
+      grantId: g.grantId,
+      operations: g.operations,
+      granteeIsAccount: !named,
+      constraints:
+        g.constraints === undefined
+          ? undefined
+          : {
+              encryptionContextEquals: g.constraints.EncryptionContextEquals,
+              encryptionContextSubset: g.constraints.EncryptionContextSubset,
+            },
+    });
+  }
+  return out.length === 0 ? undefined : out;
+}
+
+/**
+ * The private detail of a denial, for logs and audit: the rule that decided and, per policy, the
+ * statements that applied or the first element that did not match.
+ */
+function denialDetail(decision: KmsAuthorization): string {
+  const text = JSON.stringify(decisionTrace(decision));
+  return text.length > MAX_TRACE_CHARS ? `${text.slice(0, MAX_TRACE_CHARS)}…` : text;
+}
+
+/** The rule that decided and, per policy, the statements that applied or the first element that did not match. */
+export function decisionTrace(decision: KmsAuthorization): object {
+  const { trace } = decision;
+  const policies = [
+    ...trace.serviceControlPolicies.flat(),
+    ...(trace.vpcEndpointPolicy === undefined ? [] : [trace.vpcEndpointPolicy]),
+    ...(trace.keyPolicy === undefined ? [] : [trace.keyPolicy]),
+    ...trace.identityPolicies,
+  ].map((p) => ({
+    policy: p.policy,
+    decision: p.decision,
+    statements: p.statements.map((s) => ({
+      statement: s.sid ?? s.statement,
+      effect: s.effect,
+      applies: s.applies,
+      failed: s.failed,
+      conditions: s.conditions.length === 0 ? undefined : s.conditions.filter((c) => !c.result),
+    })),
+  }));
+  return { rule: decision.rule, policies, grants: trace.grants };
+}

@@ -1,0 +1,85 @@
+import { AWS_CONDITION_KEYS as AWS, conditionKey, KMS_CONDITION_KEYS as KMS } from './condition-keys.js';
+
+/** CloudTrail's userIdentity.type for the principals Trent knows. */
+export type PrincipalType = 'Root' | 'IAMUser' | 'AssumedRole' | 'AWSService';
+
+/**
+ * The authenticated principal of a request, as policies see it.
+ * - Root: `arn:aws:iam::<acct>:root`, userId = account id.
+ * - IAMUser: `arn:aws:iam::<acct>:user/<path><name>`, userId = `AIDA…`, userName set.
+ * - AssumedRole: `arn:aws:sts::<acct>:assumed-role/<role>/<session>`, roleArn = the role's IAM ARN,
+ *   userId = `AROA…:<session>`.
+ * - AWSService: a service principal such as `ec2.amazonaws.com` (arn and service name both hold it).
+ */
+export interface Principal {
+  readonly type: PrincipalType;
+  readonly accountId: string;
+  readonly arn: string;
+  readonly userId: string;
+  readonly userName?: string | undefined;
+  readonly roleArn?: string | undefined;
+  readonly tags?: Readonly<Record<string, string>> | undefined;
+}
+
+/** A condition key's value in a request: single-valued, or a set (e.g. kms:EncryptionContextKeys). */
+export type ConditionValue = string | readonly string[];
+
+/** Condition values keyed by the case-folded key name (see `conditionKey()`). */
+export type ConditionValues = ReadonlyMap<string, ConditionValue>;
+
+/** What one policy decision is about. */
+export interface RequestContext {
+  readonly principal: Principal;
+  /** `kms:Encrypt`; compared case-insensitively. */
+  readonly action: string;
+  /** The resource ARN (the key ARN, or an alias ARN). */
+  readonly resource: string;
+  readonly conditions: ConditionValues;
+}
+
+export interface RequestContextInput {
+  principal: Principal;
+  action: string;
+  resource: string;
+  /** Request-specific condition keys (any case); they win over the ones derived from the principal. */
+  conditions?: Readonly<Record<string, ConditionValue | undefined>>;
+  /** Sets aws:CurrentTime and aws:EpochTime. */
+  now?: Date;
+}
+
+/** IAM's aws:PrincipalType value for each principal type. */
+const PRINCIPAL_TYPE_VALUE: Record<PrincipalType, string> = {
+  Root: 'Account',
+  IAMUser: 'User',
+  AssumedRole: 'AssumedRole',
+  AWSService: 'Service',
+};
+
+/**
+ * Builds a request context: the global keys IAM derives from the principal (aws:PrincipalArn —
+ * the role ARN for an assumed-role session —, aws:PrincipalAccount, aws:PrincipalType, aws:userid,
+ * aws:username for IAM users, aws:PrincipalTag/*, kms:CallerAccount), the clock keys when `now` is
+ * given, then the request's own keys.
+ */
+export function requestContext(input: RequestContextInput): RequestContext {
+  const { principal } = input;
+  const values = new Map<string, ConditionValue>();
+  const set = (key: string, value: ConditionValue | undefined) => {
+    if (value !== undefined) values.set(conditionKey(key), value);
+  };
+  if (principal.type !== 'AWSService') {
+    set(AWS.PrincipalArn, principal.type === 'AssumedRole' ? (principal.roleArn ?? principal.arn) : principal.arn);
+    set(AWS.PrincipalAccount, principal.accountId);
+    set(AWS.PrincipalType, PRINCIPAL_TYPE_VALUE[principal.type]);
+    set(AWS.UserId, principal.userId);
+    if (principal.type === 'IAMUser') set(AWS.Username, principal.userName);
+    for (const [k, v] of Object.entries(principal.tags ?? {})) set(AWS.PrincipalTagPrefix + k, v);
+    set(KMS.CallerAccount, principal.accountId);
+  }
+  if (input.now !== undefined) {
+    set(AWS.CurrentTime, input.now.toISOString());
+    set(AWS.EpochTime, String(Math.floor(input.now.getTime() / 1000)));
+  }
+  for (const [k, v] of Object.entries(input.conditions ?? {})) set(k, v);
+  return { principal, action: input.action, resource: input.resource, conditions: values };
+}

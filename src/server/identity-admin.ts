@@ -1,0 +1,259 @@
+import { randomInt } from 'node:crypto';
+import { principalArnFor } from '../auth/access-keys.js';
+import { parsePolicy } from '../policy/parse-policy.js';
+import type { CompiledPolicy } from '../policy/policy.js';
+import type { IdentityStore, RoleRecord, UserRecord } from '../storage/identity-store.js';
+import type { Store } from '../storage/store.js';
+
+/**
+ * Administering IAM users and their inline policies: the steps shared by the `trent user` /
+ * `trent policy` commands and the identities file. Names and documents are validated here, once,
+ * before anything is stored.
+ */
+export interface IdentityAdmin {
+  store: Store;
+  identities: IdentityStore;
+}
+
+const USER_NAME = /^[\w+=,.@-]{1,64}$/;
+const POLICY_NAME = /^[\w+=,.@-]{1,128}$/;
+const ACCOUNT = /^\d{12}$/;
+const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+/** IAM's quota for the inline policies of one user, in characters (whitespace included here). */
+export const MAX_USER_POLICY_CHARS = 10_240;
+
+export class IdentityError extends Error {}
+
+/** A new unique user id: `AIDA` and 17 characters, as IAM's are. */
+export function newUserId(): string {
+  let id = 'AIDA';
+  for (let i = 0; i < 17; i++) id += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
+  return id;
+}
+
+export function checkAccountId(accountId: string): void {
+  if (!ACCOUNT.test(accountId)) throw new IdentityError(`The account id must be 12 digits, not '${accountId}'.`);
+}
+
+export function checkUserName(userName: string): void {
+  if (!USER_NAME.test(userName)) {
+    throw new IdentityError(`User name '${userName}' must be 1 to 64 characters of letters, digits and +=,.@_-.`);
+  }
+}
+
+/** Creates the account's record if it has none yet. */
+export async function ensureAccount(admin: IdentityAdmin, accountId: string, now: number): Promise<void> {
+  checkAccountId(accountId);
+  if ((await admin.store.getAccount(accountId)) === undefined)
+    await admin.store.putAccount({ accountId, createdAt: now });
+}
+
+/** The user, created (with a new unique id) when missing; `tags`, when given, replace its tags. */
+export async function ensureUser(
+  admin: IdentityAdmin,
+  accountId: string,
+  userName: string,
+  now: number,
+  tags?: Record<string, string>,
+): Promise<{ user: UserRecord; created: boolean }> {
+  checkUserName(userName);
+  await ensureAccount(admin, accountId, now);
+  const existing = await admin.identities.getUser(accountId, userName);
+  if (existing !== undefined) {
+    if (tags !== undefined && JSON.stringify(tags) !== JSON.stringify(existing.tags)) {
+      await admin.identities.updateUserTags(accountId, userName, tags);
+      return { user: { ...existing, tags }, created: false };
+    }
+    return { user: existing, created: false };
+  }
+  const user: UserRecord = { accountId, userName, userId: newUserId(), tags: tags ?? {}, createdAt: now };
+  if (!(await admin.identities.insertUser(user))) {
+    const raced = await admin.identities.getUser(accountId, userName);
+    if (raced !== undefined) return { user: raced, created: false };
+    throw new IdentityError(`User ${userName} could not be created.`);
+  }
+  return { user, created: true };
+}
+
+/** Deletes a user, its inline policies and its access keys; false if there was no such user. */
+export async function deleteUser(admin: IdentityAdmin, accountId: string, userName: string): Promise<boolean> {
+  const arn = principalArnFor(accountId, userName);
+  for (const key of await admin.store.listAccessKeys(accountId)) {
+    if (key.principalArn === arn) await admin.store.deleteAccessKey(key.accessKeyId);
+  }
+  return admin.identities.deleteUser(accountId, userName);
+}
+
+/** Validates an identity policy document and stores it as an inline policy of an existing user. */
+export async function putUserPolicy(
+  admin: IdentityAdmin,
+  accountId: string,
+  userName: string,
+  policyName: string,
+  document: string,
+): Promise<void> {
+  if (!POLICY_NAME.test(policyName)) {
+    throw new IdentityError(`Policy name '${policyName}' must be 1 to 128 characters of letters, digits and +=,.@_-.`);
+  }
+  if (document.length > MAX_USER_POLICY_CHARS) {
+    throw new IdentityError(
+      `Policy ${policyName} is ${document.length} characters; the quota is ${MAX_USER_POLICY_CHARS}.`,
+    );
+  }
+  try {
+    parsePolicy(document, { kind: 'identity', id: policyName, latin1Only: false });
+  } catch (err) {
+    throw new IdentityError(`Policy ${policyName}: ${(err as Error).message}`);
+  }
+  if (!(await admin.identities.putUserPolicy({ accountId, userName, policyName, document }))) {
+    throw new IdentityError(`No user ${userName} in account ${accountId}.`);
+  }
+}
+
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+/** IAM's quotas: trust policies 2,048 characters (adjustable to 4,096 — Trent takes the larger), SCPs 5,120. */
+export const MAX_TRUST_POLICY_CHARS = 4_096;
+export const MAX_SCP_CHARS = 5_120;
+export const DEFAULT_MAX_SESSION_DURATION = 3_600;
+
+export function checkRoleName(roleName: string): void {
+  if (!ROLE_NAME.test(roleName)) {
+    throw new IdentityError(`Role name '${roleName}' must be 1 to 64 characters of letters, digits and +=,.@_-.`);
+  }
+}
+
+/** A new unique role id: `AROA` and 17 characters, as IAM's are. */
+export function newRoleId(): string {
+  return `AROA${newUserId().slice(4)}`;
+}
+
+/**
+ * A trust policy as STS evaluates it: a resource-based policy on the role, whose statements may
+ * leave out Resource (the role is the resource): each such statement gets `"Resource": "*"`.
+ * Throws IdentityError when the document is not a valid policy with a Principal in each statement.
+ */
+export function compileTrustPolicy(document: string, id = 'trust-policy'): CompiledPolicy {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(document);
+  } catch (err) {
+    throw new IdentityError(`Trust policy: ${(err as Error).message}`);
+  }
+  if (doc !== null && typeof doc === 'object' && !Array.isArray(doc)) {
+    const statements = (doc as { Statement?: unknown }).Statement;
+    for (const st of Array.isArray(statements) ? statements : [statements]) {
+      if (st !== null && typeof st === 'object' && !('Resource' in st) && !('NotResource' in st)) {
+        (st as Record<string, unknown>).Resource = '*';
+      }
+    }
+  }
+  try {
+    return parsePolicy(JSON.stringify(doc), { kind: 'resource', id, latin1Only: false });
+  } catch (err) {
+    throw new IdentityError(`Trust policy: ${(err as Error).message}`);
+  }
+}
+
+export interface RoleSpec {
+  trustPolicy: string;
+  tags?: Record<string, string> | undefined;
+  maxSessionDuration?: number | undefined;
+}
+
+/** Creates a role (with a new unique id), or updates the trust policy, tags and duration of an existing one. */
+export async function ensureRole(
+  admin: IdentityAdmin,
+  accountId: string,
+  roleName: string,
+  now: number,
+  spec: RoleSpec,
+): Promise<{ role: RoleRecord; created: boolean }> {
+  checkRoleName(roleName);
+  if (spec.trustPolicy.length > MAX_TRUST_POLICY_CHARS) {
+    throw new IdentityError(
+      `The trust policy of ${roleName} is ${spec.trustPolicy.length} characters; the quota is ${MAX_TRUST_POLICY_CHARS}.`,
+    );
+  }
+  compileTrustPolicy(spec.trustPolicy);
+  const duration = spec.maxSessionDuration ?? DEFAULT_MAX_SESSION_DURATION;
+  if (!Number.isInteger(duration) || duration < 3_600 || duration > 43_200) {
+    throw new IdentityError(`The maximum session duration of ${roleName} must be 3600 to 43200 seconds.`);
+  }
+  await ensureAccount(admin, accountId, now);
+  const existing = await admin.identities.getRole(accountId, roleName);
+  if (existing !== undefined) {
+    const role: RoleRecord = {
+      ...existing,
+      trustPolicy: spec.trustPolicy,
+      tags: spec.tags ?? existing.tags,
+      maxSessionDuration: spec.maxSessionDuration ?? existing.maxSessionDuration,
+    };
+    if (JSON.stringify(role) !== JSON.stringify(existing)) await admin.identities.updateRole(role);
+    return { role, created: false };
+  }
+  const role: RoleRecord = {
+    accountId,
+    roleName,
+    roleId: newRoleId(),
+    trustPolicy: spec.trustPolicy,
+    tags: spec.tags ?? {},
+    maxSessionDuration: duration,
+    createdAt: now,
+  };
+  if (!(await admin.identities.insertRole(role))) throw new IdentityError(`Role ${roleName} could not be created.`);
+  return { role, created: true };
+}
+
+/** Validates an identity policy document and stores it as an inline policy of an existing role. */
+export async function putRolePolicy(
+  admin: IdentityAdmin,
+  accountId: string,
+  roleName: string,
+  policyName: string,
+  document: string,
+): Promise<void> {
+  checkIdentityPolicy(policyName, document);
+  if (!(await admin.identities.putRolePolicy({ accountId, roleName, policyName, document }))) {
+    throw new IdentityError(`No role ${roleName} in account ${accountId}.`);
+  }
+}
+
+/** Validates a service control policy and attaches it to an account. */
+export async function attachScp(
+  admin: IdentityAdmin,
+  accountId: string,
+  policyName: string,
+  document: string,
+  now: number,
+): Promise<void> {
+  checkAccountId(accountId);
+  if (!POLICY_NAME.test(policyName)) {
+    throw new IdentityError(`Policy name '${policyName}' must be 1 to 128 characters of letters, digits and +=,.@_-.`);
+  }
+  if (document.length > MAX_SCP_CHARS) {
+    throw new IdentityError(`SCP ${policyName} is ${document.length} characters; the quota is ${MAX_SCP_CHARS}.`);
+  }
+  try {
+    parsePolicy(document, { kind: 'identity', id: policyName, latin1Only: false });
+  } catch (err) {
+    throw new IdentityError(`SCP ${policyName}: ${(err as Error).message}`);
+  }
+  await ensureAccount(admin, accountId, now);
+  await admin.identities.putScp({ accountId, policyName, document });
+}
+
+function checkIdentityPolicy(policyName: string, document: string): void {
+  if (!POLICY_NAME.test(policyName)) {
+    throw new IdentityError(`Policy name '${policyName}' must be 1 to 128 characters of letters, digits and +=,.@_-.`);
+  }
+  if (document.length > MAX_USER_POLICY_CHARS) {
+    throw new IdentityError(
+      `Policy ${policyName} is ${document.length} characters; the quota is ${MAX_USER_POLICY_CHARS}.`,
+    );
+  }
+  try {
+    parsePolicy(document, { kind: 'identity', id: policyName, latin1Only: false });
+  } catch (err) {
+    throw new IdentityError(`Policy ${policyName}: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,36 @@
+import type { PageRequest } from './records.js';
+
+/**
+ * Grants on KMS keys (reference §4.11), in a storage interface of their own (not part of `Store`).
+ * `sqlite/sqlite-access-store.ts` implements it. Grants of a destroyed key go with it.
+ */
+export interface GrantRecord {
+  /** ARN of the key the grant is on. */
+  keyArn: string;
+  /** 64 lower-case hex. */
+  grantId: string;
+  name?: string;
+  granteePrincipal: string;
+  retiringPrincipal?: string;
+  /** `arn:aws:iam::<acct>:root` of the account that created the grant. */
+  issuingAccount: string;
+  /** GrantOperation names: `Decrypt`, `Encrypt`, … */
+  operations: string[];
+  constraints?: {
+    EncryptionContextEquals?: Record<string, string>;
+    EncryptionContextSubset?: Record<string, string>;
+  };
+  creationDate: number;
+}
+
+export interface GrantStore {
+  getGrant(keyArn: string, grantId: string): Promise<GrantRecord | undefined>;
+  /** Grants on one key ordered by grant id, after `page.after` (a grant id). */
+  listGrants(keyArn: string, page: PageRequest): Promise<GrantRecord[]>;
+  /** Grants whose retiring principal is `retiringPrincipal`, on any key, ordered by key ARN then grant id. */
+  listRetirableGrants(retiringPrincipal: string, page: PageRequest): Promise<GrantRecord[]>;
+  /** Inserts unless the key already has `maxPerKey` grants (then returns false). */
+  insertGrant(grant: GrantRecord, maxPerKey: number): Promise<boolean>;
+  /** Returns false if there was no such grant. */
+  deleteGrant(keyArn: string, grantId: string): Promise<boolean>;
+}

@@ -1,0 +1,404 @@
+import { closeSync, openSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import type { GrantRecord, GrantStore } from '../grant-store.js';
+import type {
+  IdentityStore,
+  RolePolicyRecord,
+  RoleRecord,
+  ScpRecord,
+  SessionRecord,
+  UserPolicyRecord,
+  UserRecord,
+} from '../identity-store.js';
+import type { PageRequest } from '../records.js';
+import { applyMigrations } from './migrations.js';
+
+interface UserRow {
+  account_id: string;
+  user_name: string;
+  user_id: string;
+  tags: string;
+  created_at: number;
+}
+
+interface PolicyRow {
+  account_id: string;
+  user_name: string;
+  policy_name: string;
+  document: string;
+}
+
+interface DocRow {
+  doc: string;
+}
+
+interface RoleRow {
+  account_id: string;
+  role_name: string;
+  role_id: string;
+  trust_policy: string;
+  tags: string;
+  max_session_duration: number;
+  created_at: number;
+}
+
+interface RolePolicyRow {
+  account_id: string;
+  role_name: string;
+  policy_name: string;
+  document: string;
+}
+
+interface ScpRow {
+  account_id: string;
+  policy_name: string;
+  document: string;
+}
+
+interface SessionRow {
+  secret_wrapped: Buffer;
+  doc: string;
+}
+
+const SESSION_RETENTION_MS = 86_400_000;
+
+/**
+ * Identities (users, inline policies) and grants in a SQLite file — by default the store's own
+ * file, on a connection of its own (as the audit log does). better-sqlite3 is synchronous: each
+ * method does its work at once and returns a settled promise.
+ */
+export class SqliteAccessStore implements IdentityStore, GrantStore {
+  readonly #db: Database.Database;
+  readonly #s: ReturnType<typeof prepare>;
+
+  private constructor(db: Database.Database) {
+    this.#db = db;
+    this.#s = prepare(db);
+  }
+
+  static open(path: string): SqliteAccessStore {
+    closeSync(openSync(path, 'a', 0o600));
+    const db = new Database(path, { timeout: 5000 });
+    try {
+      db.pragma('busy_timeout = 5000');
+      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      if (mode !== 'wal')
+        throw new Error(`SQLite access store ${path}: cannot switch to WAL mode (got '${String(mode)}')`);
+      db.pragma('synchronous = FULL');
+      applyMigrations(db);
+      return new SqliteAccessStore(db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  // --- identities ------------------------------------------------------------------------------
+
+  async getUser(accountId: string, userName: string): Promise<UserRecord | undefined> {
+    const row = this.#s.getUser.get(accountId, userName);
+    return row && parseUser(row);
+  }
+
+  async listUsers(accountId?: string): Promise<UserRecord[]> {
+    const rows = accountId === undefined ? this.#s.listUsers.all() : this.#s.listUsersOf.all(accountId);
+    return rows.map(parseUser);
+  }
+
+  async insertUser(user: UserRecord): Promise<boolean> {
+    return this.#write(
+      () =>
+        this.#s.insertUser.run(user.accountId, user.userName, user.userId, JSON.stringify(user.tags), user.createdAt)
+          .changes === 1,
+    );
+  }
+
+  async updateUserTags(accountId: string, userName: string, tags: Record<string, string>): Promise<boolean> {
+    return this.#write(() => this.#s.updateUserTags.run(JSON.stringify(tags), accountId, userName).changes === 1);
+  }
+
+  async deleteUser(accountId: string, userName: string): Promise<boolean> {
+    return this.#write(() => {
+      this.#s.deleteUserPolicies.run(accountId, userName);
+      return this.#s.deleteUser.run(accountId, userName).changes === 1;
+    });
+  }
+
+  async putUserPolicy(p: UserPolicyRecord): Promise<boolean> {
+    return this.#write(() => {
+      if (this.#s.getUser.get(p.accountId, p.userName) === undefined) return false;
+      this.#s.putUserPolicy.run(p.accountId, p.userName, p.policyName, p.document);
+      return true;
+    });
+  }
+
+  async deleteUserPolicy(accountId: string, userName: string, policyName: string): Promise<boolean> {
+    return this.#write(() => this.#s.deleteUserPolicy.run(accountId, userName, policyName).changes === 1);
+  }
+
+  async listUserPolicies(accountId: string, userName: string): Promise<UserPolicyRecord[]> {
+    return this.#s.listUserPolicies.all(accountId, userName).map((r) => ({
+      accountId: r.account_id,
+      userName: r.user_name,
+      policyName: r.policy_name,
+      document: r.document,
+    }));
+  }
+
+  async getRole(accountId: string, roleName: string): Promise<RoleRecord | undefined> {
+    const row = this.#s.getRole.get(accountId, roleName);
+    return row && parseRole(row);
+  }
+
+  async listRoles(accountId?: string): Promise<RoleRecord[]> {
+    const rows = accountId === undefined ? this.#s.listRoles.all() : this.#s.listRolesOf.all(accountId);
+    return rows.map(parseRole);
+  }
+
+  async insertRole(r: RoleRecord): Promise<boolean> {
+    return this.#write(
+      () =>
+        this.#s.insertRole.run(
+          r.accountId,
+          r.roleName,
+          r.roleId,
+          r.trustPolicy,
+          JSON.stringify(r.tags),
+          r.maxSessionDuration,
+          r.createdAt,
+        ).changes === 1,
+    );
+  }
+
+  async updateRole(r: RoleRecord): Promise<boolean> {
+    return this.#write(
+      () =>
+        this.#s.updateRole.run(r.trustPolicy, JSON.stringify(r.tags), r.maxSessionDuration, r.accountId, r.roleName)
+          .changes === 1,
+    );
+  }
+
+  async deleteRole(accountId: string, roleName: string): Promise<boolean> {
+    return this.#write(() => {
+      this.#s.deleteRolePolicies.run(accountId, roleName);
+      return this.#s.deleteRole.run(accountId, roleName).changes === 1;
+    });
+  }
+
+  async putRolePolicy(p: RolePolicyRecord): Promise<boolean> {
+    return this.#write(() => {
+      if (this.#s.getRole.get(p.accountId, p.roleName) === undefined) return false;
+      this.#s.putRolePolicy.run(p.accountId, p.roleName, p.policyName, p.document);
+      return true;
+    });
+  }
+
+  async deleteRolePolicy(accountId: string, roleName: string, policyName: string): Promise<boolean> {
+    return this.#write(() => this.#s.deleteRolePolicy.run(accountId, roleName, policyName).changes === 1);
+  }
+
+  async listRolePolicies(accountId: string, roleName: string): Promise<RolePolicyRecord[]> {
+    return this.#s.listRolePolicies.all(accountId, roleName).map((r) => ({
+      accountId: r.account_id,
+      roleName: r.role_name,
+      policyName: r.policy_name,
+      document: r.document,
+    }));
+  }
+
+  async putScp(p: ScpRecord): Promise<void> {
+    this.#write(() => this.#s.putScp.run(p.accountId, p.policyName, p.document).changes === 1);
+  }
+
+  async deleteScp(accountId: string, policyName: string): Promise<boolean> {
+    return this.#write(() => this.#s.deleteScp.run(accountId, policyName).changes === 1);
+  }
+
+  async listScps(accountId?: string): Promise<ScpRecord[]> {
+    const rows = accountId === undefined ? this.#s.listScps.all() : this.#s.listScpsOf.all(accountId);
+    return rows.map((r) => ({ accountId: r.account_id, policyName: r.policy_name, document: r.document }));
+  }
+
+  async insertSession(session: SessionRecord, now: number): Promise<void> {
+    const { secretWrapped, ...rest } = session;
+    this.#db.transaction(() => {
+      this.#s.pruneSessions.run(now - SESSION_RETENTION_MS);
+      this.#s.insertSession.run(session.accessKeyId, secretWrapped, session.expiresAt, JSON.stringify(rest));
+    })();
+  }
+
+  async getSession(accessKeyId: string): Promise<SessionRecord | undefined> {
+    const row = this.#s.getSession.get(accessKeyId);
+    return (
+      row && { ...(JSON.parse(row.doc) as Omit<SessionRecord, 'secretWrapped'>), secretWrapped: row.secret_wrapped }
+    );
+  }
+
+  async identityVersion(): Promise<number> {
+    return this.#s.identityVersion.get()?.version ?? 0;
+  }
+
+  /** Runs an identity write in one transaction; bumps the version when it changed something. */
+  #write(change: () => boolean): boolean {
+    return this.#db.transaction(() => {
+      const changed = change();
+      if (changed) this.#s.bumpIdentityVersion.run();
+      return changed;
+    })();
+  }
+
+  // --- grants ----------------------------------------------------------------------------------
+
+  async getGrant(keyArn: string, grantId: string): Promise<GrantRecord | undefined> {
+    const row = this.#s.getGrant.get(keyArn, grantId);
+    return row && (JSON.parse(row.doc) as GrantRecord);
+  }
+
+  async listGrants(keyArn: string, page: PageRequest): Promise<GrantRecord[]> {
+    return this.#s.listGrants.all(keyArn, page.after ?? '', page.limit).map((r) => JSON.parse(r.doc) as GrantRecord);
+  }
+
+  async listRetirableGrants(retiringPrincipal: string, page: PageRequest): Promise<GrantRecord[]> {
+    const after = page.after ?? ' ';
+    const split = after.lastIndexOf(' ');
+    return this.#s.listRetirable
+      .all(retiringPrincipal, after.slice(0, split), after.slice(split + 1), page.limit)
+      .map((r) => JSON.parse(r.doc) as GrantRecord);
+  }
+
+  async insertGrant(grant: GrantRecord, maxPerKey: number): Promise<boolean> {
+    return this.#db.transaction(() => {
+      if ((this.#s.countGrants.get(grant.keyArn)?.n ?? 0) >= maxPerKey) return false;
+      this.#s.insertGrant.run(grant.keyArn, grant.grantId, grant.retiringPrincipal ?? null, JSON.stringify(grant));
+      return true;
+    })();
+  }
+
+  async deleteGrant(keyArn: string, grantId: string): Promise<boolean> {
+    return this.#s.deleteGrant.run(keyArn, grantId).changes === 1;
+  }
+
+  async close(): Promise<void> {
+    this.#db.close();
+  }
+}
+
+function parseUser(row: UserRow): UserRecord {
+  return {
+    accountId: row.account_id,
+    userName: row.user_name,
+    userId: row.user_id,
+    tags: JSON.parse(row.tags) as Record<string, string>,
+    createdAt: row.created_at,
+  };
+}
+
+function parseRole(row: RoleRow): RoleRecord {
+  return {
+    accountId: row.account_id,
+    roleName: row.role_name,
+    roleId: row.role_id,
+    trustPolicy: row.trust_policy,
+    tags: JSON.parse(row.tags) as Record<string, string>,
+    maxSessionDuration: row.max_session_duration,
+    createdAt: row.created_at,
+  };
+}
+
+function prepare(db: Database.Database) {
+  const userCols = 'account_id, user_name, user_id, tags, created_at';
+  const roleCols = 'account_id, role_name, role_id, trust_policy, tags, max_session_duration, created_at';
+  return {
+    getRole: db.prepare<[string, string], RoleRow>(
+      `SELECT ${roleCols} FROM iam_roles WHERE account_id = ? AND role_name = ?`,
+    ),
+    listRoles: db.prepare<[], RoleRow>(`SELECT ${roleCols} FROM iam_roles ORDER BY account_id, role_name`),
+    listRolesOf: db.prepare<[string], RoleRow>(
+      `SELECT ${roleCols} FROM iam_roles WHERE account_id = ? ORDER BY role_name`,
+    ),
+    insertRole: db.prepare<[string, string, string, string, string, number, number]>(
+      `INSERT INTO iam_roles (${roleCols}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    ),
+    updateRole: db.prepare<[string, string, number, string, string]>(
+      'UPDATE iam_roles SET trust_policy = ?, tags = ?, max_session_duration = ? WHERE account_id = ? AND role_name = ?',
+    ),
+    deleteRole: db.prepare<[string, string]>('DELETE FROM iam_roles WHERE account_id = ? AND role_name = ?'),
+    deleteRolePolicies: db.prepare<[string, string]>(
+      'DELETE FROM iam_role_policies WHERE account_id = ? AND role_name = ?',
+    ),
+    putRolePolicy: db.prepare<[string, string, string, string]>(
+      `INSERT INTO iam_role_policies (account_id, role_name, policy_name, document) VALUES (?, ?, ?, ?)
+       ON CONFLICT (account_id, role_name, policy_name) DO UPDATE SET document = excluded.document`,
+    ),
+    deleteRolePolicy: db.prepare<[string, string, string]>(
+      'DELETE FROM iam_role_policies WHERE account_id = ? AND role_name = ? AND policy_name = ?',
+    ),
+    listRolePolicies: db.prepare<[string, string], RolePolicyRow>(
+      `SELECT account_id, role_name, policy_name, document FROM iam_role_policies
+       WHERE account_id = ? AND role_name = ? ORDER BY policy_name`,
+    ),
+    putScp: db.prepare<[string, string, string]>(
+      `INSERT INTO service_control_policies (account_id, policy_name, document) VALUES (?, ?, ?)
+       ON CONFLICT (account_id, policy_name) DO UPDATE SET document = excluded.document`,
+    ),
+    deleteScp: db.prepare<[string, string]>(
+      'DELETE FROM service_control_policies WHERE account_id = ? AND policy_name = ?',
+    ),
+    listScps: db.prepare<[], ScpRow>(
+      'SELECT account_id, policy_name, document FROM service_control_policies ORDER BY account_id, policy_name',
+    ),
+    listScpsOf: db.prepare<[string], ScpRow>(
+      'SELECT account_id, policy_name, document FROM service_control_policies WHERE account_id = ? ORDER BY policy_name',
+    ),
+    insertSession: db.prepare<[string, Buffer, number, string]>(
+      'INSERT INTO sts_sessions (access_key_id, secret_wrapped, expires_at, doc) VALUES (?, ?, ?, ?)',
+    ),
+    getSession: db.prepare<[string], SessionRow>(
+      'SELECT secret_wrapped, doc FROM sts_sessions WHERE access_key_id = ?',
+    ),
+    pruneSessions: db.prepare<[number]>('DELETE FROM sts_sessions WHERE expires_at < ?'),
+    getUser: db.prepare<[string, string], UserRow>(
+      `SELECT ${userCols} FROM iam_users WHERE account_id = ? AND user_name = ?`,
+    ),
+    listUsers: db.prepare<[], UserRow>(`SELECT ${userCols} FROM iam_users ORDER BY account_id, user_name`),
+    listUsersOf: db.prepare<[string], UserRow>(
+      `SELECT ${userCols} FROM iam_users WHERE account_id = ? ORDER BY user_name`,
+    ),
+    insertUser: db.prepare<[string, string, string, string, number]>(
+      `INSERT INTO iam_users (${userCols}) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    ),
+    updateUserTags: db.prepare<[string, string, string]>(
+      'UPDATE iam_users SET tags = ? WHERE account_id = ? AND user_name = ?',
+    ),
+    deleteUser: db.prepare<[string, string]>('DELETE FROM iam_users WHERE account_id = ? AND user_name = ?'),
+    deleteUserPolicies: db.prepare<[string, string]>(
+      'DELETE FROM iam_user_policies WHERE account_id = ? AND user_name = ?',
+    ),
+    putUserPolicy: db.prepare<[string, string, string, string]>(
+      `INSERT INTO iam_user_policies (account_id, user_name, policy_name, document) VALUES (?, ?, ?, ?)
+       ON CONFLICT (account_id, user_name, policy_name) DO UPDATE SET document = excluded.document`,
+    ),
+    deleteUserPolicy: db.prepare<[string, string, string]>(
+      'DELETE FROM iam_user_policies WHERE account_id = ? AND user_name = ? AND policy_name = ?',
+    ),
+    listUserPolicies: db.prepare<[string, string], PolicyRow>(
+      `SELECT account_id, user_name, policy_name, document FROM iam_user_policies
+       WHERE account_id = ? AND user_name = ? ORDER BY policy_name`,
+    ),
+    identityVersion: db.prepare<[], { version: number }>('SELECT version FROM identity_version WHERE id = 1'),
+    bumpIdentityVersion: db.prepare('UPDATE identity_version SET version = version + 1 WHERE id = 1'),
+    getGrant: db.prepare<[string, string], DocRow>('SELECT doc FROM grants WHERE key_arn = ? AND grant_id = ?'),
+    listGrants: db.prepare<[string, string, number], DocRow>(
+      'SELECT doc FROM grants WHERE key_arn = ? AND grant_id > ? ORDER BY grant_id LIMIT ?',
+    ),
+    listRetirable: db.prepare<[string, string, string, number], DocRow>(
+      `SELECT doc FROM grants WHERE retiring_principal = ? AND (key_arn, grant_id) > (?, ?)
+       ORDER BY key_arn, grant_id LIMIT ?`,
+    ),
+    countGrants: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM grants WHERE key_arn = ?'),
+    insertGrant: db.prepare<[string, string, string | null, string]>(
+      'INSERT INTO grants (key_arn, grant_id, retiring_principal, doc) VALUES (?, ?, ?, ?)',
+    ),
+    deleteGrant: db.prepare<[string, string]>('DELETE FROM grants WHERE key_arn = ? AND grant_id = ?'),
+  };
+}

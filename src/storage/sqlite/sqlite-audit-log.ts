@@ -1,0 +1,310 @@
+import { closeSync, openSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import {
+  type AuditFilter,
+  type AuditLog,
+  type ChainHead,
+  type DigestRow,
+  GENESIS_HASH,
+  type KeyUsageRow,
+  type Linker,
+  type NewAuditEvent,
+  type RangeStats,
+  type StoredAuditEvent,
+} from '../audit-log.js';
+import { applyMigrations } from './migrations.js';
+
+interface EventRow {
+  seq: number;
+  event_id: string;
+  request_id: string;
+  event_time: number;
+  event_name: string;
+  principal: string | null;
+  account_id: string;
+  error_code: string | null;
+  read_only: number | null;
+  key_arns: string;
+  usage: number;
+  record: string;
+  prev_hash: string;
+  hash: string;
+}
+
+interface HeadRow {
+  seq: number;
+  hash: string;
+  started_at: number;
+}
+
+interface DigestDbRow {
+  number: number;
+  from_seq: number;
+  to_seq: number;
+  created_at: number;
+  doc: string;
+}
+
+const EVENT_COLS =
+  'seq, event_id, request_id, event_time, event_name, principal, account_id, error_code, read_only, key_arns, usage, record, prev_hash, hash';
+
+/**
+ * The audit log in a SQLite file — by default the store's own file, on a connection of its own.
+ * WAL and synchronous=FULL: an appended batch is on stable storage when `append` returns, with one
+ * fsync for the whole batch (the writer in src/audit batches concurrent requests).
+ */
+export class SqliteAuditLog implements AuditLog {
+  readonly #db: Database.Database;
+  readonly #s: ReturnType<typeof prepare>;
+
+  private constructor(
+    db: Database.Database,
+    /** The file, for another connection to it (the audit layer appends on a thread of its own). */
+    readonly path: string,
+  ) {
+    this.#db = db;
+    this.#s = prepare(db);
+  }
+
+  static open(path: string, now: () => number = Date.now): SqliteAuditLog {
+    closeSync(openSync(path, 'a', 0o600));
+    const db = new Database(path, { timeout: 5000 });
+    try {
+      db.pragma('busy_timeout = 5000');
+      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      if (mode !== 'wal')
+        throw new Error(`SQLite audit log ${path}: cannot switch to WAL mode (got '${String(mode)}')`);
+      // FULL: a record acknowledged to the request path must survive power loss.
+      db.pragma('synchronous = FULL');
+      applyMigrations(db);
+      db.prepare(
+        'INSERT INTO audit_head (id, seq, hash, started_at) VALUES (1, 0, ?, ?) ON CONFLICT (id) DO NOTHING',
+      ).run(GENESIS_HASH, now());
+      return new SqliteAuditLog(db, path);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  async append(events: readonly NewAuditEvent[], link: Linker): Promise<void> {
+    if (events.length === 0) return;
+    this.#db
+      .transaction(() => {
+        const head = this.#head();
+        let { seq, hash } = head;
+        for (const e of events) {
+          seq += 1;
+          const prev = hash;
+          hash = link(prev, e.record);
+          this.#s.insertEvent.run(
+            seq,
+            e.eventId,
+            e.requestId,
+            e.eventTime,
+            e.eventName,
+            e.principalArn ?? null,
+            e.accountId,
+            e.errorCode ?? null,
+            e.readOnly === undefined ? null : e.readOnly ? 1 : 0,
+            e.keyArns.join(' '),
+            e.countsAsUsage ? 1 : 0,
+            e.record,
+            prev,
+            hash,
+          );
+          for (const arn of new Set(e.keyArns)) {
+            this.#s.insertEventKey.run(arn, seq);
+            if (e.countsAsUsage) this.#s.upsertUsage.run(arn, e.eventName, e.eventTime, e.eventId, e.requestId);
+          }
+        }
+        this.#s.setHead.run(seq, hash);
+      })
+      .immediate();
+  }
+
+  #head(): HeadRow {
+    const head = this.#s.head.get();
+    if (head === undefined) throw new Error('the audit head row is missing');
+    return head;
+  }
+
+  async head(): Promise<ChainHead> {
+    const { seq, hash } = this.#head();
+    return { seq, hash };
+  }
+
+  async trackingStart(): Promise<number> {
+    return this.#head().started_at;
+  }
+
+  async readRange(afterSeq: number, limit: number): Promise<StoredAuditEvent[]> {
+    return this.#s.readRange.all(afterSeq, limit).map(parseEvent);
+  }
+
+  async getEvent(seq: number): Promise<StoredAuditEvent | undefined> {
+    const row = this.#s.getEvent.get(seq);
+    return row && parseEvent(row);
+  }
+
+  async firstSeqAtOrAfter(time: number): Promise<number | undefined> {
+    return this.#s.firstSeqAtOrAfter.get(time) ?? undefined;
+  }
+
+  async lookup(filter: AuditFilter, limit: number, beforeSeq?: number): Promise<StoredAuditEvent[]> {
+    const where: string[] = ['e.seq < ?'];
+    const params: unknown[] = [beforeSeq ?? Number.MAX_SAFE_INTEGER];
+    let from = 'audit_events e';
+    if (filter.keyArn !== undefined) {
+      from = 'audit_event_keys k JOIN audit_events e ON e.seq = k.seq';
+      where.push('k.key_arn = ?');
+      params.push(filter.keyArn);
+    }
+    const eq = (column: string, value: unknown) => {
+      where.push(`${column} = ?`);
+      params.push(value);
+    };
+    if (filter.eventName !== undefined) eq('e.event_name', filter.eventName);
+    if (filter.principalArn !== undefined) eq('e.principal', filter.principalArn);
+    if (filter.errorCode !== undefined) eq('e.error_code', filter.errorCode);
+    if (filter.readOnly !== undefined) eq('e.read_only', filter.readOnly ? 1 : 0);
+    if (filter.accountId !== undefined) eq('e.account_id', filter.accountId);
+    if (filter.from !== undefined) {
+      where.push('e.event_time >= ?');
+      params.push(filter.from);
+    }
+    if (filter.to !== undefined) {
+      where.push('e.event_time < ?');
+      params.push(filter.to);
+    }
+    const cols = EVENT_COLS.split(', ')
+      .map((c) => `e.${c}`)
+      .join(', ');
+    const sql = `SELECT ${cols} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY e.seq DESC LIMIT ?`;
+    return this.#db
+      .prepare<unknown[], EventRow>(sql)
+      .all(...params, limit)
+      .map(parseEvent);
+  }
+
+  async keyLastUsage(keyArn: string): Promise<KeyUsageRow | undefined> {
+    const row = this.#s.getUsage.get(keyArn);
+    return (
+      row && {
+        keyArn: row.key_arn,
+        operation: row.operation,
+        eventTime: row.event_time,
+        eventId: row.event_id,
+        requestId: row.request_id,
+      }
+    );
+  }
+
+  async addDigest(
+    make: (previous: DigestRow | undefined, head: ChainHead, stats: RangeStats) => DigestRow | undefined,
+  ): Promise<DigestRow | undefined> {
+    return this.#db
+      .transaction(() => {
+        const last = this.#s.lastDigest.get();
+        const previous = last && parseDigest(last);
+        const head = this.#head();
+        const after = previous?.toSeq ?? 0;
+        const s = this.#s.stats.get(after, head.seq);
+        const stats: RangeStats = {
+          count: s?.count ?? 0,
+          oldestEventTime: s?.oldest ?? undefined,
+          newestEventTime: s?.newest ?? undefined,
+        };
+        const digest = make(previous, { seq: head.seq, hash: head.hash }, stats);
+        if (digest !== undefined) {
+          this.#s.insertDigest.run(digest.number, digest.fromSeq, digest.toSeq, digest.createdAt, digest.doc);
+        }
+        return digest;
+      })
+      .immediate();
+  }
+
+  async digests(): Promise<DigestRow[]> {
+    return this.#s.digests.all().map(parseDigest);
+  }
+
+  async prune(throughSeq: number): Promise<number> {
+    return this.#db
+      .transaction(() => {
+        this.#s.pruneKeys.run(throughSeq);
+        return this.#s.pruneEvents.run(throughSeq).changes;
+      })
+      .immediate();
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+}
+
+function prepare(db: Database.Database) {
+  return {
+    head: db.prepare<[], HeadRow>('SELECT seq, hash, started_at FROM audit_head WHERE id = 1'),
+    setHead: db.prepare<[number, string]>('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1'),
+    insertEvent: db.prepare<unknown[]>(
+      `INSERT INTO audit_events (${EVENT_COLS}) VALUES (${EVENT_COLS.split(', ')
+        .map(() => '?')
+        .join(', ')})`,
+    ),
+    insertEventKey: db.prepare<[string, number]>('INSERT OR IGNORE INTO audit_event_keys (key_arn, seq) VALUES (?, ?)'),
+    upsertUsage: db.prepare<[string, string, number, string, string]>(
+      `INSERT INTO audit_key_usage (key_arn, operation, event_time, event_id, request_id) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (key_arn) DO UPDATE SET operation = excluded.operation, event_time = excluded.event_time,
+         event_id = excluded.event_id, request_id = excluded.request_id`,
+    ),
+    getUsage: db.prepare<
+      [string],
+      { key_arn: string; operation: string; event_time: number; event_id: string; request_id: string }
+    >('SELECT key_arn, operation, event_time, event_id, request_id FROM audit_key_usage WHERE key_arn = ?'),
+    readRange: db.prepare<[number, number], EventRow>(
+      `SELECT ${EVENT_COLS} FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?`,
+    ),
+    getEvent: db.prepare<[number], EventRow>(`SELECT ${EVENT_COLS} FROM audit_events WHERE seq = ?`),
+    firstSeqAtOrAfter: db
+      .prepare<[number], number | null>('SELECT MIN(seq) FROM audit_events WHERE event_time >= ?')
+      .pluck(),
+    stats: db.prepare<[number, number], { count: number; oldest: number | null; newest: number | null }>(
+      `SELECT COUNT(*) AS count, MIN(event_time) AS oldest, MAX(event_time) AS newest
+       FROM audit_events WHERE seq > ? AND seq <= ?`,
+    ),
+    lastDigest: db.prepare<[], DigestDbRow>(
+      'SELECT number, from_seq, to_seq, created_at, doc FROM audit_digests ORDER BY number DESC LIMIT 1',
+    ),
+    digests: db.prepare<[], DigestDbRow>(
+      'SELECT number, from_seq, to_seq, created_at, doc FROM audit_digests ORDER BY number',
+    ),
+    insertDigest: db.prepare<[number, number, number, number, string]>(
+      'INSERT INTO audit_digests (number, from_seq, to_seq, created_at, doc) VALUES (?, ?, ?, ?, ?)',
+    ),
+    pruneKeys: db.prepare<[number]>('DELETE FROM audit_event_keys WHERE seq <= ?'),
+    pruneEvents: db.prepare<[number]>('DELETE FROM audit_events WHERE seq <= ?'),
+  };
+}
+
+function parseEvent(r: EventRow): StoredAuditEvent {
+  return {
+    seq: r.seq,
+    eventId: r.event_id,
+    requestId: r.request_id,
+    eventTime: r.event_time,
+    eventName: r.event_name,
+    principalArn: r.principal ?? undefined,
+    accountId: r.account_id,
+    errorCode: r.error_code ?? undefined,
+    readOnly: r.read_only === null ? undefined : r.read_only === 1,
+    keyArns: r.key_arns === '' ? [] : r.key_arns.split(' '),
+    countsAsUsage: r.usage === 1,
+    record: r.record,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
+}
+
+function parseDigest(r: DigestDbRow): DigestRow {
+  return { number: r.number, fromSeq: r.from_seq, toSeq: r.to_seq, createdAt: r.created_at, doc: r.doc };
+}

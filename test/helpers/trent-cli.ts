@@ -1,0 +1,39 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from './server.js';
+
+/** Runs `bin/trent <args>` to completion, as an operator would. */
+export function trent(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin/trent'), ...args], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Every record in a data directory's audit log, newest first (`trent audit lookup`). */
+export function lookupAll(dataDir: string, filters: string[] = []): Record<string, unknown>[] {
+  const records: Record<string, unknown>[] = [];
+  let token: string | undefined;
+  do {
+    const r = trent([
+      'audit',
+      'lookup',
+      '--data-dir',
+      dataDir,
+      '--limit',
+      '1000',
+      ...filters,
+      ...(token ? ['--next-token', token] : []),
+    ]);
+    if (r.code !== 0) throw new Error(`trent audit lookup failed: ${r.stderr}`);
+    const page = JSON.parse(r.stdout) as { Records: Record<string, unknown>[]; NextToken?: string };
+    records.push(...page.Records);
+    token = page.NextToken;
+  } while (token !== undefined);
+  return records;
+}

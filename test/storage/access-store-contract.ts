@@ -1,0 +1,234 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import type { GrantRecord } from '../../src/storage/grant-store.js';
+import type { AccessStore } from '../../src/storage/open-access-store.js';
+import type { KeyRecord } from '../../src/storage/records.js';
+import type { Store } from '../../src/storage/store.js';
+
+/**
+ * The IdentityStore and GrantStore contract, for every adapter: users, roles, their policies, SCPs
+ * and sessions; the identity version moving on every identity write (and only then); grants paged
+ * per key and per retiring principal, the per-key limit, and grants going with their key.
+ */
+export interface AccessStoreFixture {
+  access: AccessStore;
+  /** The key store the access store sits beside (same file or database). */
+  store: Store;
+  reopen: () => Promise<AccessStore>;
+  cleanup: () => Promise<void>;
+}
+
+const A = '111122223333';
+const KEY_ARN = `arn:aws:kms:eu-west-1:${A}:key/k1`;
+
+function key(keyId: string): KeyRecord {
+  return {
+    keyId,
+    arn: `arn:aws:kms:eu-west-1:${A}:key/${keyId}`,
+    accountId: A,
+    region: 'eu-west-1',
+    creationDate: 1_700_000_000_000,
+    description: '',
+    keySpec: 'SYMMETRIC_DEFAULT',
+    keyUsage: 'ENCRYPT_DECRYPT',
+    origin: 'AWS_KMS',
+    keyManager: 'CUSTOMER',
+    keyState: 'Enabled',
+    multiRegion: false,
+    policy: '{}',
+    tags: [],
+    revision: 1,
+  };
+}
+
+function grant(grantId: string, over: Partial<GrantRecord> = {}): GrantRecord {
+  return {
+    keyArn: KEY_ARN,
+    grantId,
+    granteePrincipal: `arn:aws:iam::${A}:user/alice`,
+    issuingAccount: `arn:aws:iam::${A}:root`,
+    operations: ['Encrypt', 'Decrypt'],
+    creationDate: 1_700_000_000_000,
+    ...over,
+  };
+}
+
+export function runAccessStoreContract(name: string, open: () => Promise<AccessStoreFixture>): void {
+  describe(`AccessStore contract: ${name}`, () => {
+    let f: AccessStoreFixture;
+    beforeEach(async () => {
+      f = await open();
+    });
+    afterEach(async () => {
+      await f.cleanup();
+    });
+
+    it('stores users and their policies, bumping the identity version on every change', async () => {
+      const s = f.access;
+      const user = { accountId: A, userName: 'alice', userId: 'AIDAAAAAAAAAAAAAAAAAA', tags: { t: 'x' }, createdAt: 5 };
+      const v0 = await s.identityVersion();
+      assert.equal(await s.insertUser(user), true);
+      const v1 = await s.identityVersion();
+      assert.ok(v1 > v0);
+      assert.equal(await s.insertUser({ ...user, userId: 'AIDABBBBBBBBBBBBBBBBB' }), false, 'name taken');
+      assert.equal(await s.identityVersion(), v1, 'no change, no bump');
+      assert.deepEqual(await s.getUser(A, 'alice'), user);
+      await s.insertUser({ ...user, userName: 'Bob', userId: 'AIDACCCCCCCCCCCCCCCCC' });
+      assert.deepEqual(
+        (await s.listUsers(A)).map((u) => u.userName),
+        ['Bob', 'alice'],
+        'byte-wise order',
+      );
+      assert.deepEqual(await s.listUsers('444455556666'), []);
+      assert.equal(await s.updateUserTags(A, 'alice', {}), true);
+      assert.deepEqual((await s.getUser(A, 'alice'))?.tags, {});
+      assert.equal(await s.updateUserTags(A, 'nobody', {}), false);
+      assert.equal(await s.putUserPolicy({ accountId: A, userName: 'alice', policyName: 'p', document: '{}' }), true);
+      assert.equal(
+        await s.putUserPolicy({ accountId: A, userName: 'alice', policyName: 'p', document: '{"v":2}' }),
+        true,
+      );
+      assert.equal(await s.putUserPolicy({ accountId: A, userName: 'nobody', policyName: 'p', document: '{}' }), false);
+      assert.deepEqual(await s.listUserPolicies(A, 'alice'), [
+        { accountId: A, userName: 'alice', policyName: 'p', document: '{"v":2}' },
+      ]);
+      const v2 = await s.identityVersion();
+      assert.equal(await s.deleteUserPolicy(A, 'alice', 'p'), true);
+      assert.equal(await s.deleteUserPolicy(A, 'alice', 'p'), false);
+      assert.ok((await s.identityVersion()) > v2);
+      await s.putUserPolicy({ accountId: A, userName: 'alice', policyName: 'q', document: '{}' });
+      assert.equal(await s.deleteUser(A, 'alice'), true);
+      assert.equal(await s.deleteUser(A, 'alice'), false);
+      assert.equal(await s.getUser(A, 'alice'), undefined);
+      assert.deepEqual(await s.listUserPolicies(A, 'alice'), [], 'policies go with the user');
+    });
+
+    it('stores roles, role policies and SCPs', async () => {
+      const s = f.access;
+      const role = {
+        accountId: A,
+        roleName: 'app',
+        roleId: 'AROAAAAAAAAAAAAAAAAAA',
+        trustPolicy: '{}',
+        tags: { team: 'x' },
+        maxSessionDuration: 3600,
+        createdAt: 1,
+      };
+      const v0 = await s.identityVersion();
+      assert.equal(await s.insertRole(role), true);
+      assert.equal(await s.insertRole({ ...role, roleId: 'AROABBBBBBBBBBBBBBBBB' }), false);
+      assert.ok((await s.identityVersion()) > v0);
+      assert.deepEqual(await s.getRole(A, 'app'), role);
+      assert.equal(await s.updateRole({ ...role, maxSessionDuration: 7200 }), true);
+      assert.equal((await s.getRole(A, 'app'))?.maxSessionDuration, 7200);
+      assert.equal(await s.putRolePolicy({ accountId: A, roleName: 'app', policyName: 'p', document: '{}' }), true);
+      assert.equal(await s.putRolePolicy({ accountId: A, roleName: 'nope', policyName: 'p', document: '{}' }), false);
+      assert.deepEqual(
+        (await s.listRoles()).map((r) => r.roleName),
+        ['app'],
+      );
+      assert.equal(await s.deleteRole(A, 'app'), true);
+      assert.deepEqual(await s.listRolePolicies(A, 'app'), []);
+      const v1 = await s.identityVersion();
+      await s.putScp({ accountId: A, policyName: 'b', document: '{"v":1}' });
+      await s.putScp({ accountId: A, policyName: 'a', document: '{}' });
+      await s.putScp({ accountId: A, policyName: 'b', document: '{"v":2}' });
+      assert.ok((await s.identityVersion()) > v1);
+      assert.deepEqual(
+        (await s.listScps(A)).map((p) => [p.policyName, p.document]),
+        [
+          ['a', '{}'],
+          ['b', '{"v":2}'],
+        ],
+      );
+      assert.equal(await s.deleteScp(A, 'a'), true);
+      assert.equal(await s.deleteScp(A, 'a'), false);
+    });
+
+    it('keeps sessions, and forgets those expired for more than a day', async () => {
+      const session = {
+        accessKeyId: 'ASIAAAAAAAAAAAAAAAAA',
+        secretWrapped: Buffer.from([1, 2, 3]),
+        tokenSha256: 'ab'.repeat(32),
+        accountId: A,
+        roleName: 'app',
+        roleId: 'AROAAAAAAAAAAAAAAAAAA',
+        sessionName: 's',
+        tags: { k: 'v' },
+        transitiveTagKeys: ['k'],
+        chained: false,
+        createdAt: 0,
+        expiresAt: 1000,
+      };
+      await f.access.insertSession(session, 0);
+      assert.deepEqual(await f.access.getSession(session.accessKeyId), session);
+      await f.access.insertSession({ ...session, accessKeyId: 'ASIABBBBBBBBBBBBBBBB' }, 1000 + 86_400_001);
+      assert.equal(await f.access.getSession(session.accessKeyId), undefined);
+      assert.ok(await f.access.getSession('ASIABBBBBBBBBBBBBBBB'));
+    });
+
+    it('pages grants per key and per retiring principal, and enforces the per-key limit', async () => {
+      const s = f.access;
+      const retiring = `arn:aws:iam::${A}:user/bob`;
+      const g = grant('bb', {
+        name: 'n',
+        retiringPrincipal: retiring,
+        constraints: { EncryptionContextEquals: { a: 'b' } },
+      });
+      assert.equal(await s.insertGrant(g, 3), true);
+      assert.equal(await s.insertGrant(grant('aa'), 3), true);
+      assert.equal(await s.insertGrant(grant('cc', { retiringPrincipal: retiring }), 3), true);
+      assert.equal(await s.insertGrant(grant('dd'), 3), false, 'limit reached');
+      assert.deepEqual(await s.getGrant(KEY_ARN, 'bb'), g);
+      assert.deepEqual(
+        (await s.listGrants(KEY_ARN, { limit: 2 })).map((x) => x.grantId),
+        ['aa', 'bb'],
+      );
+      assert.deepEqual(
+        (await s.listGrants(KEY_ARN, { after: 'bb', limit: 2 })).map((x) => x.grantId),
+        ['cc'],
+      );
+      const other = `arn:aws:kms:eu-west-1:${A}:key/k0`;
+      await s.insertGrant(grant('ee', { keyArn: other, retiringPrincipal: retiring }), 3);
+      const first = await s.listRetirableGrants(retiring, { limit: 2 });
+      assert.deepEqual(
+        first.map((x) => [x.keyArn, x.grantId]),
+        [
+          [other, 'ee'],
+          [KEY_ARN, 'bb'],
+        ],
+      );
+      const next = await s.listRetirableGrants(retiring, { after: `${KEY_ARN} bb`, limit: 2 });
+      assert.deepEqual(
+        next.map((x) => x.grantId),
+        ['cc'],
+      );
+      assert.equal(await s.deleteGrant(KEY_ARN, 'bb'), true);
+      assert.equal(await s.deleteGrant(KEY_ARN, 'bb'), false);
+      assert.equal(await s.getGrant(KEY_ARN, 'bb'), undefined);
+    });
+
+    it('deletes the grants of a deleted key, and keeps everything across a reopen', async () => {
+      const k = key('k1');
+      await f.store.insertKey(k, []);
+      await f.access.insertGrant(grant('aa'), 10);
+      await f.access.insertUser({
+        accountId: A,
+        userName: 'u',
+        userId: 'AIDAAAAAAAAAAAAAAAAAA',
+        tags: {},
+        createdAt: 1,
+      });
+      const reopened = await f.reopen();
+      try {
+        assert.ok(await reopened.getGrant(KEY_ARN, 'aa'));
+        assert.ok(await reopened.getUser(A, 'u'));
+        assert.equal(await reopened.identityVersion(), await f.access.identityVersion());
+      } finally {
+        await reopened.close();
+      }
+      assert.equal(await f.store.deleteKey(k.arn), true);
+      assert.deepEqual(await f.access.listGrants(KEY_ARN, { limit: 10 }), []);
+    });
+  });
+}

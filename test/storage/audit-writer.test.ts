@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import type { AuditRecord } from '../../src/audit/record.js';
+import { type AuditSigningKey, fingerprintOf } from '../../src/audit/signing-key.js';
+import { verifyLog } from '../../src/audit/verify-log.js';
+import { WorkerAppender } from '../../src/audit/worker-appender.js';
+import { type Appender, AuditWriter } from '../../src/audit/writer.js';
+import { SqliteAuditLog } from '../../src/storage/sqlite/sqlite-audit-log.js';
+import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
+
+/**
+ * The audit writer, with each appender, on a real SQLite file: many concurrent writes — from two
+ * writers on one file, as two processes would be — form one correct chain; an unwritable table, or
+ * a crashed append thread, fails the writes closed, /health's source says so, and the next write
+ * recovers.
+ */
+const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+const signingKey: AuditSigningKey = {
+  privateKey,
+  publicKey,
+  publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  fingerprint: fingerprintOf(publicKey),
+};
+
+function record(eventName = 'Encrypt'): AuditRecord {
+  return {
+    eventVersion: '1.11',
+    userIdentity: { type: 'Root', principalId: '111122223333', arn: 'arn:aws:iam::111122223333:root' } as never,
+    eventTime: '2026-01-01T00:00:00Z',
+    eventSource: 'kms.amazonaws.com',
+    eventName,
+    awsRegion: 'us-east-1',
+    sourceIPAddress: '127.0.0.1',
+    requestParameters: null,
+    responseElements: null,
+    requestID: randomUUID(),
+    eventID: randomUUID(),
+    readOnly: true,
+    eventType: 'AwsApiCall',
+    managementEvent: true,
+    recipientAccountId: '111122223333',
+    eventCategory: 'Management',
+  };
+}
+
+const APPENDERS: [string, (path: string) => Appender | undefined][] = [
+  ['on the event loop (default)', () => undefined],
+  ['on a thread of its own (WorkerAppender)', (path) => new WorkerAppender(path)],
+];
+
+describe('audit writer', () => {
+  let dir: string;
+  let path: string;
+  let store: SqliteStore;
+  let log: SqliteAuditLog;
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'trent-audit-writer-'));
+    path = join(dir, 'trent.db');
+    store = SqliteStore.open(path);
+    log = SqliteAuditLog.open(path);
+  });
+
+  after(async () => {
+    await log.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function assertChain(expected: number): Promise<void> {
+    const result = await verifyLog(log, signingKey.publicKeyPem);
+    assert.deepEqual(result.findings, []);
+    assert.equal(result.ok, true);
+    assert.equal((await log.head()).seq, expected);
+  }
+
+  for (const [name, appender] of APPENDERS) {
+    it(`commits many concurrent writes, from two writers on one file, as one correct chain: ${name}`, async () => {
+      const startSeq = (await log.head()).seq;
+      const a = new AuditWriter(log, signingKey, Date.now, 0, appender(path));
+      const b = new AuditWriter(log, signingKey, Date.now, 0, appender(path));
+      const written = Array.from({ length: 400 }, (_, i) => record(i % 2 === 0 ? 'Encrypt' : 'Decrypt'));
+      await Promise.all(written.map((r, i) => (i % 2 === 0 ? a : b).write(r, Date.now())));
+      assert.deepEqual(a.health(), { ok: true });
+      await Promise.all([a.close(), b.close()]);
+      await assertChain(startSeq + 400);
+      const stored = await log.readRange(startSeq, 1000);
+      assert.deepEqual(new Set(stored.map((e) => e.requestId)), new Set(written.map((r) => r.requestID)));
+      // A writer's own records keep the order in which they were written.
+      const order = new Map(written.map((r, i) => [r.requestID, i]));
+      const fromA = stored.map((e) => order.get(e.requestId) ?? -1).filter((i) => i % 2 === 0);
+      assert.deepEqual(
+        fromA,
+        [...fromA].sort((x, y) => x - y),
+      );
+    });
+
+    it('fails the writes in flight closed when the thread crashes, and recovers with a new thread', async () => {
+      const appender = new WorkerAppender(path);
+      const writer = new AuditWriter(log, signingKey, Date.now, 0, appender);
+      await writer.write(record(), Date.now());
+      const startSeq = (await log.head()).seq;
+      const inFlight = Array.from({ length: 50 }, () => record());
+      const settled = Promise.allSettled(inFlight.map((r) => writer.write(r, Date.now())));
+      // Let the batch reach the thread, then kill it before its acknowledgement can be read.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      await appender.terminateThread();
+      const outcomes = await settled;
+      // A write in flight resolves only if the thread acknowledged it before it died; the others
+      // fail closed, and the writer reports it.
+      const failed = outcomes.filter((o) => o.status === 'rejected');
+      for (const o of failed) assert.match(String(o.reason), /audit writer thread stopped/);
+      assert.equal(writer.health().ok, failed.length === 0);
+
+      const next = record('DescribeKey');
+      await writer.write(next, Date.now());
+      assert.deepEqual(writer.health(), { ok: true });
+      await writer.close();
+      // The crashed batch was committed whole or not at all; either way, one correct chain, with
+      // every acknowledged record in it.
+      const head = (await log.head()).seq;
+      assert.ok(head === startSeq + 1 || head === startSeq + 1 + inFlight.length, `head ${head}`);
+      if (failed.length < inFlight.length) assert.equal(head, startSeq + 1 + inFlight.length);
+      await assertChain(head);
+      assert.equal((await log.getEvent(head))?.requestId, next.requestID);
+    });
+
+    it(`fails writes closed while the audit table cannot be written, and recovers when it can: ${name}`, async () => {
+      const writer = new AuditWriter(log, signingKey, Date.now, 0, appender(path));
+      await writer.write(record(), Date.now());
+      const startSeq = (await log.head()).seq;
+      const db = new Database(path);
+      try {
+        db.exec(
+          "CREATE TRIGGER audit_read_only BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit table is read-only'); END",
+        );
+        const outcomes = await Promise.allSettled(Array.from({ length: 20 }, () => writer.write(record(), Date.now())));
+        assert.ok(outcomes.every((o) => o.status === 'rejected'));
+        assert.match(String((outcomes[0] as PromiseRejectedResult).reason), /read-only/);
+        const health = writer.health();
+        assert.equal(health.ok, false);
+        assert.match(health.ok ? '' : health.reason, /read-only/);
+        db.exec('DROP TRIGGER audit_read_only');
+      } finally {
+        db.close();
+      }
+      await Promise.all(Array.from({ length: 20 }, () => writer.write(record(), Date.now())));
+      assert.deepEqual(writer.health(), { ok: true });
+      await writer.close();
+      await assertChain(startSeq + 20);
+    });
+  }
+
+  it('refuses writes after close (WorkerAppender)', async () => {
+    const writer = new AuditWriter(log, signingKey, Date.now, 0, new WorkerAppender(path));
+    await writer.close();
+    await assert.rejects(writer.write(record(), Date.now()), /closed/);
+  });
+});

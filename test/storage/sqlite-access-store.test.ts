@@ -1,0 +1,23 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteAccessStore } from '../../src/storage/sqlite/sqlite-access-store.js';
+import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
+import { runAccessStoreContract } from './access-store-contract.js';
+
+runAccessStoreContract('SqliteAccessStore (beside a SqliteStore on one file)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'trent-access-'));
+  const path = join(dir, 'trent.db');
+  const store = SqliteStore.open(path);
+  const access = SqliteAccessStore.open(path);
+  return {
+    access,
+    store,
+    reopen: async () => SqliteAccessStore.open(path),
+    cleanup: async () => {
+      await access.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});

@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { canonicalJson } from '../../src/audit/canonical.js';
+import { buildApiCallRecord, cloudTrailTime, responseDate } from '../../src/audit/record.js';
+import { parameterFilter } from '../../src/audit/request-parameters.js';
+import { AccessDeniedException } from '../../src/errors.js';
+import { OPERATIONS } from '../../src/operations/registry.js';
+import type { Shape } from '../../src/wire/shapes.js';
+
+/**
+ * Record building is a pure function. For every registered operation, an input with every member
+ * filled — blobs and sensitive members with a marker — yields requestParameters without a marker,
+ * camelCased, keeping every other member.
+ */
+const MARKER = 'SECRET-MARKER';
+
+function fill(shape: Shape): { value: unknown; secret: boolean } {
+  switch (shape.type) {
+    case 'blob':
+      return { value: Buffer.from(MARKER), secret: true };
+    case 'string':
+      return { value: shape.sensitive ? MARKER : (shape.enum?.[0] ?? 'text'), secret: shape.sensitive === true };
+    case 'integer':
+      return { value: shape.min ?? 1, secret: false };
+    case 'boolean':
+      return { value: true, secret: false };
+    case 'timestamp':
+      return { value: 1, secret: false };
+    case 'map':
+      return { value: { k: 'v' }, secret: false };
+    case 'list': {
+      const m = fill(shape.member);
+      return { value: [m.value], secret: m.secret };
+    }
+    case 'structure': {
+      const out: Record<string, unknown> = {};
+      let secret = false;
+      for (const [name, member] of Object.entries(shape.members)) {
+        const m = fill(member);
+        out[name] = m.value;
+        secret ||= m.secret;
+      }
+      return { value: out, secret };
+    }
+  }
+}
+
+describe('audit record building', () => {
+  it('never copies a blob or a sensitive member into requestParameters, for any operation', () => {
+    let blobs = 0;
+    for (const op of OPERATIONS) {
+      const input = fill(op.input).value as Record<string, unknown>;
+      const params = parameterFilter(op.input)(input) ?? {};
+      const text = JSON.stringify(params);
+      assert.ok(
+        !text.includes(MARKER) && !text.includes(Buffer.from(MARKER).toString('base64')),
+        `${op.name}: ${text}`,
+      );
+      for (const [name, member] of Object.entries(op.input.members)) {
+        const camel = name[0]!.toLowerCase() + name.slice(1);
+        if (fill(member).secret && member.type !== 'structure' && member.type !== 'list') {
+          blobs++;
+          assert.equal(Object.hasOwn(params, camel), false, `${op.name}.${name}`);
+        } else if (!fill(member).secret) {
+          assert.ok(Object.hasOwn(params, camel), `${op.name}.${name} should be kept`);
+        }
+      }
+    }
+    assert.ok(blobs >= 5, `only ${blobs} secret members seen`);
+  });
+
+  it('puts KmsError.detail in the private trentDetail, and maps AccessDeniedException as CloudTrail does', () => {
+    const record = buildApiCallRecord(
+      {
+        eventName: 'Encrypt',
+        input: { KeyId: 'k' },
+        parameters: undefined,
+        output: undefined,
+        error: new AccessDeniedException('not allowed', 'policy says no'),
+        caller: {
+          accountId: '111122223333',
+          arn: 'arn:aws:iam::111122223333:user/u',
+          type: 'IAMUser',
+          accessKeyId: 'AKIA',
+          userName: 'u',
+        },
+        keyArns: [],
+        policyTrace: { statement: 'none' },
+      },
+      {
+        requestId: 'r',
+        eventId: 'e',
+        time: Date.UTC(2022, 7, 10, 22, 38, 27),
+        region: 'us-east-1',
+        sourceIp: '::1',
+        userAgent: 'x'.repeat(2000),
+        accessKeyId: undefined,
+        defaultAccountId: '999999999999',
+      },
+    );
+    assert.equal(record.errorCode, 'AccessDenied');
+    assert.equal(record.errorMessage, 'not allowed');
+    assert.deepEqual(record.trentDetail, { detail: 'policy says no', policyTrace: { statement: 'none' } });
+    assert.equal(record.userAgent?.length, 1024);
+    assert.equal(record.userIdentity.userName, 'u');
+    assert.equal(record.eventTime, '2022-08-10T22:38:27Z');
+    assert.equal(record.resources, undefined);
+  });
+
+  it('renders times as CloudTrail does', () => {
+    assert.equal(cloudTrailTime(Date.UTC(2024, 4, 1, 12, 0, 0, 999)), '2024-05-01T12:00:00Z');
+    assert.equal(responseDate(Date.UTC(2022, 7, 10, 22, 38, 27)), 'Aug 10, 2022, 10:38:27 PM');
+    assert.equal(responseDate(Date.UTC(2022, 0, 1, 0, 5, 0)), 'Jan 1, 2022, 12:05:00 AM');
+  });
+
+  it('writes canonical JSON: sorted members, no whitespace, no undefined', () => {
+    assert.equal(
+      canonicalJson({ b: 1, a: { d: [2, { z: 1, y: undefined }], c: null } }),
+      '{"a":{"c":null,"d":[2,{"z":1}]},"b":1}',
+    );
+  });
+});
