@@ -12,7 +12,8 @@ import type {
 import type { PageRequest } from '../records.js';
 import { type PostgresTarget, postgresConnection } from './connection.js';
 import { applyMigrations } from './migrations.js';
-import { connectionFailure, StoreUnavailableError, toStoreError } from './pg-errors.js';
+import { connectionFailure, StoreUnavailableError } from './pg-errors.js';
+import { inTransaction, withClient } from './pool-client.js';
 
 interface UserRow {
   account_id: string;
@@ -438,40 +439,11 @@ export class PostgresAccessStore implements IdentityStore, GrantStore {
   }
 
   #transaction<T>(fn: (q: Query) => Promise<T>): Promise<T> {
-    return this.#withClient(async (client) => {
-      await client.query('BEGIN');
-      try {
-        const result = await fn((sql, params) => client.query(sql, params));
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        if (connectionFailure(err) === undefined) await client.query('ROLLBACK');
-        throw err;
-      }
-    });
+    return inTransaction(this.#pool, this.#target, (client) => fn((sql, params) => client.query(sql, params)));
   }
 
-  async #withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (err) {
-      throw toStoreError(err, this.#target);
-    }
-    let broken: Error | undefined;
-    const onError = (err: Error) => {
-      broken ??= err;
-    };
-    client.on('error', onError);
-    try {
-      return await fn(client);
-    } catch (err) {
-      if (connectionFailure(err) !== undefined) broken ??= err instanceof Error ? err : new Error(String(err));
-      throw toStoreError(err, this.#target);
-    } finally {
-      client.off('error', onError);
-      client.release(broken);
-    }
+  #withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return withClient(this.#pool, this.#target, fn);
   }
 }
 

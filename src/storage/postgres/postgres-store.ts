@@ -12,7 +12,8 @@ import type { BackingKeyChanges, Store, StoreChange } from '../store.js';
 import { ChangeListener } from './change-listener.js';
 import { type PostgresTarget, postgresConnection } from './connection.js';
 import { applyMigrations } from './migrations.js';
-import { connectionFailure, neverSent, StoreUnavailableError, toStoreError } from './pg-errors.js';
+import { connectionFailure, StoreUnavailableError, toStoreError } from './pg-errors.js';
+import { inTransaction, withClient } from './pool-client.js';
 
 interface KeyRow {
   doc: string;
@@ -434,51 +435,16 @@ export class PostgresStore implements Store {
 
   /** Runs `fn` in BEGIN … COMMIT on one connection; rolls back if it throws. */
   #transaction<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-    return this.#withClient(async (client) => {
-      await client.query('BEGIN');
-      try {
-        const result = await fn(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        // A broken connection rolls back by itself when the server notices; don't wait on it.
-        if (connectionFailure(err) === undefined) await client.query('ROLLBACK');
-        throw err;
-      }
-    });
+    return inTransaction(this.#pool, this.#target, fn, { retryUnsent: true });
   }
 
   /**
-   * Borrows a connection for `fn` and gives it back — destroyed instead of pooled if it failed.
-   * Connection failures come out as KMS errors (pg-errors.ts). A pooled connection found dead
-   * before anything was sent on it (pg: "not queryable") is swapped for another, for reads and
-   * writes alike: nothing ran, and an unfinished transaction rolls back with its connection.
+   * Borrows a connection for `fn` (pool-client.ts). A pooled connection found dead before anything
+   * was sent on it is swapped for another, for reads and writes alike: nothing ran, and an
+   * unfinished transaction rolls back with its connection.
    */
-  async #withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-    for (let spares = this.#pool.totalCount; ; spares--) {
-      let client: Client;
-      try {
-        client = await this.#pool.connect();
-      } catch (err) {
-        throw toStoreError(err, this.#target);
-      }
-      // While a connection is checked out the pool does not listen for its errors; one arriving
-      // between two statements would otherwise be an uncaught 'error' event.
-      let broken: Error | undefined;
-      const onError = (err: Error) => {
-        broken ??= err;
-      };
-      client.on('error', onError);
-      try {
-        return await fn(client);
-      } catch (err) {
-        if (connectionFailure(err) !== undefined) broken ??= err instanceof Error ? err : new Error(String(err));
-        if (!(spares > 0 && neverSent(err))) throw toStoreError(err, this.#target);
-      } finally {
-        client.off('error', onError);
-        client.release(broken);
-      }
-    }
+  #withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+    return withClient(this.#pool, this.#target, fn, { retryUnsent: true });
   }
 }
 
