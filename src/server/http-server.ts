@@ -17,7 +17,7 @@ export const KEEP_ALIVE_TIMEOUT_MS = 5 * 60_000;
 /** What GET /health reports beyond "up": today, whether audit records can be written. */
 export type HealthCheck = () => { ok: true } | { ok: false; reason: string };
 
-/** Extra `POST <path>` endpoints beside the KMS API (the admin clock), by exact path. */
+/** Extra `POST <path>` endpoints beside the KMS API (admin clock, audit lookup), by exact path. */
 export type AdminRoutes = ReadonlyMap<string, (req: IncomingMessage, res: ServerResponse) => Promise<void>>;
 
 export function createHttpServer(

@@ -22,6 +22,7 @@ import { describeStore, openStore } from '../storage/open-store.js';
 import { isPostgresSpec } from '../storage/postgres/connection.js';
 import { SchedulerLock } from '../storage/postgres/scheduler-lock.js';
 import type { Store } from '../storage/store.js';
+import { ADMIN_AUDIT_LOOKUP_PATH, adminAuditLookupRoute } from './admin-audit-lookup.js';
 import { ADMIN_CLOCK_PATH, adminClockRoute } from './admin-clock.js';
 import { WebhookDeletionAlerts } from './deletion-alerts.js';
 import { DeletionScheduler } from './deletion-scheduler.js';
@@ -191,7 +192,19 @@ async function startOnStore(
     },
     logger,
   });
-  const server = createHttpServer(kms, logger, () => audit.health(), new Map([[ADMIN_CLOCK_PATH, adminClock]]), sts);
+  const server = createHttpServer(
+    kms,
+    logger,
+    () => audit.health(),
+    new Map([
+      [ADMIN_CLOCK_PATH, adminClock],
+      [
+        ADMIN_AUDIT_LOOKUP_PATH,
+        adminAuditLookupRoute({ authenticator, adminAccessKeyId: deployment.adminAccessKeyId, log: auditLog }),
+      ],
+    ]),
+    sts,
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(settings.port, settings.host, () => {
