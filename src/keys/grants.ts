@@ -80,10 +80,18 @@ export class Grants {
     return this.store.listRetirableGrants(retiringPrincipal, page);
   }
 
-  async insert(grant: GrantRecord): Promise<boolean> {
-    const inserted = await this.store.insertGrant(grant, MAX_GRANTS_PER_KEY);
-    if (inserted) this.onChange(grant.keyArn);
-    return inserted;
+  /**
+   * Inserts `grant`; returns it, or, with `same`, a grant of the same name on the key for which `same`
+   * holds (then nothing is inserted), or undefined when the key has MAX_GRANTS_PER_KEY grants.
+   */
+  async insert(grant: GrantRecord, same?: (existing: GrantRecord) => boolean): Promise<GrantRecord | undefined> {
+    const result = await this.store.insertGrant(grant, MAX_GRANTS_PER_KEY, same);
+    if (result === false) return undefined;
+    if (result === true) {
+      this.onChange(grant.keyArn);
+      return grant;
+    }
+    return result;
   }
 
   async delete(keyArn: string, grantId: string): Promise<boolean> {

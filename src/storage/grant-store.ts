@@ -29,8 +29,17 @@ export interface GrantStore {
   listGrants(keyArn: string, page: PageRequest): Promise<GrantRecord[]>;
   /** Grants whose retiring principal is `retiringPrincipal`, on any key, ordered by key ARN then grant id. */
   listRetirableGrants(retiringPrincipal: string, page: PageRequest): Promise<GrantRecord[]>;
-  /** Inserts unless the key already has `maxPerKey` grants (then returns false). */
-  insertGrant(grant: GrantRecord, maxPerKey: number): Promise<boolean>;
+  /**
+   * Inserts unless the key already has `maxPerKey` grants (then returns false). With `same`, and a
+   * `grant.name`, first looks for a grant on the key with that name for which `same` holds and returns
+   * it instead of inserting; the look-up and the insert are atomic across processes sharing the store,
+   * so racing idempotent CreateGrant calls make one grant.
+   */
+  insertGrant(
+    grant: GrantRecord,
+    maxPerKey: number,
+    same?: (existing: GrantRecord) => boolean,
+  ): Promise<boolean | GrantRecord>;
   /** Returns false if there was no such grant. */
   deleteGrant(keyArn: string, grantId: string): Promise<boolean>;
 }

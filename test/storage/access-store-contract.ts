@@ -167,6 +167,20 @@ export function runAccessStoreContract(name: string, open: () => Promise<AccessS
       assert.ok(await f.access.getSession('ASIABBBBBBBBBBBBBBBB'));
     });
 
+    it('returns, instead of inserting, a grant of the same name that `same` accepts', async () => {
+      const s = f.access;
+      const g = grant('bb', { name: 'n' });
+      assert.equal(await s.insertGrant(g, 10, () => true), true, 'nothing named n yet');
+      assert.deepEqual(await s.insertGrant(grant('cc', { name: 'n' }), 10, (x) => x.grantId === 'bb'), g);
+      assert.equal(await s.insertGrant(grant('dd', { name: 'n' }), 10, () => false), true, 'same refuses');
+      assert.equal(await s.insertGrant(grant('ee', { name: 'm' }), 10, () => true), true, 'another name');
+      assert.equal(await s.insertGrant(grant('ff'), 10, () => true), true, 'no name');
+      assert.deepEqual(
+        (await s.listGrants(KEY_ARN, { limit: 10 })).map((x) => x.grantId),
+        ['bb', 'dd', 'ee', 'ff'],
+      );
+    });
+
     it('pages grants per key and per retiring principal, and enforces the per-key limit', async () => {
       const s = f.access;
       const retiring = `arn:aws:iam::${A}:user/bob`;

@@ -82,20 +82,19 @@ export const CreateGrant = defineOperation({
       operations: [...operations].sort(),
       ...(constraintType === undefined ? {} : { constraints: sortedConstraints(constraints) }),
     };
+    const same = (g: GrantRecord) =>
+      g.name === input.Name &&
+      JSON.stringify({
+        granteePrincipal: g.granteePrincipal,
+        ...(g.retiringPrincipal === undefined ? {} : { retiringPrincipal: g.retiringPrincipal }),
+        operations: g.operations,
+        ...(g.constraints === undefined ? {} : { constraints: g.constraints }),
+      }) === JSON.stringify(wanted);
     if (input.Name !== undefined) {
-      const same = (await ctx.services.grants.all(key.arn)).find(
-        (g) =>
-          g.name === input.Name &&
-          JSON.stringify({
-            granteePrincipal: g.granteePrincipal,
-            ...(g.retiringPrincipal === undefined ? {} : { retiringPrincipal: g.retiringPrincipal }),
-            operations: g.operations,
-            ...(g.constraints === undefined ? {} : { constraints: g.constraints }),
-          }) === JSON.stringify(wanted),
-      );
-      if (same !== undefined) {
+      const existing = (await ctx.services.grants.all(key.arn)).find(same);
+      if (existing !== undefined) {
         finishDryRun(input.DryRun);
-        return { GrantId: same.grantId, GrantToken: ctx.services.grants.newToken(key.arn, same.grantId) };
+        return { GrantId: existing.grantId, GrantToken: ctx.services.grants.newToken(key.arn, existing.grantId) };
       }
     }
     finishDryRun(input.DryRun);
@@ -107,10 +106,13 @@ export const CreateGrant = defineOperation({
       issuingAccount: `arn:aws:iam::${ctx.accountId}:root`,
       creationDate: ctx.clock.now(),
     };
-    if (!(await ctx.services.grants.insert(grant))) {
+    // With a Name, the store repeats the look-up atomically with the insert: a racing identical
+    // request (on this node or another) that inserted first is returned instead of a second grant.
+    const stored = await ctx.services.grants.insert(grant, input.Name === undefined ? undefined : same);
+    if (stored === undefined) {
       throw new LimitExceededException(`The request would exceed the quota of grants on ${key.arn}.`);
     }
-    return { GrantId: grant.grantId, GrantToken: ctx.services.grants.newToken(key.arn, grant.grantId) };
+    return { GrantId: stored.grantId, GrantToken: ctx.services.grants.newToken(key.arn, stored.grantId) };
   },
 });
 

@@ -391,10 +391,23 @@ export class PostgresAccessStore implements IdentityStore, GrantStore {
     return rows.map((r) => JSON.parse(r.doc) as GrantRecord);
   }
 
-  async insertGrant(grant: GrantRecord, maxPerKey: number): Promise<boolean> {
+  async insertGrant(
+    grant: GrantRecord,
+    maxPerKey: number,
+    same?: (existing: GrantRecord) => boolean,
+  ): Promise<boolean | GrantRecord> {
     return this.#transaction(async (q) => {
-      // Serializes grant inserts on one key across nodes, so the per-key limit holds under races.
+      // Serializes grant inserts on one key across nodes, so the per-key limit and Name idempotency
+      // hold under races.
       await q('SELECT pg_advisory_xact_lock(hashtext($1), hashtext(current_schema()))', [`grants:${grant.keyArn}`]);
+      if (same !== undefined && grant.name !== undefined) {
+        const named = await q<{ doc: string }>(
+          `SELECT doc FROM grants WHERE key_arn = $1 AND (doc::jsonb)->>'name' = $2 ORDER BY grant_id`,
+          [grant.keyArn, grant.name],
+        );
+        const existing = named.rows.map((r) => JSON.parse(r.doc) as GrantRecord).find(same);
+        if (existing !== undefined) return existing;
+      }
       const n = (await q<{ n: number }>('SELECT COUNT(*)::int AS n FROM grants WHERE key_arn = $1', [grant.keyArn]))
         .rows[0]?.n;
       if ((n ?? 0) >= maxPerKey) return false;

@@ -266,8 +266,19 @@ export class SqliteAccessStore implements IdentityStore, GrantStore {
       .map((r) => JSON.parse(r.doc) as GrantRecord);
   }
 
-  async insertGrant(grant: GrantRecord, maxPerKey: number): Promise<boolean> {
-    return this.#db.transaction(() => {
+  async insertGrant(
+    grant: GrantRecord,
+    maxPerKey: number,
+    same?: (existing: GrantRecord) => boolean,
+  ): Promise<boolean | GrantRecord> {
+    return this.#db.transaction((): boolean | GrantRecord => {
+      if (same !== undefined && grant.name !== undefined) {
+        const existing = this.#s.namedGrants
+          .all(grant.keyArn, grant.name)
+          .map((r) => JSON.parse(r.doc) as GrantRecord)
+          .find(same);
+        if (existing !== undefined) return existing;
+      }
       if ((this.#s.countGrants.get(grant.keyArn)?.n ?? 0) >= maxPerKey) return false;
       this.#s.insertGrant.run(grant.keyArn, grant.grantId, grant.retiringPrincipal ?? null, JSON.stringify(grant));
       return true;
@@ -394,6 +405,9 @@ function prepare(db: Database.Database) {
     listRetirable: db.prepare<[string, string, string, number], DocRow>(
       `SELECT doc FROM grants WHERE retiring_principal = ? AND (key_arn, grant_id) > (?, ?)
        ORDER BY key_arn, grant_id LIMIT ?`,
+    ),
+    namedGrants: db.prepare<[string, string], { doc: string }>(
+      "SELECT doc FROM grants WHERE key_arn = ? AND json_extract(doc, '$.name') = ? ORDER BY grant_id",
     ),
     countGrants: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM grants WHERE key_arn = ?'),
     insertGrant: db.prepare<[string, string, string | null, string]>(
