@@ -8,52 +8,25 @@ import type {
   KeyRecord,
   PageRequest,
 } from '../records.js';
+import {
+  type AccessKeyRow,
+  type AccountRow,
+  type AliasRow,
+  type BackingKeyRow,
+  type KeyOwnerRow,
+  type KeyRow,
+  keyColumns,
+  parseAccessKey,
+  parseAlias,
+  parseBackingKey,
+  parseKey,
+} from '../rows.js';
 import type { BackingKeyChanges, Store, StoreChange } from '../store.js';
 import { ChangeListener } from './change-listener.js';
 import { type PostgresTarget, postgresConnection } from './connection.js';
 import { applyMigrations } from './migrations.js';
 import { connectionFailure, StoreUnavailableError, toStoreError } from './pg-errors.js';
 import { inTransaction, withClient } from './pool-client.js';
-
-interface KeyRow {
-  doc: string;
-}
-
-interface BackingKeyRow {
-  key_arn: string;
-  material_id: string;
-  wrapped: Buffer;
-  created_at: number;
-}
-
-interface AliasRow {
-  account_id: string;
-  region: string;
-  alias_name: string;
-  target_key_id: string;
-  creation_date: number;
-  last_updated_date: number;
-}
-
-interface AccountRow {
-  account_id: string;
-  created_at: number;
-}
-
-interface AccessKeyRow {
-  access_key_id: string;
-  account_id: string;
-  principal_arn: string;
-  secret_wrapped: Buffer;
-  created_at: number;
-  description: string;
-}
-
-interface KeyOwnerRow {
-  key_id: string;
-  account_id: string;
-  region: string;
-}
 
 // Sorts before every real id or name (COLLATE "C"), so "no cursor" needs no second statement.
 const FIRST = '';
@@ -454,61 +427,4 @@ async function insertBackingKey(client: Client, bk: BackingKeyRecord): Promise<v
 
 function count(rows: Array<{ n: number }>): number {
   return rows[0]?.n ?? 0;
-}
-
-type KeyColumns = [
-  keyId: string,
-  accountId: string,
-  region: string,
-  keyState: string,
-  deletionDate: number | null,
-  revision: number,
-  doc: string,
-];
-
-function keyColumns(key: KeyRecord): KeyColumns {
-  return [
-    key.keyId,
-    key.accountId,
-    key.region,
-    key.keyState,
-    key.deletionDate ?? null,
-    key.revision,
-    JSON.stringify(key),
-  ];
-}
-
-function parseKey(row: KeyRow): KeyRecord {
-  return JSON.parse(row.doc) as KeyRecord;
-}
-
-function parseBackingKey(row: BackingKeyRow): BackingKeyRecord {
-  return {
-    keyArn: row.key_arn,
-    materialId: row.material_id,
-    wrapped: row.wrapped,
-    createdAt: row.created_at,
-  };
-}
-
-function parseAlias(row: AliasRow): AliasRecord {
-  return {
-    accountId: row.account_id,
-    region: row.region,
-    aliasName: row.alias_name,
-    targetKeyId: row.target_key_id,
-    creationDate: row.creation_date,
-    lastUpdatedDate: row.last_updated_date,
-  };
-}
-
-function parseAccessKey(row: AccessKeyRow): AccessKeyRecord {
-  return {
-    accessKeyId: row.access_key_id,
-    accountId: row.account_id,
-    principalArn: row.principal_arn,
-    secretWrapped: row.secret_wrapped,
-    createdAt: row.created_at,
-    description: row.description,
-  };
 }
