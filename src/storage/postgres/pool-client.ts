@@ -1,6 +1,7 @@
-import type pg from 'pg';
-import type { PostgresTarget } from './connection.js';
-import { connectionFailure, neverSent, toStoreError } from './pg-errors.js';
+import pg from 'pg';
+import { type PostgresTarget, postgresConnection } from './connection.js';
+import { applyMigrations } from './migrations.js';
+import { connectionFailure, neverSent, StoreUnavailableError, toStoreError } from './pg-errors.js';
 
 /**
  * Connection plumbing shared by the PostgreSQL stores (postgres-store.ts, postgres-access-store.ts,
@@ -76,4 +77,43 @@ export function inTransaction<T>(
     },
     options,
   );
+}
+
+/**
+ * Opens a pool for a `postgres://` store and brings the schema up to date (migrations, then
+ * `prepare` for any rows a store needs), on one connection. A database that cannot be reached, or
+ * goes away meanwhile, is StoreUnavailableError; on any failure the pool is closed again.
+ */
+export async function openMigratedPool(
+  spec: string,
+  onBackgroundError: ((err: Error) => void) | undefined,
+  prepare?: (client: pg.PoolClient) => Promise<unknown>,
+): Promise<{ pool: pg.Pool; config: pg.PoolConfig; target: PostgresTarget }> {
+  const connection = postgresConnection(spec);
+  const { target } = connection;
+  const pool = new pg.Pool(connection.pool);
+  // An idle connection the server closes emits 'error'; without a listener that would crash the
+  // process. The pool has already dropped the connection and opens a new one on demand.
+  pool.on('error', (err) => onBackgroundError?.(err));
+  try {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (err) {
+      throw new StoreUnavailableError(target, err);
+    }
+    try {
+      await applyMigrations(client);
+      await prepare?.(client);
+      client.release();
+    } catch (err) {
+      client.release(err instanceof Error ? err : true);
+      if (connectionFailure(err) !== undefined) throw new StoreUnavailableError(target, err);
+      throw err;
+    }
+    return { pool, config: connection.pool, target };
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
 }

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { GrantRecord, GrantStore } from '../grant-store.js';
 import type {
   IdentityStore,
@@ -10,10 +10,8 @@ import type {
   UserRecord,
 } from '../identity-store.js';
 import type { PageRequest } from '../records.js';
-import { type PostgresTarget, postgresConnection } from './connection.js';
-import { applyMigrations } from './migrations.js';
-import { connectionFailure, StoreUnavailableError } from './pg-errors.js';
-import { inTransaction, withClient } from './pool-client.js';
+import type { PostgresTarget } from './connection.js';
+import { inTransaction, openMigratedPool, withClient } from './pool-client.js';
 
 interface UserRow {
   account_id: string;
@@ -62,29 +60,8 @@ export class PostgresAccessStore implements IdentityStore, GrantStore {
     spec: string,
     options: { onBackgroundError?: (err: Error) => void } = {},
   ): Promise<PostgresAccessStore> {
-    const { pool: config, target } = postgresConnection(spec);
-    const pool = new pg.Pool(config);
-    pool.on('error', (err) => options.onBackgroundError?.(err));
-    try {
-      let client: pg.PoolClient;
-      try {
-        client = await pool.connect();
-      } catch (err) {
-        throw new StoreUnavailableError(target, err);
-      }
-      try {
-        await applyMigrations(client);
-        client.release();
-      } catch (err) {
-        client.release(err instanceof Error ? err : true);
-        if (connectionFailure(err) !== undefined) throw new StoreUnavailableError(target, err);
-        throw err;
-      }
-      return new PostgresAccessStore(pool, target);
-    } catch (err) {
-      await pool.end().catch(() => undefined);
-      throw err;
-    }
+    const { pool, target } = await openMigratedPool(spec, options.onBackgroundError);
+    return new PostgresAccessStore(pool, target);
   }
 
   // --- users -----------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import {
   type AuditFilter,
   type AuditLog,
@@ -11,10 +11,8 @@ import {
   type RangeStats,
   type StoredAuditEvent,
 } from '../audit-log.js';
-import { type PostgresTarget, postgresConnection } from './connection.js';
-import { applyMigrations } from './migrations.js';
-import { connectionFailure, StoreUnavailableError } from './pg-errors.js';
-import { inTransaction, withClient } from './pool-client.js';
+import type { PostgresTarget } from './connection.js';
+import { inTransaction, openMigratedPool, withClient } from './pool-client.js';
 
 interface EventRow {
   seq: number;
@@ -89,33 +87,13 @@ export class PostgresAuditLog implements AuditLog {
     spec: string,
     options: { now?: () => number; onBackgroundError?: (err: Error) => void } = {},
   ): Promise<PostgresAuditLog> {
-    const { pool: config, target } = postgresConnection(spec);
-    const pool = new pg.Pool(config);
-    pool.on('error', (err) => options.onBackgroundError?.(err));
-    try {
-      let client: pg.PoolClient;
-      try {
-        client = await pool.connect();
-      } catch (err) {
-        throw new StoreUnavailableError(target, err);
-      }
-      try {
-        await applyMigrations(client);
-        await client.query(
-          'INSERT INTO audit_head (id, seq, hash, started_at) VALUES (1, 0, $1, $2) ON CONFLICT (id) DO NOTHING',
-          [GENESIS_HASH, (options.now ?? Date.now)()],
-        );
-        client.release();
-      } catch (err) {
-        client.release(err instanceof Error ? err : true);
-        if (connectionFailure(err) !== undefined) throw new StoreUnavailableError(target, err);
-        throw err;
-      }
-      return new PostgresAuditLog(pool, target);
-    } catch (err) {
-      await pool.end().catch(() => undefined);
-      throw err;
-    }
+    const { pool, target } = await openMigratedPool(spec, options.onBackgroundError, (client) =>
+      client.query(
+        'INSERT INTO audit_head (id, seq, hash, started_at) VALUES (1, 0, $1, $2) ON CONFLICT (id) DO NOTHING',
+        [GENESIS_HASH, (options.now ?? Date.now)()],
+      ),
+    );
+    return new PostgresAuditLog(pool, target);
   }
 
   async append(events: readonly NewAuditEvent[], link: Linker): Promise<void> {

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { KMSInternalException } from '../../errors.js';
 import type {
   AccessKeyRecord,
@@ -23,10 +23,9 @@ import {
 } from '../rows.js';
 import type { BackingKeyChanges, Store, StoreChange } from '../store.js';
 import { ChangeListener } from './change-listener.js';
-import { type PostgresTarget, postgresConnection } from './connection.js';
-import { applyMigrations } from './migrations.js';
-import { connectionFailure, StoreUnavailableError, toStoreError } from './pg-errors.js';
-import { inTransaction, withClient } from './pool-client.js';
+import type { PostgresTarget } from './connection.js';
+import { toStoreError } from './pg-errors.js';
+import { inTransaction, openMigratedPool, withClient } from './pool-client.js';
 
 // Sorts before every real id or name (COLLATE "C"), so "no cursor" needs no second statement.
 const FIRST = '';
@@ -131,31 +130,8 @@ export class PostgresStore implements Store {
    * StoreUnavailableError naming host, port and database.
    */
   static async open(spec: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
-    const { pool: config, target } = postgresConnection(spec);
-    const pool = new pg.Pool(config);
-    // An idle connection the server closes emits 'error'; without a listener that would crash the
-    // process. The pool has already dropped the connection and opens a new one on demand.
-    pool.on('error', (err) => options.onBackgroundError?.(err));
-    try {
-      let client: Client;
-      try {
-        client = await pool.connect();
-      } catch (err) {
-        throw new StoreUnavailableError(target, err);
-      }
-      try {
-        await applyMigrations(client);
-        client.release();
-      } catch (err) {
-        client.release(err instanceof Error ? err : true);
-        if (connectionFailure(err) !== undefined) throw new StoreUnavailableError(target, err);
-        throw err;
-      }
-      return new PostgresStore(pool, config, target, options);
-    } catch (err) {
-      await pool.end().catch(() => undefined);
-      throw err;
-    }
+    const { pool, config, target } = await openMigratedPool(spec, options.onBackgroundError);
+    return new PostgresStore(pool, config, target, options);
   }
 
   // --- keys ------------------------------------------------------------------------------------
