@@ -81,6 +81,7 @@ const CRYPTOGRAPHIC = rules({
 });
 const ALWAYS = rules({});
 const NOT_PENDING_DELETION = rules({ PendingDeletion: 3, PendingReplicaDeletion: 3 });
+// Unavailable is ✓12: the call succeeds but the key stays Unavailable (enable-key.ts, disable-key.ts).
 const ENABLE_DISABLE = rules({
   PendingDeletion: 3,
   PendingReplicaDeletion: 3,
