@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,10 +10,12 @@ import type { AddressInfo } from 'node:net';
  *
  * It answers the four calls the benchmark makes (CreateKey, Encrypt, Decrypt, GenerateDataKey)
  * with AWS JSON 1.1 shapes, so the benchmark drives it like any other target. Run as its own
- * process: `node dist/bench/bare-server.js`; it prints `{"url":…}` once listening.
+ * process: `node dist/bench/bare-server.js [--workers N]`; it prints `{"url":…}` once listening.
+ * With N > 1, N node:cluster workers share the port (as `trent server --workers N` does) and the
+ * one key the primary hands down, so a ciphertext made by one worker decrypts on any other.
  */
-const KEY = randomBytes(32);
-const KEY_ID = randomUUID();
+const KEY = process.env.BARE_KEY === undefined ? randomBytes(32) : Buffer.from(process.env.BARE_KEY, 'hex');
+const KEY_ID = process.env.BARE_KEY_ID ?? randomUUID();
 const IV_LENGTH = 12;
 const TAG_LENGTH = 16;
 
@@ -83,13 +86,35 @@ function reply(res: ServerResponse, status: number, output: object): void {
   res.end(body);
 }
 
-const server = createServer(handle);
-server.keepAliveTimeout = 5 * 60_000;
-server.listen(0, '127.0.0.1', () => {
-  const { port } = server.address() as AddressInfo;
-  console.log(JSON.stringify({ url: `http://127.0.0.1:${port}` }));
-});
-process.once('SIGTERM', () => {
-  server.close(() => process.exit(0));
-  server.closeIdleConnections();
-});
+const workersFlag = process.argv.indexOf('--workers');
+const WORKERS = workersFlag === -1 ? 1 : Number(process.argv[workersFlag + 1]);
+
+if (WORKERS > 1 && cluster.isPrimary) {
+  // Workers listening on port 0 under cluster all share the one port the primary picks.
+  let ready = 0;
+  const env = { BARE_KEY: KEY.toString('hex'), BARE_KEY_ID: KEY_ID };
+  for (let i = 0; i < WORKERS; i++) {
+    cluster.fork(env).on('message', (message: { url: string }) => {
+      if (++ready === WORKERS) console.log(JSON.stringify({ url: message.url }));
+    });
+  }
+  process.once('SIGTERM', () => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.kill('SIGTERM');
+    cluster.on('exit', () => {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+    });
+  });
+} else {
+  const server = createServer(handle);
+  server.keepAliveTimeout = 5 * 60_000;
+  server.listen(0, '127.0.0.1', () => {
+    const { port } = server.address() as AddressInfo;
+    const url = `http://127.0.0.1:${port}`;
+    if (cluster.isWorker) process.send?.({ url });
+    else console.log(JSON.stringify({ url }));
+  });
+  process.once('SIGTERM', () => {
+    server.close(() => process.exit(0));
+    server.closeIdleConnections();
+  });
+}

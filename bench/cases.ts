@@ -1,6 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { call } from './load.js';
-import type { Target } from './servers.js';
+import type { Credentials, Target } from './servers.js';
 
 /**
  * What is measured: each case is one operation with one request body, built per target from that
@@ -16,6 +19,8 @@ export interface Case {
   concurrencies?: readonly number[];
   /** false: the bare limit (bare-server.ts) does not answer it. */
   bare?: boolean;
+  /** Who signs: the target's administrator unless this gives another caller. */
+  credentials?(setup: Setup): Credentials | undefined;
 }
 
 export interface Setup {
@@ -31,6 +36,8 @@ export interface Setup {
   rsaKeyId: string | undefined;
   /** 32 random bytes, base64: the message signed. */
   digest: string;
+  /** Trent only: an IAM user allowed to use `policyKeyId` by a realistic key policy and IAM policy. */
+  policyCaller: { credentials: Credentials; keyId: string } | undefined;
 }
 
 const ONLY_16 = [16] as const;
@@ -40,6 +47,16 @@ export const CASES: Case[] = [
     label: 'Encrypt 1 KiB',
     operation: 'Encrypt',
     body: (s) => JSON.stringify({ KeyId: s.keyId, Plaintext: s.plaintext1k }),
+  },
+  {
+    // The same request as above, by an IAM user under a production-like key policy and IAM policy
+    // (see realisticPolicy): what policy evaluation costs over the default policy and the root.
+    label: 'Encrypt (policy)',
+    operation: 'Encrypt',
+    body: (s) => s.policyCaller && JSON.stringify({ KeyId: s.policyCaller.keyId, Plaintext: s.plaintext1k }),
+    credentials: (s) => s.policyCaller?.credentials,
+    concurrencies: ONLY_16,
+    bare: false,
   },
   {
     label: 'Encrypt 4 KiB',
@@ -170,7 +187,132 @@ export async function setUp(target: Target): Promise<Setup> {
     eccKeyId: await signingKey(target, 'ECC_NIST_P256', 'ECDSA_SHA_256', digest),
     rsaKeyId: await signingKey(target, 'RSA_2048', 'RSASSA_PSS_SHA_256', digest),
     digest,
+    policyCaller: target.dataDir === undefined ? undefined : await policyCaller(target, target.dataDir, plaintext1k),
   };
+}
+
+const TRENT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'trent');
+
+function trent(dataDir: string, args: string[]): string {
+  const r = spawnSync(process.execPath, [TRENT, ...args, '--data-dir', dataDir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`trent ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/**
+ * A key whose policy reads like one written for production — administrators, users with
+ * conditions, grants only for AWS resources, an explicit deny outside the local networks — used by
+ * an IAM user that also has an identity policy with conditions, all evaluated on each request.
+ */
+async function policyCaller(target: Target, dataDir: string, plaintext: string): Promise<Setup['policyCaller']> {
+  const created = (await call(target, 'CreateKey', { Description: 'trent bench policy' })) as {
+    KeyMetadata: { KeyId: string; Arn: string };
+  };
+  const { KeyId: keyId, Arn: keyArn } = created.KeyMetadata;
+  const account = keyArn.split(':')[4] as string;
+  const iamPolicy = {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'UseTeamKeys',
+        Effect: 'Allow',
+        Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey*'],
+        Resource: `arn:aws:kms:*:${account}:key/*`,
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, not a template.
+        Condition: { StringEquals: { 'aws:ResourceTag/team': '${aws:PrincipalTag/team}' } },
+      },
+      { Sid: 'NoDeletion', Effect: 'Deny', Action: ['kms:ScheduleKeyDeletion', 'kms:DisableKey'], Resource: '*' },
+    ],
+  };
+  trent(dataDir, ['user', 'create', 'bench-admin']);
+  trent(dataDir, ['user', 'create', 'bench-app', '--tag', 'team=payments']);
+  trent(dataDir, [
+    'policy',
+    'put-user-policy',
+    '--user',
+    'bench-app',
+    '--name',
+    'kms',
+    '--document',
+    JSON.stringify(iamPolicy),
+  ]);
+  const profile = trent(dataDir, ['access-key', 'create', '--user', 'bench-app']);
+  const credentials = {
+    accessKeyId: /aws_access_key_id = (\S+)/.exec(profile)?.[1] ?? '',
+    secretAccessKey: /aws_secret_access_key = (\S+)/.exec(profile)?.[1] ?? '',
+  };
+  const user = (name: string) => `arn:aws:iam::${account}:user/${name}`;
+  const keyPolicy = {
+    Version: '2012-10-17',
+    Id: 'key-consolepolicy-3',
+    Statement: [
+      {
+        Sid: 'Enable IAM User Permissions',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${account}:root` },
+        Action: 'kms:*',
+        Resource: '*',
+      },
+      {
+        Sid: 'Allow access for Key Administrators',
+        Effect: 'Allow',
+        Principal: { AWS: user('bench-admin') },
+        Action: [
+          'kms:Create*',
+          'kms:Describe*',
+          'kms:Enable*',
+          'kms:List*',
+          'kms:Put*',
+          'kms:Update*',
+          'kms:Revoke*',
+          'kms:Disable*',
+          'kms:Get*',
+          'kms:Delete*',
+          'kms:TagResource',
+          'kms:UntagResource',
+          'kms:ScheduleKeyDeletion',
+          'kms:CancelKeyDeletion',
+        ],
+        Resource: '*',
+      },
+      {
+        Sid: 'Allow use of the key',
+        Effect: 'Allow',
+        Principal: { AWS: user('bench-app') },
+        Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'],
+        Resource: '*',
+        Condition: { StringEquals: { 'kms:CallerAccount': account, 'kms:EncryptionAlgorithm': 'SYMMETRIC_DEFAULT' } },
+      },
+      {
+        Sid: 'Allow attachment of persistent resources',
+        Effect: 'Allow',
+        Principal: { AWS: user('bench-app') },
+        Action: ['kms:CreateGrant', 'kms:ListGrants', 'kms:RevokeGrant'],
+        Resource: '*',
+        Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+      },
+      {
+        Sid: 'Deny use outside the private networks',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 'kms:*',
+        Resource: '*',
+        Condition: { NotIpAddress: { 'aws:SourceIp': ['127.0.0.0/8', '10.0.0.0/8', '192.168.0.0/16'] } },
+      },
+    ],
+  };
+  await call(target, 'PutKeyPolicy', { KeyId: keyId, PolicyName: 'default', Policy: JSON.stringify(keyPolicy) });
+  await call(target, 'TagResource', { KeyId: keyId, Tags: [{ TagKey: 'team', TagValue: 'payments' }] });
+  // The server picks up identities written by the admin commands within about 0.1 s.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await call(target, 'Encrypt', { KeyId: keyId, Plaintext: plaintext }, credentials);
+      return { credentials, keyId };
+    } catch (err) {
+      if (attempt === 50) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
 
 async function encrypt(target: Target, keyId: string, plaintext: string): Promise<string> {

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import type { Target } from './servers.js';
+import type { Credentials, Target } from './servers.js';
 import { type Headers, Signer } from './signer.js';
 
 /**
@@ -14,7 +15,8 @@ export interface LoadSpec {
   target: Target;
   signer: Signer;
   operation: string;
-  body: string;
+  /** The request body; with several, each request takes one at random (e.g. one key of many). */
+  body: string | readonly string[];
   concurrency: number;
   warmupMs: number;
   durationMs: number;
@@ -32,8 +34,10 @@ export interface LoadResult {
   meanMs: number;
   /** CPU the load generator used during the timed phase (process.cpuUsage, user + system). */
   clientCpuMs: number;
-  /** CPU the server process used during the timed phase, from /proc; undefined elsewhere. */
+  /** CPU the server's processes used during the timed phase, from /proc; undefined elsewhere. */
   serverCpuMs: number | undefined;
+  /** The server processes' peak resident memory so far (VmHWM, summed over a cluster), MiB. */
+  peakRssMb: number | undefined;
   /**
    * CPU every other process on the machine used meanwhile (/proc/stat busy time less client and
    * server): on a small shared machine, a busy neighbour makes the figures meaningless.
@@ -47,17 +51,23 @@ const MAX_ERROR_SAMPLES = 5;
 const REQUEST_TIMEOUT_MS = 30_000;
 
 /** One request with a throwaway connection; for setup calls, whose replies we need to read. */
-export async function call(target: Target, operation: string, input: object): Promise<unknown> {
+export async function call(
+  target: Target,
+  operation: string,
+  input: object,
+  credentials: Credentials = target.credentials,
+): Promise<unknown> {
   const body = JSON.stringify(input);
   const agent = new Agent({ keepAlive: false });
-  const headers = new Signer(target).headers(operation, body);
+  const headers = new Signer(target, credentials).headers(operation, body);
   try {
     const outcome = await send(agent, target.url, headers, body, true);
     if ('error' in outcome) throw new Error(`${target.name} ${operation}: ${outcome.error}`);
     if (outcome.status !== 200) {
       throw new Error(`${target.name} ${operation}: HTTP ${outcome.status} ${outcome.body}`);
     }
-    return JSON.parse(outcome.body);
+    // Some operations (PutKeyPolicy, TagResource) answer with an empty body.
+    return outcome.body === '' ? {} : JSON.parse(outcome.body);
   } finally {
     agent.destroy();
   }
@@ -72,7 +82,8 @@ export async function measure(spec: LoadSpec): Promise<LoadResult> {
     const started = performance.now();
     await runPhase(spec, agent, spec.durationMs, recorder);
     const elapsedMs = performance.now() - started;
-    return recorder.result(elapsedMs, cpuSpent(before, cpuSnapshot(spec.target.pid)));
+    const spent = cpuSpent(before, cpuSnapshot(spec.target.pid));
+    return recorder.result(elapsedMs, { ...spent, peakRssMb: peakRssMb(spec.target.pid) });
   } finally {
     agent.destroy();
   }
@@ -82,11 +93,13 @@ export async function measure(spec: LoadSpec): Promise<LoadResult> {
 // little after it, which is why throughput divides by the measured elapsed time.
 async function runPhase(spec: LoadSpec, agent: Agent, ms: number, recorder: Recorder) {
   const deadline = performance.now() + ms;
+  const bodies = typeof spec.body === 'string' ? [spec.body] : spec.body;
   const loop = async () => {
     while (performance.now() < deadline && !spec.target.exited()) {
-      const headers = spec.signer.headers(spec.operation, spec.body);
+      const body = bodies.length === 1 ? (bodies[0] as string) : (bodies[randomInt(bodies.length)] as string);
+      const headers = spec.signer.headers(spec.operation, body);
       const t0 = performance.now();
-      const outcome = await send(agent, spec.target.url, headers, spec.body, false);
+      const outcome = await send(agent, spec.target.url, headers, body, false);
       recorder.add(performance.now() - t0, outcome);
     }
   };
@@ -142,7 +155,7 @@ class Recorder {
     }
   }
 
-  result(elapsedMs: number, cpu: CpuSpent): LoadResult {
+  result(elapsedMs: number, cpu: CpuSpent & Pick<LoadResult, 'peakRssMb'>): LoadResult {
     const sorted = this.#latencies.slice(0, this.#count).sort();
     let sum = 0;
     for (const v of sorted) sum += v;
@@ -183,7 +196,7 @@ interface CpuSnapshot {
 type CpuSpent = Pick<LoadResult, 'clientCpuMs' | 'serverCpuMs' | 'otherCpuMs'>;
 
 function cpuSnapshot(serverPid: number): CpuSnapshot {
-  return { client: process.cpuUsage(), server: processCpuMs(serverPid), machine: machineBusyMs() };
+  return { client: process.cpuUsage(), server: treeCpuMs(serverPid), machine: machineBusyMs() };
 }
 
 function cpuSpent(before: CpuSnapshot, after: CpuSnapshot): CpuSpent {
@@ -205,15 +218,56 @@ function ticksToMs(ticks: number): number {
   return (ticks * 1000) / ticksPerSecond;
 }
 
-function processCpuMs(pid: number): number | undefined {
+/** /proc/<pid>/stat's fields after the parenthesised command name (field 3 onwards). */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ticksToMs(Number(fields[11]) + Number(fields[12]));
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
+}
+
+/** The process and its descendants (a cluster's workers): one pass over /proc. */
+function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    const ppid = Number(statFields(pid)?.[1]);
+    if (!Number.isInteger(ppid)) continue;
+    const siblings = children.get(ppid);
+    if (siblings === undefined) children.set(ppid, [pid]);
+    else siblings.push(pid);
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i] as number) ?? []));
+  return tree;
+}
+
+/** User + system CPU of the server's processes (utime and stime are stat fields 14 and 15). */
+function treeCpuMs(pid: number): number | undefined {
+  const own = statFields(pid);
+  if (own === undefined) return undefined;
+  let ticks = 0;
+  for (const p of processTree(pid)) {
+    const fields = p === pid ? own : statFields(p);
+    if (fields !== undefined) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticksToMs(ticks);
+}
+
+function peakRssMb(pid: number): number | undefined {
+  if (statFields(pid) === undefined) return undefined;
+  let kib = 0;
+  for (const p of processTree(pid)) {
+    try {
+      kib += Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return kib / 1024;
 }
 
 /** Busy time of all CPUs together: user, nice, system, irq, softirq, steal. */

@@ -7,8 +7,12 @@ export interface Row {
   operation: string;
   concurrency: number;
   trent?: LoadResult;
+  /** Trent with `--workers 2`. */
+  trent2?: LoadResult;
   moto?: LoadResult;
   bare?: LoadResult;
+  /** The bare limit on two processes. */
+  bare2?: LoadResult;
 }
 
 interface Column {
@@ -18,28 +22,34 @@ interface Column {
 }
 
 const COLUMNS: Column[] = [
-  { title: 'operation', width: 15, value: (r) => r.operation },
+  { title: 'operation', width: 16, value: (r) => r.operation },
   { title: 'conc', width: 4, value: (r) => String(r.concurrency) },
-  { title: 'Trent r/s', width: 10, value: (r) => rate(r.trent) },
-  { title: 'p50 ms', width: 7, value: (r) => ms(r.trent?.p50Ms) },
-  { title: 'p99 ms', width: 7, value: (r) => ms(r.trent?.p99Ms) },
-  { title: 'moto r/s', width: 9, value: (r) => rate(r.moto) },
-  { title: 'p50 ms', width: 7, value: (r) => ms(r.moto?.p50Ms) },
-  { title: 'p99 ms', width: 7, value: (r) => ms(r.moto?.p99Ms) },
+  { title: 'Trent r/s', width: 9, value: (r) => rate(r.trent) },
+  { title: 'p50 ms', width: 6, value: (r) => ms(r.trent?.p50Ms) },
+  { title: 'p99 ms', width: 6, value: (r) => ms(r.trent?.p99Ms) },
+  { title: 'RSS MB', width: 6, value: (r) => mb(r.trent?.peakRssMb) },
+  // Trent with --workers 2: what the second core adds while the load generator shares the cores.
+  { title: 'Tx2 r/s', width: 7, value: (r) => rate(r.trent2) },
+  { title: 'moto r/s', width: 8, value: (r) => rate(r.moto) },
+  { title: 'p99 ms', width: 6, value: (r) => ms(r.moto?.p99Ms) },
+  { title: 'RSS MB', width: 6, value: (r) => mb(r.moto?.peakRssMb) },
+  // The limit: the better of the bare server on one process and on one per core.
+  { title: 'limit r/s', width: 9, value: (r) => rate(limit(r)) },
+  { title: 'T/limit', width: 7, value: (r) => ratio(r.trent, limit(r)) },
   { title: 'T/moto', width: 7, value: (r) => ratio(r.trent, r.moto) },
   // CPU as % of one core over the timed phase, Trent/moto: which side is the bottleneck?
   { title: 'srv CPU%', width: 8, value: (r) => pair(r, (x) => x.serverCpuMs) },
   { title: 'cli CPU%', width: 8, value: (r) => pair(r, (x) => x.clientCpuMs) },
 ];
 
-// Only with --bare: the limit on this machine, and how much of it Trent reaches.
-const BARE_COLUMNS: Column[] = [
-  { title: 'bare r/s', width: 8, value: (r) => rate(r.bare) },
-  { title: 'T/bare', width: 6, value: (r) => ratio(r.trent, r.bare) },
-];
+/** The better of the two bare-limit measurements of a row. */
+export function limit(row: Row): LoadResult | undefined {
+  if (row.bare === undefined || row.bare2 === undefined) return row.bare ?? row.bare2;
+  return row.bare2.requestsPerSecond > row.bare.requestsPerSecond ? row.bare2 : row.bare;
+}
 
 export function formatTable(rows: Row[]): string {
-  const columns = rows.some((r) => r.bare !== undefined) ? [...COLUMNS, ...BARE_COLUMNS] : COLUMNS;
+  const columns = COLUMNS;
   // The first column is text, left-aligned; the others are figures.
   const pad = (cell: string, i: number) => {
     const width = columns[i]?.width ?? 0;
@@ -87,8 +97,10 @@ export function noiseReport(rows: Row[], threshold = 0.15): string {
 function results(row: Row): [string, LoadResult | undefined][] {
   return [
     ['Trent', row.trent],
+    ['Trent x2', row.trent2],
     ['moto', row.moto],
     ['bare', row.bare],
+    ['bare x2', row.bare2],
   ];
 }
 
@@ -108,6 +120,10 @@ function rate(result: LoadResult | undefined): string {
 function ms(value: number | undefined): string {
   if (value === undefined || Number.isNaN(value)) return '-';
   return value < 10 ? value.toFixed(2) : value.toFixed(1);
+}
+
+function mb(value: number | undefined): string {
+  return value === undefined ? '-' : String(Math.round(value));
 }
 
 function ratio(a: LoadResult | undefined, b: LoadResult | undefined): string {

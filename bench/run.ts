@@ -6,20 +6,31 @@ import { parseArgs } from 'node:util';
 import { CASES, type Case, type Setup, setUp } from './cases.js';
 import { type LoadResult, measure } from './load.js';
 import { errorReport, formatTable, noiseReport, type Row, writeResults } from './report.js';
-import { cleanUp, startBare, startMoto, startTrent, type Target } from './servers.js';
+import {
+  type Credentials,
+  cleanUp,
+  startBare,
+  startMoto,
+  startTrent,
+  type Target,
+  type TargetName,
+} from './servers.js';
 import { Signer } from './signer.js';
 
 /**
  * `npm run bench`: Trent against moto, side by side in one run, on the hot cryptographic
  * operations. A benchmark, not a test: it reports figures and fails only when requests fail.
  *
- *   --duration N     seconds per measurement (default 5), after a warm-up
+ *   --duration N     seconds per measurement (default 4), after a warm-up
  *   --warmup N       seconds of warm-up per measurement (default 1)
- *   --only NAME      trent or moto: run one target
+ *   --targets L      comma-separated, of trent, trent2 (--workers 2), moto, bare, bare2 (the bare
+ *                    limit on one process and on two); default all of them
+ *   --only NAME      one target: trent or moto (the same as --targets NAME)
  *   --concurrency L  comma-separated (default 1,16,64)
- *   --bare           also measure the bare limit (node HTTP + one AES-GCM, bare-server.ts)
+ *   --case TEXT      only the operations whose label contains TEXT (e.g. 'Encrypt 1')
  *   --cpu-prof       run Trent under node --cpu-prof; the profile lands in bench/results/
  *   --postgres       instead: SQLite vs PostgreSQL vs two PostgreSQL nodes (bench/postgres-modes.ts)
+ *   --scale          instead: Trent with 100,000 keys in the store (bench/scale.ts)
  */
 const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RESULTS_DIR = join(PROJECT_ROOT, 'bench', 'results');
@@ -27,16 +38,21 @@ const RESULTS_DIR = join(PROJECT_ROOT, 'bench', 'results');
 interface Options {
   durationMs: number;
   warmupMs: number;
-  only: 'trent' | 'moto' | undefined;
+  targets: TargetName[];
   concurrencies: number[];
-  bare: boolean;
+  caseFilter: string | undefined;
   cpuProf: boolean;
 }
+
+const ALL_TARGETS: readonly TargetName[] = ['trent', 'trent2', 'moto', 'bare', 'bare2'];
 
 async function main(): Promise<number> {
   // `--postgres`: the storage modes (SQLite, PostgreSQL, two PostgreSQL nodes), bench/postgres-modes.ts.
   if (process.argv.includes('--postgres')) {
     return (await import('./postgres-modes.js')).runPostgresModes(process.argv.slice(2));
+  }
+  if (process.argv.includes('--scale')) {
+    return (await import('./scale.js')).runScale(process.argv.slice(2));
   }
   const options = parseOptions(process.argv.slice(2));
   const startedAt = new Date();
@@ -49,14 +65,19 @@ async function main(): Promise<number> {
   try {
     // Targets alternate within each row, so that drift on the machine hits both alike.
     for (const c of CASES) {
+      if (options.caseFilter !== undefined && !c.label.includes(options.caseFilter)) continue;
       for (const concurrency of options.concurrencies) {
         if (c.concurrencies !== undefined && !c.concurrencies.includes(concurrency)) continue;
         const row: Row = { operation: c.label, concurrency };
         for (const target of targets) {
-          if (target.name === 'bare' && c.bare === false) continue;
-          const body = c.body(setups.get(target)!);
+          // The second core is measured where the limit is: on the operations the bare server has.
+          if (target.name !== 'trent' && target.name !== 'moto' && c.bare === false) continue;
+          const setup = setups.get(target)!;
+          const body = c.body(setup);
           if (body === undefined) continue;
-          row[target.name] = await measureOne(target, c, body, concurrency, options);
+          const credentials = c.credentials === undefined ? target.credentials : c.credentials(setup);
+          if (credentials === undefined) continue;
+          row[target.name] = await measureOne(target, c, body, concurrency, options, credentials);
         }
         rows.push(row);
       }
@@ -72,26 +93,36 @@ function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
     options: {
-      duration: { type: 'string', default: '5' },
+      duration: { type: 'string', default: '4' },
       warmup: { type: 'string', default: '1' },
+      targets: { type: 'string', default: ALL_TARGETS.join(',') },
       only: { type: 'string' },
       concurrency: { type: 'string', default: '1,16,64' },
-      bare: { type: 'boolean', default: false },
+      case: { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
     },
   });
-  const only = values.only;
-  if (only !== undefined && only !== 'trent' && only !== 'moto') {
-    throw new Error(`--only takes trent or moto, not '${only}'`);
+  if (values.only !== undefined && values.only !== 'trent' && values.only !== 'moto') {
+    throw new Error(`--only takes trent or moto, not '${values.only}'`);
   }
   return {
     durationMs: seconds('duration', values.duration),
     warmupMs: seconds('warmup', values.warmup),
-    only,
+    targets: targetList(values.only ?? values.targets),
     concurrencies: concurrencyList(values.concurrency),
-    bare: values.bare,
+    caseFilter: values.case,
     cpuProf: values['cpu-prof'],
   };
+}
+
+function targetList(text: string): TargetName[] {
+  const list = text.split(',');
+  for (const name of list) {
+    if (!(ALL_TARGETS as readonly string[]).includes(name)) {
+      throw new Error(`--targets takes names from ${ALL_TARGETS.join(', ')}, not '${name}'`);
+    }
+  }
+  return list as TargetName[];
 }
 
 function seconds(flag: string, text: string): number {
@@ -112,13 +143,16 @@ async function startTargets(options: Options): Promise<Target[]> {
   const targets: Target[] = [];
   // The profile is written when Trent exits, which it does cleanly on the SIGTERM of stop().
   const nodeArgs = options.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', RESULTS_DIR] : [];
-  if (options.only !== 'moto') targets.push(await startTrent(nodeArgs));
-  if (options.only !== 'trent') {
+  const wanted = (name: TargetName) => options.targets.includes(name);
+  if (wanted('trent')) targets.push(await startTrent(nodeArgs, 1));
+  if (wanted('trent2')) targets.push(await startTrent(nodeArgs, 2));
+  if (wanted('moto')) {
     const moto = await startMoto();
     if (moto !== undefined) targets.push(moto);
-    else console.error('moto_server is not installed (not on PATH): benchmarking Trent only.');
+    else console.error('moto_server is not installed (not on PATH): not measured.');
   }
-  if (options.bare) targets.push(await startBare());
+  if (wanted('bare')) targets.push(await startBare(1));
+  if (wanted('bare2')) targets.push(await startBare(2));
   if (targets.length === 0) throw new Error('nothing to benchmark');
   for (const t of targets) console.error(`${t.name}: ${t.url.origin} (pid ${t.pid})`);
   return targets;
@@ -130,10 +164,11 @@ async function measureOne(
   body: string,
   concurrency: number,
   options: Options,
+  credentials: Credentials,
 ): Promise<LoadResult> {
   const result = await measure({
     target,
-    signer: new Signer(target),
+    signer: new Signer(target, credentials),
     operation: c.operation,
     body,
     concurrency,
@@ -152,9 +187,10 @@ function progressLine(target: Target, c: Case, concurrency: number, result: Load
   const errors = result.errors > 0 ? `, ${result.errors} ERRORS` : '';
   const others = percent(result.otherCpuMs, result);
   return (
-    `  ${target.name.padEnd(5)} ${c.label.padEnd(15)} c=${String(concurrency).padEnd(2)} ` +
+    `  ${target.name.padEnd(6)} ${c.label.padEnd(16)} c=${String(concurrency).padEnd(2)} ` +
     `${Math.round(result.requestsPerSecond)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, ` +
-    `p99 ${result.p99Ms.toFixed(2)} ms; CPU server ${percent(result.serverCpuMs, result)}, ` +
+    `p99 ${result.p99Ms.toFixed(2)} ms, RSS ${Math.round(result.peakRssMb ?? 0)} MB; ` +
+    `CPU server ${percent(result.serverCpuMs, result)}, ` +
     `client ${percent(result.clientCpuMs, result)}, others ${others}${errors}`
   );
 }

@@ -16,12 +16,20 @@ export interface Credentials {
   secretAccessKey: string;
 }
 
+/**
+ * trent: as a user starts it on one process; trent2: `--workers 2`; bare / bare2: the bare limit on
+ * one process and on two (one per core of the benchmark machine).
+ */
+export type TargetName = 'trent' | 'trent2' | 'moto' | 'bare' | 'bare2';
+
 export interface Target {
-  name: 'trent' | 'moto' | 'bare';
+  name: TargetName;
   url: URL;
   credentials: Credentials;
   /** Server process id, for its CPU time (a pyenv shim execs python, so this is python's pid). */
   pid: number;
+  /** The data directory (Trent only), for admin commands that set up a measurement. */
+  dataDir: string | undefined;
   /** Set once the process has exited; a benchmark that sees it reports a crash. */
   exited(): boolean;
   /** The last few KiB the server wrote to stdout and stderr. */
@@ -42,14 +50,15 @@ const tempDirs = new Set<string>();
  * and with `--port 0` it is the only way to learn the port. Successful requests log at debug, so
  * the level costs nothing on the measured path.
  */
-export async function startTrent(nodeArgs: string[] = []): Promise<Target> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'trent-bench-'));
+export async function startTrent(nodeArgs: string[] = [], workers = 1, existingDataDir?: string): Promise<Target> {
+  // A given data directory is the caller's to remove; a fresh one is removed when Trent stops.
+  const dataDir = existingDataDir ?? mkdtempSync(join(tmpdir(), 'trent-bench-'));
   tempDirs.add(dataDir);
   // TRENT_BENCH_SERVER_ARGS (space-separated) passes extra flags, e.g. `--dev --audit off`.
   const extra = (process.env.TRENT_BENCH_SERVER_ARGS ?? '').split(' ').filter((a) => a !== '');
-  // One process unless asked (`TRENT_BENCH_SERVER_ARGS='--workers 2'`: the last flag wins): the
-  // CPU figures read one process's /proc entry.
-  const args = ['server', '--data-dir', dataDir, '--port', '0', '--log-level', 'info', '--workers', '1', ...extra];
+  // The worker count is explicit: the default start's choice depends on the machine.
+  const args = ['server', '--data-dir', dataDir, '--port', '0', '--log-level', 'info', '--workers', String(workers)];
+  args.push(...extra);
   const child = launch(process.execPath, [...nodeArgs, join(PROJECT_ROOT, 'bin/trent'), ...args]);
   const log = capture(child);
   const url = await waitFor(child, log, 'Trent', () => {
@@ -57,7 +66,8 @@ export async function startTrent(nodeArgs: string[] = []): Promise<Target> {
     return m?.[1];
   });
   const credentials = readCredentials(join(dataDir, 'credentials'));
-  return target('trent', new URL(url), credentials, child, log, dataDir);
+  const name = workers === 1 ? 'trent' : 'trent2';
+  return target(name, new URL(url), credentials, child, log, dataDir, existingDataDir === undefined);
 }
 
 /** Returns undefined when moto_server is not on PATH. */
@@ -76,14 +86,14 @@ export async function startMoto(): Promise<Target | undefined> {
   return target('moto', new URL(url), credentials, child, log, undefined);
 }
 
-export async function startBare(nodeArgs: string[] = []): Promise<Target> {
+export async function startBare(workers = 1): Promise<Target> {
   const script = join(PROJECT_ROOT, 'dist', 'bench', 'bare-server.js');
-  const child = launch(process.execPath, [...nodeArgs, script]);
+  const child = launch(process.execPath, [script, '--workers', String(workers)]);
   const log = capture(child);
   const ready = () => /\{"url":"([^"]+)"\}/.exec(log.text())?.[1];
   const url = await waitFor(child, log, 'the bare server', ready);
   const credentials = { accessKeyId: 'AKIABAREBENCH', secretAccessKey: 'unchecked' };
-  return target('bare', new URL(url), credentials, child, log, undefined);
+  return target(workers === 1 ? 'bare' : 'bare2', new URL(url), credentials, child, log, undefined);
 }
 
 /** Synchronous, so that it also works from an 'exit' handler. */
@@ -166,6 +176,7 @@ function target(
   child: ChildProcess,
   log: Log,
   dataDir: string | undefined,
+  removeDataDir = true,
 ): Target {
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
@@ -176,6 +187,7 @@ function target(
     url,
     credentials,
     pid: child.pid ?? -1,
+    dataDir,
     exited: () => child.exitCode !== null || child.signalCode !== null,
     output: log.text,
     async stop() {
@@ -184,7 +196,7 @@ function target(
       const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
       await exited;
       clearTimeout(timer);
-      if (dataDir !== undefined) {
+      if (dataDir !== undefined && removeDataDir) {
         rmSync(dataDir, { recursive: true, force: true });
         tempDirs.delete(dataDir);
       }

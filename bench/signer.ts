@@ -1,5 +1,5 @@
 import { formatAmzDate, signRequest } from '../src/auth/sigv4.js';
-import { REGION, type Target } from './servers.js';
+import { type Credentials, REGION, type Target } from './servers.js';
 
 /**
  * Signed request headers for a KMS call, cached per (operation, body). A SigV4 signature stays
@@ -17,10 +17,13 @@ const MINUTE_MS = 60_000;
 
 export class Signer {
   readonly #target: Target;
+  readonly #credentials: Credentials;
   readonly #cache = new Map<string, Signed>();
 
-  constructor(target: Target) {
+  /** `credentials`: another caller's than the target's administrator (e.g. an IAM user's). */
+  constructor(target: Target, credentials: Credentials = target.credentials) {
     this.#target = target;
+    this.#credentials = credentials;
   }
 
   headers(operation: string, body: string): Headers {
@@ -46,8 +49,8 @@ export class Signer {
       path: '/',
       headers,
       body,
-      accessKeyId: this.#target.credentials.accessKeyId,
-      secret: this.#target.credentials.secretAccessKey,
+      accessKeyId: this.#credentials.accessKeyId,
+      secret: this.#credentials.secretAccessKey,
       region: REGION,
       service: 'kms',
       amzDate,

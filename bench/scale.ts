@@ -1,0 +1,173 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { keyArn } from '../src/keys/arn.js';
+import { KeyRepository } from '../src/keys/key-repository.js';
+import { rootKeySource, setUpRootKey } from '../src/server/root-key-setup.js';
+import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
+import { call, type LoadResult, measure } from './load.js';
+import { writeResults } from './report.js';
+import { startTrent, type Target } from './servers.js';
+import { Signer } from './signer.js';
+
+/**
+ * `npm run bench -- --scale`: Trent with many keys in its store (default 100,000, the default key
+ * quota). The keys are seeded through Trent's own store and key repository (wrapped under the root
+ * key like any key), with the per-commit fsync off because nothing serves the store yet. Then:
+ *
+ *   - start-up: from spawning `trent server` on the full store to its ready line, and its RSS;
+ *   - Encrypt 1 KiB at concurrency 16 on one hot key, then on a key drawn at random from all of
+ *     them for every request (every body pre-signed, so the client signs nothing while measuring);
+ *   - ListKeys (Limit 100) at concurrency 1 on the first page, one in the middle and the last:
+ *     a page costs the same wherever it starts;
+ *   - the peak RSS after all that.
+ *
+ *   --keys N       keys to seed (default 100000)
+ *   --duration N   seconds per measurement (default 4), after --warmup N (default 1)
+ *   --cpu-prof     run the measured Trent under node --cpu-prof (profile in bench/results/)
+ */
+export async function runScale(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      scale: { type: 'boolean' },
+      keys: { type: 'string', default: '100000' },
+      duration: { type: 'string', default: '4' },
+      warmup: { type: 'string', default: '1' },
+      'cpu-prof': { type: 'boolean', default: false },
+    },
+  });
+  const keyCount = Number(values.keys);
+  const durationMs = Number(values.duration) * 1000;
+  const warmupMs = Number(values.warmup) * 1000;
+  if (!Number.isInteger(keyCount) || keyCount < 1) throw new Error(`--keys takes a count, not '${values.keys}'`);
+  const startedAt = new Date();
+  const dataDir = mkdtempSync(join(tmpdir(), 'trent-scale-'));
+  try {
+    // First start: the root key, the account, the administrator's credentials; one key as the model.
+    let trent = await startTrent([], 1, dataDir);
+    const model = (await call(trent, 'CreateKey', { Description: 'scale model' })) as { KeyMetadata: { Arn: string } };
+    await trent.stop();
+
+    const seedStarted = performance.now();
+    const keyIds = await seed(dataDir, model.KeyMetadata.Arn, keyCount - 1);
+    const seedSeconds = (performance.now() - seedStarted) / 1000;
+    console.error(`seeded ${keyCount} keys in ${seedSeconds.toFixed(1)} s`);
+
+    const spawned = performance.now();
+    const resultsDir = join(process.cwd(), 'bench', 'results');
+    trent = await startTrent(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resultsDir] : [], 1, dataDir);
+    const startupMs = performance.now() - spawned;
+    const rssAfterStartMb = rssMb(trent.pid);
+    console.error(`start-up with ${keyCount} keys: ${Math.round(startupMs)} ms, RSS ${Math.round(rssAfterStartMb)} MB`);
+
+    const plaintext = randomBytes(1024).toString('base64');
+    const encryptBody = (keyId: string) => JSON.stringify({ KeyId: keyId, Plaintext: plaintext });
+    const signer = new Signer(trent);
+    const run = async (label: string, operation: string, body: string | string[], concurrency: number) => {
+      const bodies = typeof body === 'string' ? [body] : body;
+      for (const b of bodies) signer.headers(operation, b);
+      const result = await measure({ target: trent, signer, operation, body, concurrency, warmupMs, durationMs });
+      if (result.errors > 0) throw new Error(`${label}: ${result.errors} requests failed: ${result.errorSamples[0]}`);
+      console.error(
+        `  ${label.padEnd(24)} ${Math.round(result.requestsPerSecond)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, ` +
+          `p99 ${result.p99Ms.toFixed(2)} ms, RSS ${Math.round(result.peakRssMb ?? 0)} MB`,
+      );
+      return result;
+    };
+    const hot = await run('Encrypt 1 KiB, hot key', 'Encrypt', encryptBody(keyIds[0] as string), 16);
+    const random = await run('Encrypt 1 KiB, random key', 'Encrypt', keyIds.map(encryptBody), 16);
+    const listing = await listKeysPages(trent, keyCount);
+    const pages: Record<string, LoadResult> = {};
+    for (const [where, marker] of Object.entries(listing)) {
+      const body = JSON.stringify(marker === undefined ? { Limit: 100 } : { Limit: 100, Marker: marker });
+      pages[where] = await run(`ListKeys, ${where} page`, 'ListKeys', body, 1);
+    }
+    await trent.stop();
+
+    const summary = {
+      keys: keyCount,
+      seedSeconds,
+      startupMs,
+      rssAfterStartMb,
+      peakRssMb: pages.last?.peakRssMb,
+      encryptHot: hot,
+      encryptRandom: random,
+      randomOverHot: random.requestsPerSecond / hot.requestsPerSecond,
+      listKeys: pages,
+    };
+    console.log(`
+keys in the store              ${keyCount}
+start-up (spawn to ready)      ${Math.round(startupMs)} ms
+RSS after start-up             ${Math.round(rssAfterStartMb)} MB
+Encrypt 1 KiB c16, hot key     ${Math.round(hot.requestsPerSecond)} req/s (p99 ${hot.p99Ms.toFixed(2)} ms)
+Encrypt 1 KiB c16, random key  ${Math.round(random.requestsPerSecond)} req/s (p99 ${random.p99Ms.toFixed(2)} ms): ${(summary.randomOverHot * 100).toFixed(0)}% of hot
+ListKeys p50, first/middle/last page  ${Object.values(pages)
+      .map((p) => `${p.p50Ms.toFixed(2)}`)
+      .join(' / ')} ms
+peak RSS                       ${Math.round(summary.peakRssMb ?? 0)} MB`);
+    const path = writeResults(resultsDir, startedAt, {
+      kind: 'scale',
+      startedAt: startedAt.toISOString(),
+      ...summary,
+    });
+    console.log(`results: ${path}`);
+    return 0;
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `count` more keys like the model key (a symmetric key of the default account), through the key
+ * repository, so each is stored exactly as CreateKey stores one. Returns every key id, model first.
+ */
+async function seed(dataDir: string, modelArn: string, count: number): Promise<string[]> {
+  const store = SqliteStore.open(join(dataDir, 'trent.db'), { bulkLoad: true });
+  try {
+    const rootKey = await setUpRootKey(store, rootKeySource(dataDir, process.env), process.env);
+    const keys = new KeyRepository(store, rootKey, { keys: 1, aliases: 1, materials: 1 });
+    const model = await store.getKey(modelArn);
+    if (model === undefined) throw new Error(`the model key ${modelArn} is not in the store`);
+    const ids = [model.keyId];
+    for (let i = 0; i < count; i++) {
+      const keyId = randomUUID();
+      const arn = keyArn(model.region, model.accountId, keyId);
+      await keys.create(
+        { ...model, keyId, arn, creationDate: Date.now(), description: `scale ${i}`, revision: 0 },
+        randomBytes(32),
+      );
+      ids.push(keyId);
+    }
+    return ids;
+  } finally {
+    await store.close();
+  }
+}
+
+/** Markers for the first page (none), a page in the middle and the last page of ListKeys. */
+async function listKeysPages(target: Target, keyCount: number): Promise<Record<string, string | undefined>> {
+  const markers: (string | undefined)[] = [undefined];
+  let marker: string | undefined;
+  do {
+    const page = (await call(
+      target,
+      'ListKeys',
+      marker === undefined ? { Limit: 1000 } : { Limit: 1000, Marker: marker },
+    )) as {
+      NextMarker?: string;
+    };
+    marker = page.NextMarker;
+    if (marker !== undefined) markers.push(marker);
+  } while (marker !== undefined);
+  if (markers.length < 3) throw new Error(`expected ${keyCount} keys to make several pages`);
+  // A Limit-1000 page's marker is a valid start for a Limit-100 page: it carries the last key id.
+  return { first: undefined, middle: markers[Math.floor(markers.length / 2)], last: markers[markers.length - 1] };
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) / 1024;
+}
