@@ -187,6 +187,7 @@ function userIdentity(caller: Caller | undefined, accessKeyId: string | undefine
     accessKeyId: caller.accessKeyId,
   };
   if (caller.userName !== undefined) identity.userName = caller.userName;
+  if (caller.invokedBy !== undefined) identity.invokedBy = caller.invokedBy.principal;
   const session = caller.session;
   if (session !== undefined) {
     identity.principalId = `${session.roleId}:${session.sessionName}`;

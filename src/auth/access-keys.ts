@@ -3,6 +3,7 @@ import { unwrapSecret, wrapSecret } from '../crypto/wrap.js';
 import type { AccessKeyRecord } from '../storage/records.js';
 import type { Store } from '../storage/store.js';
 import type { Caller } from './caller.js';
+import { serviceNameOf, servicePrincipalOf } from './service-identity.js';
 
 /**
  * Access keys: creation, and the lookup that authentication does on every request.
@@ -30,6 +31,14 @@ export function newSecretAccessKey(): string {
 }
 
 export function callerOf(record: AccessKeyRecord): Caller {
+  if (serviceNameOf(record.principalArn) !== undefined) {
+    return {
+      accountId: record.accountId,
+      arn: record.principalArn,
+      type: 'AWSService',
+      accessKeyId: record.accessKeyId,
+    };
+  }
   const user = /^arn:aws:iam::\d{12}:user\/(.+)$/.exec(record.principalArn)?.[1];
   return user === undefined
     ? { accountId: record.accountId, arn: record.principalArn, type: 'Root', accessKeyId: record.accessKeyId }
@@ -42,7 +51,9 @@ export function callerOf(record: AccessKeyRecord): Caller {
       };
 }
 
-export function principalArnFor(accountId: string, userName?: string): string {
+/** The principal of an access key: the account root, an IAM user, or a service identity (`service`). */
+export function principalArnFor(accountId: string, userName?: string, service?: string): string {
+  if (service !== undefined) return servicePrincipalOf(service);
   return userName === undefined ? `arn:aws:iam::${accountId}:root` : `arn:aws:iam::${accountId}:user/${userName}`;
 }
 
@@ -53,7 +64,7 @@ function secretContext(accessKeyId: string): string {
 export async function createAccessKey(
   store: Store,
   rootKey: Buffer,
-  options: { accountId: string; userName?: string; description?: string; now: number },
+  options: { accountId: string; userName?: string; service?: string; description?: string; now: number },
 ): Promise<{ record: AccessKeyRecord; secret: string }> {
   for (;;) {
     const accessKeyId = newAccessKeyId();
@@ -61,7 +72,7 @@ export async function createAccessKey(
     const record: AccessKeyRecord = {
       accessKeyId,
       accountId: options.accountId,
-      principalArn: principalArnFor(options.accountId, options.userName),
+      principalArn: principalArnFor(options.accountId, options.userName, options.service),
       secretWrapped: wrapSecret(rootKey, Buffer.from(secret, 'utf8'), secretContext(accessKeyId)),
       createdAt: options.now,
       description: options.description ?? '',
@@ -77,13 +88,13 @@ export async function createAccessKey(
 export async function importAccessKey(
   store: Store,
   rootKey: Buffer,
-  options: { accessKeyId: string; secret: string; accountId: string; userName?: string; now: number },
+  options: { accessKeyId: string; secret: string; accountId: string; userName?: string; service?: string; now: number },
 ): Promise<AccessKeyRecord> {
   const { accessKeyId } = options;
   const record: AccessKeyRecord = {
     accessKeyId,
     accountId: options.accountId,
-    principalArn: principalArnFor(options.accountId, options.userName),
+    principalArn: principalArnFor(options.accountId, options.userName, options.service),
     secretWrapped: wrapSecret(rootKey, Buffer.from(options.secret, 'utf8'), secretContext(accessKeyId)),
     createdAt: options.now,
     description: 'identities file',

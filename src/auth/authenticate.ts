@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import {
+  AccessDeniedException,
   ExpiredTokenException,
   IncompleteSignatureException,
   MissingAuthenticationTokenException,
@@ -7,6 +8,7 @@ import {
 } from '../errors.js';
 import type { CredentialCache } from './access-keys.js';
 import type { Caller } from './caller.js';
+import { ON_BEHALF_OF_HEADER, type OnBehalfOfResolver, serviceNameOf, viaServiceOf } from './service-identity.js';
 import { type SessionCache, tokenMatches } from './sessions.js';
 import {
   checkRequestTime,
@@ -37,6 +39,8 @@ export interface AuthenticatorOptions {
   /** Temporary credentials issued by STS; without it, every session token is unrecognized. */
   sessions?: SessionCache | undefined;
   signingKeys: SigningKeyCache;
+  /** Resolves `X-Trent-On-Behalf-Of`; without it, the header is refused from every caller. */
+  onBehalfOf?: OnBehalfOfResolver | undefined;
 }
 
 export interface HttpRequestParts {
@@ -77,6 +81,10 @@ export class Authenticator {
 
     if (this.options.mode === 'dev') {
       const accountId = this.options.defaultAccountId;
+      // Every dev-mode caller is a root, never a service identity: no one may act for another.
+      if (headers[ON_BEHALF_OF_HEADER] !== undefined) {
+        throw new AccessDeniedException(NOT_A_SERVICE, 'X-Trent-On-Behalf-Of in dev mode');
+      }
       return {
         caller: { accountId, arn: `arn:aws:iam::${accountId}:root`, type: 'Root', accessKeyId: parsed.accessKeyId },
         region: parsed.region,
@@ -93,7 +101,42 @@ export class Authenticator {
       amzDate,
       this.options.signingKeys,
     );
-    return { caller: credential.caller, region: parsed.region };
+    const onBehalfOf = headers[ON_BEHALF_OF_HEADER];
+    if (onBehalfOf === undefined) return { caller: credential.caller, region: parsed.region };
+    return {
+      caller: await this.actingFor(credential.caller, onBehalfOf, parsed.signedHeaders, parsed.region),
+      region: parsed.region,
+    };
+  }
+
+  /**
+   * The caller a service identity acts for (service-identity.ts). Refused — AccessDenied, with the
+   * reason in the private detail — when the signer is not a service identity, when the header is
+   * not among the signed headers (it could have been added on the way), or when it names no
+   * principal of the service's account that exists.
+   */
+  private async actingFor(
+    signer: Caller,
+    header: string | string[],
+    signedHeaders: readonly string[],
+    region: string,
+  ): Promise<Caller> {
+    const service = signer.type === 'AWSService' ? serviceNameOf(signer.arn) : undefined;
+    if (service === undefined) {
+      throw new AccessDeniedException(NOT_A_SERVICE, `X-Trent-On-Behalf-Of from ${signer.arn}, not a service identity`);
+    }
+    if (!signedHeaders.includes(ON_BEHALF_OF_HEADER)) {
+      throw new AccessDeniedException(UNKNOWN_PRINCIPAL, 'X-Trent-On-Behalf-Of is not a signed header');
+    }
+    const arn = typeof header === 'string' ? header.trim() : '';
+    const caller = await this.options.onBehalfOf?.resolve(arn, signer.accessKeyId);
+    if (caller === undefined || caller.accountId !== signer.accountId) {
+      throw new AccessDeniedException(
+        UNKNOWN_PRINCIPAL,
+        `${signer.arn} (account ${signer.accountId}) cannot act for '${arn.slice(0, 256)}': no such principal in its account`,
+      );
+    }
+    return { ...caller, invokedBy: { principal: signer.arn, viaService: viaServiceOf(service, region) } };
   }
 
   /**
@@ -117,6 +160,9 @@ export class Authenticator {
     return session;
   }
 }
+
+const NOT_A_SERVICE = 'Only a service identity may make a request on behalf of another principal.';
+const UNKNOWN_PRINCIPAL = 'The principal named in X-Trent-On-Behalf-Of cannot be acted for.';
 
 function splitUrl(url: string): { path: string; query: string } {
   const q = url.indexOf('?');

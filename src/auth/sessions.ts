@@ -84,6 +84,7 @@ export function sessionCaller(record: SessionRecord): Caller {
       chained: record.chained,
       createdAt: record.createdAt,
       expiresAt: record.expiresAt,
+      ...(record.sessionPolicy === undefined ? {} : { policy: record.sessionPolicy }),
     },
   };
 }

@@ -1,8 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { createAccessKey } from '../auth/access-keys.js';
+import { serviceNameOf, servicePrincipalOf } from '../auth/service-identity.js';
 import {
   attachScp,
+  checkServiceName,
+  deleteService,
   deleteUser,
+  ensureAccount,
   ensureRole,
   ensureUser,
   type IdentityAdmin,
@@ -386,6 +391,71 @@ export function scpCommands(): Command {
     await withIdentities(options, async (admin) => {
       for (const p of await admin.identities.listScps(options.account)) {
         process.stdout.write(`${p.accountId}\t${p.policyName}\t${JSON.stringify(JSON.parse(p.document))}\n`);
+      }
+    });
+  });
+  return command;
+}
+
+/**
+ * `trent service create|list|delete`: service identities (docs/identities.md, "Calls through a
+ * service"). `create` prints a new access key of the service in credentials-file form.
+ */
+export function serviceCommands(): Command {
+  const command = new Command('service').description(
+    'manage service identities: stand-ins for AWS services that call KMS on behalf of a principal',
+  );
+  addStoreOptions(
+    command
+      .command('create')
+      .description('create an access key for a service identity (s3 → s3.amazonaws.com) and print it')
+      .argument('<name>', 'the service name, as in <name>.amazonaws.com')
+      .option('--account <id>', "the account whose principals it may act for (default: the deployment's default)")
+      .option('--profile <name>', 'profile name to print', 'default'),
+  ).action(async (name: string, options: StoreOptions & { account?: string; profile: string }) => {
+    checkServiceName(name);
+    await withIdentities(options, async (admin) => {
+      const accountId = options.account ?? admin.accountId;
+      await ensureAccount(admin, accountId, Date.now());
+      const { record, secret } = await createAccessKey(admin.store, admin.rootKey, {
+        accountId,
+        service: name,
+        description: `service ${name}`,
+        now: Date.now(),
+      });
+      process.stdout.write(
+        `[${options.profile}]\naws_access_key_id = ${record.accessKeyId}\naws_secret_access_key = ${secret}\n# principal ${record.principalArn} (account ${accountId})\n`,
+      );
+    });
+  });
+
+  addStoreOptions(
+    command
+      .command('delete')
+      .description('delete a service identity: all its access keys in the account')
+      .argument('<name>')
+      .option('--account <id>', "the account (default: the deployment's default account)"),
+  ).action(async (name: string, options: StoreOptions & { account?: string }) => {
+    checkServiceName(name);
+    await withIdentities(options, async (admin) => {
+      const accountId = options.account ?? admin.accountId;
+      if (!(await deleteService(admin, accountId, name))) {
+        throw new IdentityError(`No service identity ${name} in account ${accountId}.`);
+      }
+      process.stdout.write(`deleted ${servicePrincipalOf(name)} in account ${accountId}\n`);
+    });
+  });
+
+  addStoreOptions(
+    command
+      .command('list')
+      .description('list service identities and their access keys')
+      .option('--account <id>', 'only this account'),
+  ).action(async (options: StoreOptions & { account?: string }) => {
+    await withIdentities(options, async (admin) => {
+      for (const key of await admin.store.listAccessKeys(options.account)) {
+        if (serviceNameOf(key.principalArn) === undefined) continue;
+        process.stdout.write(`${key.principalArn}\t${key.accountId}\t${key.accessKeyId}\n`);
       }
     });
   });

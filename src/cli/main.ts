@@ -6,7 +6,7 @@ import { startServer } from '../server/start.js';
 import { accessKeyCommands } from './access-key-commands.js';
 import { auditCommands } from './audit-commands.js';
 import { clockCommands } from './clock-commands.js';
-import { policyCommands, roleCommands, scpCommands, userCommands } from './identity-commands.js';
+import { policyCommands, roleCommands, scpCommands, serviceCommands, userCommands } from './identity-commands.js';
 import { storeCommands } from './store-commands.js';
 
 /**
@@ -87,6 +87,7 @@ export async function main(argv: string[]): Promise<void> {
   program.addCommand(policyCommands());
   program.addCommand(roleCommands());
   program.addCommand(scpCommands());
+  program.addCommand(serviceCommands());
   program.addCommand(storeCommands());
   await program.parseAsync(argv);
 }

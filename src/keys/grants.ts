@@ -6,8 +6,9 @@ import type { PageRequest } from '../storage/records.js';
 /**
  * Grants (reference §4.11): storage, and grant tokens.
  *
- * Trent makes a grant effective the moment it is stored, so a grant token is only ever checked,
- * never needed. A token is `version ‖ grant id ‖ nonce ‖ key ARN ‖ MAC`, base64url (it names the key
+ * Trent makes a grant effective the moment it is stored. A grant token still counts: with several
+ * nodes, the node a token reaches re-reads the key's grants when the grant the token names is not
+ * among those it has cached, so the token works before the other node's notice arrives. A token is `version ‖ grant id ‖ nonce ‖ key ARN ‖ MAC`, base64url (it names the key
  * so RetireGrant can find the grant by token alone): unique per CreateGrant
  * call, checked without a database read, and InvalidGrantTokenException when malformed or not
  * issued by this deployment (MAC under a key derived from the root key).
@@ -59,8 +60,18 @@ export class Grants {
     };
   }
 
-  checkGrantTokens(tokens: readonly string[] | undefined): void {
-    for (const token of tokens ?? []) this.parseToken(token);
+  /**
+   * Validates a request's GrantTokens (InvalidGrantTokenException for any that is not ours) and
+   * returns the ids of the grants they name on `keyArn`; tokens for other keys are valid but
+   * irrelevant to it.
+   */
+  checkGrantTokens(tokens: readonly string[] | undefined, keyArn?: string): string[] {
+    const ids: string[] = [];
+    for (const token of tokens ?? []) {
+      const named = this.parseToken(token);
+      if (named.keyArn === keyArn) ids.push(named.grantId);
+    }
+    return ids;
   }
 
   /** Every grant on a key (at most MAX_GRANTS_PER_KEY). */

@@ -6,6 +6,7 @@ import type { KeyRepository, ResolvedKey, Scope } from '../keys/key-repository.j
 import { checkKeyState, type StateCheckedOperation } from '../keys/key-states.js';
 import { keyConditions } from '../keys/request-conditions.js';
 import { KMS_CONDITION_KEYS } from '../policy/condition-keys.js';
+import type { ChildGrant } from '../policy/grant-constraints.js';
 import type { Authorizer, Conditions } from '../policy/kms-authorizer.js';
 import type { KeyUsageRow } from '../storage/audit-log.js';
 import type { KeyRecord } from '../storage/records.js';
@@ -46,6 +47,13 @@ export interface AuthorizationDetails {
   encryptionContext?: Readonly<Record<string, string>> | undefined;
   /** The alias the caller named the key by (kms:RequestAlias). */
   requestAlias?: string | undefined;
+  /**
+   * The request's GrantTokens: validated (InvalidGrantTokenException) before the decision, and
+   * the grants they name on the key count at once.
+   */
+  grantTokens?: readonly string[] | undefined;
+  /** CreateGrant: the grant being created, for a caller whose CreateGrant comes from a grant. */
+  childGrant?: ChildGrant | undefined;
 }
 
 /** Facts about the HTTP request that condition keys read. */
@@ -84,10 +92,9 @@ export class RequestContext implements Scope {
   async useKey(
     identifier: string,
     operation: StateCheckedOperation,
-    options: AuthorizationDetails & { allowAlias?: boolean; action?: string; grantTokens?: string[] | undefined } = {},
+    options: AuthorizationDetails & { allowAlias?: boolean; action?: string } = {},
   ): Promise<ResolvedKey> {
     const resolved = await this.keys.resolve(this, identifier, options.allowAlias ?? false);
-    this.services.grants.checkGrantTokens(options.grantTokens);
     await this.authorize(options.action ?? `kms:${operation}`, resolved.key, {
       ...options,
       requestAlias: resolved.aliasName,
@@ -130,8 +137,12 @@ export class RequestContext implements Scope {
     });
   }
 
-  /** Authorizes an action on a key: its policy, the caller's grants and IAM policies (AccessDenied). */
+  /**
+   * Authorizes an action on a key: its policy, the caller's grants and IAM policies (AccessDenied),
+   * after validating the grant tokens (InvalidGrantToken).
+   */
   async authorize(action: string, key: KeyRecord, details: AuthorizationDetails = {}): Promise<void> {
+    const grantIds = this.services.grants.checkGrantTokens(details.grantTokens, key.arn);
     if (!this.keyArns.includes(key.arn)) this.keyArns.push(key.arn);
     const base = keyConditions(key);
     await this.services.authorizer.authorize({
@@ -145,6 +156,8 @@ export class RequestContext implements Scope {
           ? base
           : { ...base, [KMS_CONDITION_KEYS.RequestAlias]: details.requestAlias, ...details.conditions },
       encryptionContext: details.encryptionContext,
+      childGrant: details.childGrant,
+      grantIds,
       sourceIp: this.origin.sourceIp,
     });
   }

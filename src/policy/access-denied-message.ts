@@ -3,7 +3,7 @@
  * `User: arn:aws:iam::111122223333:user/alice is not authorized to perform: kms:Decrypt on resource:
  * arn:aws:kms:us-east-1:111122223333:key/… because no resource-based policy allows the kms:Decrypt action`.
  */
-export type PolicyType = 'resource-based' | 'identity-based' | 'service control' | 'VPC endpoint';
+export type PolicyType = 'resource-based' | 'identity-based' | 'service control' | 'VPC endpoint' | 'session';
 
 export type DenialReason =
   | { readonly kind: 'explicit-deny'; readonly in: PolicyType }

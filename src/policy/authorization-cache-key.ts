@@ -6,9 +6,9 @@ import type { CompiledPolicy } from './policy.js';
  *
  * It holds what the decision reads and nothing more: the principal (ARN, role, account, type,
  * user id), the action and resource, each policy's fingerprint, the grants, the encryption context
- * when a grant constrains it, and the values of only those condition keys that some policy reads
- * (its `referencedKeys`) — so aws:CurrentTime or a request id does not defeat the cache unless a
- * policy looks at it.
+ * when a grant constrains it, the grant a CreateGrant would create when the caller holds grants,
+ * and the values of only those condition keys that some policy reads (its `referencedKeys`) — so
+ * aws:CurrentTime or a request id does not defeat the cache unless a policy looks at it.
  */
 export function authorizationCacheKey(input: KmsAuthorizationInput): string {
   const { request } = input;
@@ -26,6 +26,7 @@ export function authorizationCacheKey(input: KmsAuthorizationInput): string {
     input.identityPolicies.map((x) => x.fingerprint).join(','),
     (input.serviceControlPolicies ?? []).map((level) => level.map((x) => x.fingerprint).join(',')).join('/'),
     input.vpcEndpointPolicy?.fingerprint ?? '-',
+    input.sessionPolicy?.fingerprint ?? '-',
   ];
   let constrained = false;
   for (const g of input.grants ?? []) {
@@ -36,12 +37,14 @@ export function authorizationCacheKey(input: KmsAuthorizationInput): string {
     }
   }
   if (constrained) parts.push(JSON.stringify(Object.entries(input.encryptionContext ?? {}).sort()));
+  if (input.grants !== undefined && input.childGrant !== undefined) parts.push(JSON.stringify(input.childGrant));
   const keys = new Set<string>();
   const collect = (policy: CompiledPolicy | undefined) => {
     if (policy !== undefined) for (const k of policy.referencedKeys) keys.add(k);
   };
   collect(input.keyPolicy);
   collect(input.vpcEndpointPolicy);
+  collect(input.sessionPolicy);
   input.identityPolicies.forEach(collect);
   for (const level of input.serviceControlPolicies ?? []) level.forEach(collect);
   for (const k of [...keys].sort()) {

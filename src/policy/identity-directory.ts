@@ -14,6 +14,8 @@ export interface CallerIdentity {
    * attached (it is then in no organization, and no SCP applies).
    */
   readonly serviceControlPolicies: readonly CompiledPolicy[];
+  /** A role session's session policy (AssumeRole `Policy`), which limits what it may do. */
+  readonly sessionPolicy?: CompiledPolicy | undefined;
 }
 
 /**
@@ -76,6 +78,15 @@ export class IdentityDirectory {
   }
 
   private async load(caller: Caller): Promise<CallerIdentity> {
+    if (caller.type === 'AWSService') {
+      // A service identity calling for itself: a service principal, which only a resource-based
+      // policy naming it (`"Service": "s3.amazonaws.com"`) lets in; SCPs do not apply to it.
+      return {
+        principal: { type: 'AWSService', accountId: caller.accountId, arn: caller.arn, userId: '' },
+        policies: [],
+        serviceControlPolicies: [],
+      };
+    }
     const serviceControlPolicies = (await this.store.listScps(caller.accountId)).map((p) =>
       compile(p.document, `scp:${p.accountId}/${p.policyName}`, caller),
     );
@@ -148,6 +159,7 @@ export class IdentityDirectory {
       },
       policies,
       serviceControlPolicies,
+      ...(session.policy === undefined ? {} : { sessionPolicy: compile(session.policy, 'sts:session-policy', caller) }),
     };
   }
 }

@@ -5,8 +5,8 @@ import type { GrantRecord, GrantStore } from '../storage/grant-store.js';
 import type { KeyRecord } from '../storage/records.js';
 import { authorizationCacheKey } from './authorization-cache-key.js';
 import { authorizeKms, type KmsAuthorization, type KmsAuthorizationInput } from './authorize-kms.js';
-import { AWS_CONDITION_KEYS as AWS, conditionKey } from './condition-keys.js';
-import type { GrantInput } from './grant-constraints.js';
+import { AWS_CONDITION_KEYS as AWS, conditionKey, KMS_CONDITION_KEYS as KMS } from './condition-keys.js';
+import type { ChildGrant, GrantInput } from './grant-constraints.js';
 import type { IdentityDirectory } from './identity-directory.js';
 import { INVALID_PRINCIPALS, parsePolicy } from './parse-policy.js';
 import type { CompiledPolicy } from './policy.js';
@@ -30,6 +30,14 @@ export interface AuthorizationRequest {
   readonly conditions?: Conditions | undefined;
   /** The request's encryption context, for grant constraints. */
   readonly encryptionContext?: Readonly<Record<string, string>> | undefined;
+  /** CreateGrant: the grant being created (a grant that allows CreateGrant must contain it). */
+  readonly childGrant?: ChildGrant | undefined;
+  /**
+   * Ids of the key's grants that the request's grant tokens name. A grant token makes its grant
+   * count at once (reference §4.11): if one is missing from what is cached about the key's
+   * grants — another node created it and its notice has not arrived — the grants are read again.
+   */
+  readonly grantIds?: readonly string[] | undefined;
   /** The socket's remote address (aws:SourceIp). */
   readonly sourceIp: string;
 }
@@ -114,7 +122,8 @@ export class KmsAuthorizer implements Authorizer {
     const identity = await this.identities.identity(request.caller);
     const { principal } = identity;
     const key = request.key;
-    const grants = key === undefined ? undefined : grantInputs(await this.grantsOf(key.arn), principal);
+    const grants =
+      key === undefined ? undefined : grantInputs(await this.grantsOf(key.arn, request.grantIds), principal);
     const keyPolicy = key === undefined ? undefined : this.keyPolicy(key);
     // The clock keys cost a Date and its ISO string per request: set them only when read.
     const readsTime =
@@ -124,7 +133,12 @@ export class KmsAuthorizer implements Authorizer {
         principal,
         action: request.action,
         resource: request.resource,
-        conditions: { [AWS.SourceIp]: request.sourceIp, [AWS.SecureTransport]: 'false', ...request.conditions },
+        conditions: {
+          [AWS.SourceIp]: request.sourceIp,
+          [AWS.SecureTransport]: 'false',
+          ...callerConditions(request.caller),
+          ...request.conditions,
+        },
         ...(readsTime ? { now: new Date() } : {}),
       }),
       resourceAccountId: request.resourceAccountId,
@@ -132,8 +146,10 @@ export class KmsAuthorizer implements Authorizer {
       identityPolicies: identity.policies,
       serviceControlPolicies:
         identity.serviceControlPolicies.length === 0 ? undefined : [identity.serviceControlPolicies],
+      sessionPolicy: identity.sessionPolicy,
       grants,
       encryptionContext: request.encryptionContext,
+      childGrant: request.childGrant,
     };
     const cacheKey = authorizationCacheKey(input);
     let decision = this.decisions.get(cacheKey);
@@ -178,7 +194,12 @@ export class KmsAuthorizer implements Authorizer {
           principal: identity.principal,
           action: 'kms:PutKeyPolicy',
           resource: input.keyArn,
-          conditions: { [AWS.SourceIp]: input.sourceIp, [AWS.SecureTransport]: 'false', ...input.conditions },
+          conditions: {
+            [AWS.SourceIp]: input.sourceIp,
+            [AWS.SecureTransport]: 'false',
+            ...callerConditions(input.caller),
+            ...input.conditions,
+          },
           now: new Date(),
         }),
         keyArn: input.keyArn,
@@ -208,10 +229,14 @@ export class KmsAuthorizer implements Authorizer {
     return policy;
   }
 
-  private grantsOf(keyArn: string): Promise<readonly GrantRecord[]> {
+  private async grantsOf(keyArn: string, required: readonly string[] | undefined): Promise<readonly GrantRecord[]> {
     const store = this.grantStore;
-    if (store === undefined) return Promise.resolve([]);
+    if (store === undefined) return [];
     let entry = this.grants.get(keyArn);
+    if (entry !== undefined && required !== undefined && required.length > 0) {
+      const cached = await entry;
+      if (!required.every((id) => cached.some((g) => g.grantId === id))) entry = undefined;
+    }
     if (entry === undefined) {
       entry = store.listGrants(keyArn, { limit: 1_000_000 });
       this.grants.set(keyArn, entry);
@@ -219,6 +244,25 @@ export class KmsAuthorizer implements Authorizer {
     }
     return entry;
   }
+}
+
+const DIRECT: Conditions = { [AWS.ViaAWSService]: 'false' };
+
+/**
+ * The condition keys of how the request reached Trent: through a service identity acting for the
+ * caller (kms:ViaService, aws:CalledVia, aws:CalledViaFirst/Last, aws:ViaAWSService `true`), or
+ * directly (aws:ViaAWSService `false`), as IAM sets them for forward access sessions.
+ */
+export function callerConditions(caller: Caller): Conditions {
+  const via = caller.invokedBy;
+  if (via === undefined) return DIRECT;
+  return {
+    [KMS.ViaService]: via.viaService,
+    [AWS.CalledVia]: [via.principal],
+    'aws:CalledViaFirst': via.principal,
+    'aws:CalledViaLast': via.principal,
+    [AWS.ViaAWSService]: 'true',
+  };
 }
 
 const CLOCK_KEYS = [conditionKey(AWS.CurrentTime), conditionKey(AWS.EpochTime)];
@@ -271,6 +315,7 @@ export function decisionTrace(decision: KmsAuthorization): object {
     ...(trace.vpcEndpointPolicy === undefined ? [] : [trace.vpcEndpointPolicy]),
     ...(trace.keyPolicy === undefined ? [] : [trace.keyPolicy]),
     ...trace.identityPolicies,
+    ...(trace.sessionPolicy === undefined ? [] : [trace.sessionPolicy]),
   ].map((p) => ({
     policy: p.policy,
     decision: p.decision,

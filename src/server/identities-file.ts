@@ -1,10 +1,18 @@
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, type Stats, unwatchFile, watchFile } from 'node:fs';
 import type { Logger } from 'pino';
 import { importAccessKey } from '../auth/access-keys.js';
 import type { IdentityStore } from '../storage/identity-store.js';
 import type { Store } from '../storage/store.js';
 import {
   attachScp,
+  checkIdentityPolicy,
+  checkRoleName,
+  checkScp,
+  checkServiceName,
+  checkUserName,
+  compileTrustPolicy,
+  deleteService,
   deleteUser,
   ensureAccount,
   ensureRole,
@@ -16,15 +24,26 @@ import {
 
 /**
  * The identities file (docs/identities.md): accounts, their IAM users with principal tags, inline
- * policies and access keys, applied at start. The file wins for what it names — a named user gets
+ * policies and access keys, roles, SCPs and service identities, applied at start and again
+ * whenever the file changes (watchIdentitiesFile). The file wins for what it names — a named user gets
  * exactly the tags, policies and listed access keys the file gives it — and leaves everything else
  * alone; a user marked `"deleted": true` is removed. Each change is logged.
  */
 export interface IdentitiesFile {
   accounts: Record<
     string,
-    { users?: Record<string, UserEntry>; roles?: Record<string, RoleEntry>; scps?: Record<string, unknown> }
+    {
+      users?: Record<string, UserEntry>;
+      roles?: Record<string, RoleEntry>;
+      scps?: Record<string, unknown>;
+      services?: Record<string, ServiceEntry>;
+    }
   >;
+}
+
+interface ServiceEntry {
+  accessKeys?: { accessKeyId: string; secretAccessKey: string }[];
+  deleted?: boolean;
 }
 
 interface RoleEntry {
@@ -51,14 +70,33 @@ export interface ApplyTarget {
 }
 
 export async function applyIdentitiesFile(path: string, target: ApplyTarget): Promise<void> {
+  await applyIdentitiesText(readIdentitiesFile(path), path, target);
+}
+
+function readIdentitiesFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new IdentityError(`Identities file ${path}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Applies the text of an identities file. The whole file is checked first — its shape, every name
+ * and every policy document — so a file with a mistake changes nothing; only what depends on the
+ * store (a trust policy naming a principal that does not exist) can fail part way.
+ */
+async function applyIdentitiesText(text: string, path: string, target: ApplyTarget): Promise<void> {
   let file: IdentitiesFile;
   try {
-    file = parseIdentitiesFile(readFileSync(path, 'utf8'));
+    file = parseIdentitiesFile(text);
+    checkDocuments(file);
   } catch (err) {
     throw new IdentityError(`Identities file ${path}: ${(err as Error).message}`);
   }
   const { logger } = target;
-  for (const [accountId, account] of Object.entries(file.accounts)) {
+  const accounts = Object.entries(file.accounts);
+  for (const [accountId, account] of accounts) {
     await ensureAccount(target, accountId, target.now);
     for (const [userName, entry] of Object.entries(account.users ?? {})) {
       if (entry.deleted === true) {
@@ -73,8 +111,7 @@ export async function applyIdentitiesFile(path: string, target: ApplyTarget): Pr
         if (!(old.policyName in wanted)) await target.identities.deleteUserPolicy(accountId, userName, old.policyName);
       }
       for (const [policyName, document] of Object.entries(wanted)) {
-        const text = typeof document === 'string' ? document : JSON.stringify(document);
-        await putUserPolicy(target, accountId, userName, policyName, text);
+        await putUserPolicy(target, accountId, userName, policyName, asText(document));
       }
       for (const key of entry.accessKeys ?? []) {
         await importAccessKey(target.store, target.rootKey, {
@@ -86,26 +123,29 @@ export async function applyIdentitiesFile(path: string, target: ApplyTarget): Pr
         });
       }
     }
-    for (const [roleName, entry] of Object.entries(account.roles ?? {})) {
-      if (entry.deleted === true) {
-        if (await target.identities.deleteRole(accountId, roleName))
-          logger.info({ accountId, roleName }, 'identities file: role deleted');
-        continue;
-      }
-      const { created } = await ensureRole(target, accountId, roleName, target.now, {
-        trustPolicy: asText(entry.trustPolicy),
-        tags: entry.tags ?? {},
-        maxSessionDuration: entry.maxSessionDuration,
-      });
-      logger.info({ accountId, roleName, created }, 'identities file: role applied (the file wins over the store)');
-      const wanted = entry.policies ?? {};
-      for (const old of await target.identities.listRolePolicies(accountId, roleName)) {
-        if (!(old.policyName in wanted)) await target.identities.deleteRolePolicy(accountId, roleName, old.policyName);
-      }
-      for (const [policyName, document] of Object.entries(wanted)) {
-        await putRolePolicy(target, accountId, roleName, policyName, asText(document));
+  }
+  // Users of every account first, then roles: a trust policy may name a user or role of any
+  // account in the file, and is bound to it when saved — so roles trusting roles are saved in
+  // passes until none is left or a pass makes no progress.
+  let pending = accounts.flatMap(([accountId, account]) =>
+    Object.entries(account.roles ?? {}).map(([roleName, entry]) => ({ accountId, roleName, entry })),
+  );
+  while (pending.length > 0) {
+    const failed: typeof pending = [];
+    let lastError: unknown;
+    for (const role of pending) {
+      try {
+        await applyRole(target, role.accountId, role.roleName, role.entry);
+      } catch (err) {
+        if (!(err instanceof IdentityError)) throw err;
+        failed.push(role);
+        lastError = err;
       }
     }
+    if (failed.length === pending.length) throw lastError;
+    pending = failed;
+  }
+  for (const [accountId, account] of accounts) {
     if (account.scps !== undefined) {
       // The file names the account's whole set of SCPs: ones it does not list are detached.
       for (const old of await target.identities.listScps(accountId)) {
@@ -116,7 +156,151 @@ export async function applyIdentitiesFile(path: string, target: ApplyTarget): Pr
       }
       logger.info({ accountId, scps: Object.keys(account.scps) }, 'identities file: SCPs applied');
     }
+    for (const [name, entry] of Object.entries(account.services ?? {})) {
+      if (entry.deleted === true) {
+        if (await deleteService(target, accountId, name))
+          logger.info({ accountId, service: name }, 'identities file: service identity deleted');
+        continue;
+      }
+      for (const key of entry.accessKeys ?? []) {
+        await importAccessKey(target.store, target.rootKey, {
+          accessKeyId: key.accessKeyId,
+          secret: key.secretAccessKey,
+          accountId,
+          service: name,
+          now: target.now,
+        });
+      }
+      logger.info({ accountId, service: name }, 'identities file: service identity applied');
+    }
   }
+}
+
+async function applyRole(target: ApplyTarget, accountId: string, roleName: string, entry: RoleEntry): Promise<void> {
+  const { logger } = target;
+  if (entry.deleted === true) {
+    if (await target.identities.deleteRole(accountId, roleName))
+      logger.info({ accountId, roleName }, 'identities file: role deleted');
+    return;
+  }
+  const { created } = await ensureRole(target, accountId, roleName, target.now, {
+    trustPolicy: asText(entry.trustPolicy),
+    tags: entry.tags ?? {},
+    maxSessionDuration: entry.maxSessionDuration,
+  });
+  logger.info({ accountId, roleName, created }, 'identities file: role applied (the file wins over the store)');
+  const wanted = entry.policies ?? {};
+  for (const old of await target.identities.listRolePolicies(accountId, roleName)) {
+    if (!(old.policyName in wanted)) await target.identities.deleteRolePolicy(accountId, roleName, old.policyName);
+  }
+  for (const [policyName, document] of Object.entries(wanted)) {
+    await putRolePolicy(target, accountId, roleName, policyName, asText(document));
+  }
+}
+
+/** Every name and policy document of the file, checked before anything is written. */
+function checkDocuments(file: IdentitiesFile): void {
+  for (const [accountId, account] of Object.entries(file.accounts)) {
+    for (const [userName, user] of Object.entries(account.users ?? {})) {
+      const where = `account ${accountId}, user ${userName}`;
+      inContext(where, () => checkUserName(userName));
+      if (user.deleted === true) continue;
+      for (const [policyName, document] of Object.entries(user.policies ?? {})) {
+        inContext(where, () => checkIdentityPolicy(policyName, asText(document)));
+      }
+    }
+    for (const [roleName, role] of Object.entries(account.roles ?? {})) {
+      const where = `account ${accountId}, role ${roleName}`;
+      inContext(where, () => checkRoleName(roleName));
+      if (role.deleted === true) continue;
+      inContext(where, () => compileTrustPolicy(asText(role.trustPolicy)));
+      for (const [policyName, document] of Object.entries(role.policies ?? {})) {
+        inContext(where, () => checkIdentityPolicy(policyName, asText(document)));
+      }
+    }
+    for (const [policyName, document] of Object.entries(account.scps ?? {})) {
+      inContext(`account ${accountId}`, () => checkScp(policyName, asText(document)));
+    }
+    for (const name of Object.keys(account.services ?? {})) {
+      inContext(`account ${accountId}, service ${name}`, () => checkServiceName(name));
+    }
+  }
+}
+
+function inContext(where: string, check: () => unknown): void {
+  try {
+    check();
+  } catch (err) {
+    throw new Error(`${where}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Re-applies the identities file whenever it changes, while the server runs. The file is polled
+ * (its size, modification time and inode — an editor that writes a new file and renames it over
+ * the old one changes the inode) rather than watched with fs.watch, which loses track of a
+ * replaced file on some platforms; the content's SHA-256 decides whether anything changed. A file
+ * that does not parse or validate is logged and ignored: the identities applied last stay.
+ * Returns a function that stops watching and waits for an application in progress.
+ */
+export function watchIdentitiesFile(
+  path: string,
+  target: Omit<ApplyTarget, 'now'>,
+  options: { intervalMs?: number; onApplied?: () => void } = {},
+): () => Promise<void> {
+  let applied = digestOf(path);
+  let running: Promise<void> = Promise.resolve();
+  let stopped = false;
+  const check = () => {
+    if (stopped) return;
+    running = running.then(async () => {
+      let text: string;
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch (err) {
+        // Between an editor's unlink and its rename the file may be briefly missing.
+        target.logger.warn(
+          { path, err: (err as Error).message },
+          'identities file unreadable: keeping the identities applied last',
+        );
+        return;
+      }
+      const digest = sha256(text);
+      if (digest === applied) return;
+      applied = digest;
+      try {
+        await applyIdentitiesText(text, path, { ...target, now: Date.now() });
+        target.logger.info({ path }, 'identities file reloaded');
+        options.onApplied?.();
+      } catch (err) {
+        target.logger.error(
+          { path, err: (err as Error).message },
+          'identities file not reloaded: keeping the identities applied last',
+        );
+      }
+    });
+  };
+  const listener = (curr: Stats, prev: Stats) => {
+    if (curr.mtimeMs !== prev.mtimeMs || curr.size !== prev.size || curr.ino !== prev.ino) check();
+  };
+  watchFile(path, { interval: options.intervalMs ?? 1000, persistent: false }, listener);
+  return async () => {
+    stopped = true;
+    unwatchFile(path, listener);
+    await running;
+  };
+}
+
+function digestOf(path: string): string | undefined {
+  try {
+    return sha256(readFileSync(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 function asText(document: unknown): string {
@@ -124,7 +308,14 @@ function asText(document: unknown): string {
 }
 
 export function parseIdentitiesFile(text: string): IdentitiesFile {
-  const doc = JSON.parse(text) as unknown;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    // V8's message quotes a piece of the text, which may be part of a secret: keep the position only.
+    const at = /position (\d+)/.exec((err as Error).message)?.[1];
+    throw new Error(`not valid JSON${at === undefined ? '' : ` (at position ${at})`}`);
+  }
   if (!isObject(doc) || !isObject(doc.accounts)) throw new Error('expected {"accounts": {"<12-digit id>": {...}}}');
   for (const [accountId, account] of Object.entries(doc.accounts)) {
     if (!/^\d{12}$/.test(accountId)) throw new Error(`account id '${accountId}' must be 12 digits`);
@@ -149,6 +340,14 @@ export function parseIdentitiesFile(text: string): IdentitiesFile {
     }
     if (account.scps !== undefined && !isObject(account.scps))
       throw new Error(`account ${accountId}: scps must map policy names to documents`);
+    if (account.services !== undefined) {
+      if (!isObject(account.services)) throw new Error(`account ${accountId}: services must be an object`);
+      for (const [name, service] of Object.entries(account.services)) {
+        const where = `account ${accountId}, service ${name}`;
+        if (!isObject(service)) throw new Error(`${where} must be an object`);
+        checkAccessKeys(where, service.accessKeys);
+      }
+    }
     if (account.users === undefined) continue;
     if (!isObject(account.users)) throw new Error(`account ${accountId}: users must be an object`);
     for (const [userName, user] of Object.entries(account.users)) {
@@ -162,21 +361,24 @@ export function parseIdentitiesFile(text: string): IdentitiesFile {
       }
       if (user.policies !== undefined && !isObject(user.policies))
         throw new Error(`${where}: policies must be an object`);
-      if (user.accessKeys !== undefined) {
-        if (!Array.isArray(user.accessKeys)) throw new Error(`${where}: accessKeys must be a list`);
-        for (const k of user.accessKeys as unknown[]) {
-          if (!isObject(k) || typeof k.accessKeyId !== 'string' || typeof k.secretAccessKey !== 'string') {
-            throw new Error(`${where}: each access key needs accessKeyId and secretAccessKey strings`);
-          }
-          if (!/^AKIA[A-Z0-9]{12,124}$/.test(k.accessKeyId)) {
-            throw new Error(`${where}: access key id '${k.accessKeyId}' must look like AKIA… (16 to 128 characters)`);
-          }
-          if (k.secretAccessKey.length < 16) throw new Error(`${where}: secretAccessKey is too short`);
-        }
-      }
+      checkAccessKeys(where, user.accessKeys);
     }
   }
   return doc as unknown as IdentitiesFile;
+}
+
+function checkAccessKeys(where: string, keys: unknown): void {
+  if (keys === undefined) return;
+  if (!Array.isArray(keys)) throw new Error(`${where}: accessKeys must be a list`);
+  for (const k of keys as unknown[]) {
+    if (!isObject(k) || typeof k.accessKeyId !== 'string' || typeof k.secretAccessKey !== 'string') {
+      throw new Error(`${where}: each access key needs accessKeyId and secretAccessKey strings`);
+    }
+    if (!/^AKIA[A-Z0-9]{12,124}$/.test(k.accessKeyId)) {
+      throw new Error(`${where}: access key id '${k.accessKeyId}' must look like AKIA… (16 to 128 characters)`);
+    }
+    if (k.secretAccessKey.length < 16) throw new Error(`${where}: secretAccessKey is too short`);
+  }
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

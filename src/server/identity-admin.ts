@@ -1,8 +1,10 @@
 import { randomInt } from 'node:crypto';
 import { principalArnFor } from '../auth/access-keys.js';
+import { isServiceName, servicePrincipalOf } from '../auth/service-identity.js';
 import { parsePolicy } from '../policy/parse-policy.js';
 import type { CompiledPolicy } from '../policy/policy.js';
 import type { IdentityStore, RoleRecord, UserRecord } from '../storage/identity-store.js';
+import type { AccessKeyRecord } from '../storage/records.js';
 import type { Store } from '../storage/store.js';
 
 /**
@@ -92,19 +94,7 @@ export async function putUserPolicy(
   policyName: string,
   document: string,
 ): Promise<void> {
-  if (!POLICY_NAME.test(policyName)) {
-    throw new IdentityError(`Policy name '${policyName}' must be 1 to 128 characters of letters, digits and +=,.@_-.`);
-  }
-  if (document.length > MAX_USER_POLICY_CHARS) {
-    throw new IdentityError(
-      `Policy ${policyName} is ${document.length} characters; the quota is ${MAX_USER_POLICY_CHARS}.`,
-    );
-  }
-  try {
-    parsePolicy(document, { kind: 'identity', id: policyName, latin1Only: false });
-  } catch (err) {
-    throw new IdentityError(`Policy ${policyName}: ${(err as Error).message}`);
-  }
+  checkIdentityPolicy(policyName, document);
   if (!(await admin.identities.putUserPolicy({ accountId, userName, policyName, document }))) {
     throw new IdentityError(`No user ${userName} in account ${accountId}.`);
   }
@@ -132,7 +122,11 @@ export function newRoleId(): string {
  * leave out Resource (the role is the resource): each such statement gets `"Resource": "*"`.
  * Throws IdentityError when the document is not a valid policy with a Principal in each statement.
  */
-export function compileTrustPolicy(document: string, id = 'trust-policy'): CompiledPolicy {
+export function compileTrustPolicy(
+  document: string,
+  id = 'trust-policy',
+  principalIds?: Readonly<Record<string, string>>,
+): CompiledPolicy {
   let doc: unknown;
   try {
     doc = JSON.parse(document);
@@ -148,10 +142,44 @@ export function compileTrustPolicy(document: string, id = 'trust-policy'): Compi
     }
   }
   try {
-    return parsePolicy(JSON.stringify(doc), { kind: 'resource', id, latin1Only: false });
+    return parsePolicy(JSON.stringify(doc), {
+      kind: 'resource',
+      id,
+      latin1Only: false,
+      ...(principalIds === undefined ? {} : { principalIds: { ...principalIds } }),
+    });
   } catch (err) {
     throw new IdentityError(`Trust policy: ${(err as Error).message}`);
   }
+}
+
+const USER_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):user\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]+)$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]+)$/;
+
+/**
+ * The unique ids of the users and roles a trust policy names, by ARN, as IAM resolves them when
+ * the policy is saved (IAM User Guide, "Unique identifiers"); a name that is no user or role now is
+ * refused as IAM refuses it.
+ */
+export async function resolveTrustPrincipals(
+  admin: Pick<IdentityAdmin, 'identities'>,
+  trust: CompiledPolicy,
+): Promise<Record<string, string>> {
+  const ids: Record<string, string> = {};
+  for (const statement of trust.statements) {
+    for (const entry of statement.principal?.entries ?? []) {
+      if (entry.kind !== 'arn' || (entry.arnKind !== 'user' && entry.arnKind !== 'role')) continue;
+      const m = (entry.arnKind === 'user' ? USER_ARN : ROLE_ARN).exec(entry.arn);
+      const [, accountId = '', name = ''] = m ?? [];
+      const id =
+        entry.arnKind === 'user'
+          ? (await admin.identities.getUser(accountId, name))?.userId
+          : (await admin.identities.getRole(accountId, name))?.roleId;
+      if (id === undefined) throw new IdentityError(`Invalid principal in policy: "AWS":"${entry.arn}"`);
+      ids[entry.arn] = id;
+    }
+  }
+  return ids;
 }
 
 export interface RoleSpec {
@@ -174,7 +202,7 @@ export async function ensureRole(
       `The trust policy of ${roleName} is ${spec.trustPolicy.length} characters; the quota is ${MAX_TRUST_POLICY_CHARS}.`,
     );
   }
-  compileTrustPolicy(spec.trustPolicy);
+  const trustPrincipals = await resolveTrustPrincipals(admin, compileTrustPolicy(spec.trustPolicy));
   const duration = spec.maxSessionDuration ?? DEFAULT_MAX_SESSION_DURATION;
   if (!Number.isInteger(duration) || duration < 3_600 || duration > 43_200) {
     throw new IdentityError(`The maximum session duration of ${roleName} must be 3600 to 43200 seconds.`);
@@ -185,6 +213,7 @@ export async function ensureRole(
     const role: RoleRecord = {
       ...existing,
       trustPolicy: spec.trustPolicy,
+      trustPrincipals,
       tags: spec.tags ?? existing.tags,
       maxSessionDuration: spec.maxSessionDuration ?? existing.maxSessionDuration,
     };
@@ -196,6 +225,7 @@ export async function ensureRole(
     roleName,
     roleId: newRoleId(),
     trustPolicy: spec.trustPolicy,
+    trustPrincipals,
     tags: spec.tags ?? {},
     maxSessionDuration: duration,
     createdAt: now,
@@ -227,6 +257,13 @@ export async function attachScp(
   now: number,
 ): Promise<void> {
   checkAccountId(accountId);
+  checkScp(policyName, document);
+  await ensureAccount(admin, accountId, now);
+  await admin.identities.putScp({ accountId, policyName, document });
+}
+
+/** Checks a service control policy (name, size, syntax) without storing it. */
+export function checkScp(policyName: string, document: string): void {
   if (!POLICY_NAME.test(policyName)) {
     throw new IdentityError(`Policy name '${policyName}' must be 1 to 128 characters of letters, digits and +=,.@_-.`);
   }
@@ -238,11 +275,10 @@ export async function attachScp(
   } catch (err) {
     throw new IdentityError(`SCP ${policyName}: ${(err as Error).message}`);
   }
-  await ensureAccount(admin, accountId, now);
-  await admin.identities.putScp({ accountId, policyName, document });
 }
 
-function checkIdentityPolicy(policyName: string, document: string): void {
+/** Checks an inline identity policy (name, size, syntax) without storing it. */
+export function checkIdentityPolicy(policyName: string, document: string): void {
   if (!POLICY_NAME.test(policyName)) {
     throw new IdentityError(`Policy name '${policyName}' must be 1 to 128 characters of letters, digits and +=,.@_-.`);
   }
@@ -256,4 +292,29 @@ function checkIdentityPolicy(policyName: string, document: string): void {
   } catch (err) {
     throw new IdentityError(`Policy ${policyName}: ${(err as Error).message}`);
   }
+}
+
+export function checkServiceName(name: string): void {
+  if (!isServiceName(name)) {
+    throw new IdentityError(
+      `Service name '${name}' must be 1 to 63 lower-case letters, digits and hyphens, starting with a letter (s3, ebs, …).`,
+    );
+  }
+}
+
+/** The access keys of a service identity in an account. */
+export async function serviceAccessKeys(
+  admin: IdentityAdmin,
+  accountId: string,
+  name: string,
+): Promise<AccessKeyRecord[]> {
+  const principal = servicePrincipalOf(name);
+  return (await admin.store.listAccessKeys(accountId)).filter((k) => k.principalArn === principal);
+}
+
+/** Deletes a service identity (its access keys); false if it had none. */
+export async function deleteService(admin: IdentityAdmin, accountId: string, name: string): Promise<boolean> {
+  const keys = await serviceAccessKeys(admin, accountId, name);
+  for (const key of keys) await admin.store.deleteAccessKey(key.accessKeyId);
+  return keys.length > 0;
 }

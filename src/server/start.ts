@@ -6,6 +6,7 @@ import { setUpAuditSigningKey } from '../audit/signing-key.js';
 import { type Appender, type AuditSink, AuditWriter, DisabledAuditSink } from '../audit/writer.js';
 import { CredentialCache } from '../auth/access-keys.js';
 import { Authenticator } from '../auth/authenticate.js';
+import { OnBehalfOfResolver } from '../auth/service-identity.js';
 import { SessionCache } from '../auth/sessions.js';
 import { SigningKeyCache } from '../auth/sigv4.js';
 import { SystemClock } from '../clock.js';
@@ -28,7 +29,7 @@ import { WebhookDeletionAlerts } from './deletion-alerts.js';
 import { DeletionScheduler } from './deletion-scheduler.js';
 import { type Deployment, setUpDeployment } from './first-start.js';
 import { createHttpServer } from './http-server.js';
-import { applyIdentitiesFile } from './identities-file.js';
+import { applyIdentitiesFile, watchIdentitiesFile } from './identities-file.js';
 import { KmsHandler } from './kms-handler.js';
 import { LIFECYCLE_JOBS } from './lifecycle-jobs.js';
 import { LifecycleScheduler } from './lifecycle-scheduler.js';
@@ -153,6 +154,7 @@ async function startOnStore(
     credentials: new CredentialCache(store, rootKey),
     sessions: new SessionCache(access, rootKey),
     signingKeys: new SigningKeyCache(),
+    onBehalfOf: new OnBehalfOfResolver(store, access),
   });
   const sts = new StsHandler({
     authenticator: authenticator.forService('sts'),
@@ -162,6 +164,8 @@ async function startOnStore(
     logger,
     bodyLimit: settings.bodyLimit,
     dev: settings.dev,
+    audit,
+    defaultAccountId: deployment.accountId,
   });
   const kms = new KmsHandler({
     operations: OPERATIONS,
@@ -252,6 +256,11 @@ async function startOnStore(
         }, settings.auditDigestIntervalMs).unref()
       : undefined;
 
+  // One process applies changes to the file (the store carries them to the others).
+  const unwatchIdentities =
+    settings.identities !== '' && role.announce
+      ? watchIdentitiesFile(settings.identities, { store, identities: access, rootKey, logger })
+      : undefined;
   if (role.announce) announceReady(logger, settings, deployment, url);
 
   let closing: Promise<void> | undefined;
@@ -265,6 +274,7 @@ async function startOnStore(
       await deletionScheduler.stop();
       await lifecycleScheduler.stop();
       if (retention !== undefined) clearInterval(retention);
+      await unwatchIdentities?.();
       await audit.close();
       await auditLog?.close();
       await access.close();

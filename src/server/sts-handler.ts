@@ -1,6 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { deflateRawSync } from 'node:zlib';
 import type { Logger } from 'pino';
+import { type AuditRecord, buildApiCallRecord } from '../audit/record.js';
+import type { AuditSink } from '../audit/writer.js';
 import type { Authenticator } from '../auth/authenticate.js';
 import type { Caller } from '../auth/caller.js';
 import { assumedRoleArn, issueSession } from '../auth/sessions.js';
@@ -8,6 +11,8 @@ import { KmsError } from '../errors.js';
 import { authorizeKms } from '../policy/authorize-kms.js';
 import { AWS_CONDITION_KEYS as AWS } from '../policy/condition-keys.js';
 import type { IdentityDirectory } from '../policy/identity-directory.js';
+import { callerConditions } from '../policy/kms-authorizer.js';
+import { parsePolicy } from '../policy/parse-policy.js';
 import { requestContext } from '../policy/request-context.js';
 import type { IdentityStore, RoleRecord } from '../storage/identity-store.js';
 import {
@@ -40,6 +45,16 @@ export interface StsHandlerOptions {
   logger: Logger;
   bodyLimit: number;
   dev: boolean;
+  /** Receives one record per call (eventSource sts.amazonaws.com); a call whose record cannot be written fails closed. */
+  audit: AuditSink;
+  /** Account of records about unauthenticated calls. */
+  defaultAccountId: string;
+}
+
+/** What a call leaves for its audit record: never a secret or a session token. */
+interface StsCallRecord {
+  requestParameters: Record<string, unknown> | null;
+  responseElements: Record<string, unknown> | null;
 }
 
 const VERSION = '2011-06-15';
@@ -56,6 +71,7 @@ const STS_CODES: Record<string, [string, number]> = {
   InvalidSignatureException: ['SignatureDoesNotMatch', 403],
   UnrecognizedClientException: ['InvalidClientTokenId', 403],
   ExpiredTokenException: ['ExpiredToken', 400],
+  AccessDeniedException: ['AccessDenied', 403],
   RequestEntityTooLargeException: ['RequestEntityTooLarge', 413],
 };
 
@@ -66,11 +82,15 @@ export class StsHandler {
     const requestId = randomUUID();
     let action: string | undefined;
     let caller: Caller | undefined;
+    let region: string | undefined;
+    let result: XmlValue | undefined;
+    let error: QueryError | undefined;
+    const call: StsCallRecord = { requestParameters: null, responseElements: null };
     try {
       const body = await readBody(req, this.options.bodyLimit);
       const params = queryParameters(req.url ?? '/', body, header(req, 'content-type'));
       action = params.get('Action');
-      ({ caller } = await this.options.authenticator.authenticate({
+      ({ caller, region } = await this.options.authenticator.authenticate({
         method: req.method ?? 'POST',
         url: req.url ?? '/',
         headers: req.headers,
@@ -81,20 +101,78 @@ export class StsHandler {
       if (version !== undefined && version !== VERSION) {
         throw new QueryError('InvalidAction', `Could not find operation ${action ?? ''} for version ${version}`);
       }
-      let result: XmlValue;
       if (action === 'GetCallerIdentity') result = await this.getCallerIdentity(caller);
-      else if (action === 'AssumeRole') result = await this.assumeRole(caller, params, sourceIp(req));
+      else if (action === 'AssumeRole') result = await this.assumeRole(caller, params, sourceIp(req), call);
       else if (action === undefined) throw new QueryError('MissingAction', 'Missing Action');
       else throw new QueryError('InvalidAction', `Could not find operation ${action} for version ${VERSION}`);
-      sendQueryResult(res, requestId, action, result);
-      this.options.logger.debug({ requestId, sts: action, caller: caller.arn }, 'request');
     } catch (err) {
-      const error = toQueryError(err);
+      error = toQueryError(err);
+    }
+
+    try {
+      const time = Date.now();
+      await this.options.audit.write(this.record(req, requestId, time, action, caller, region, call, error), time);
+    } catch (auditErr) {
+      this.options.logger.error(
+        { requestId, sts: action, err: auditErr },
+        'audit record could not be written: failing the request closed',
+      );
+      error = new QueryError(
+        'InternalFailure',
+        'An internal error occurred. Try again later.',
+        500,
+        'audit store unwritable',
+      );
+    }
+
+    if (error === undefined) {
+      sendQueryResult(res, requestId, action as string, result as XmlValue);
+      this.options.logger.debug({ requestId, sts: action, caller: caller?.arn }, 'request');
+    } else {
       sendQueryError(res, requestId, error);
       const entry = { requestId, sts: action, caller: caller?.arn, code: error.code, detail: error.detail };
-      if (error.status >= 500) this.options.logger.error({ ...entry, err }, error.message);
+      if (error.status >= 500) this.options.logger.error(entry, error.message);
       else this.options.logger.info(entry, 'request refused');
     }
+  }
+
+  /** The CloudTrail record of an STS call, as KMS calls get theirs (eventSource sts.amazonaws.com). */
+  private record(
+    req: IncomingMessage,
+    requestId: string,
+    time: number,
+    action: string | undefined,
+    caller: Caller | undefined,
+    region: string | undefined,
+    call: StsCallRecord,
+    error: QueryError | undefined,
+  ): AuditRecord {
+    const scope = credentialScope(header(req, 'authorization'));
+    const eventName = action === undefined || action === '' ? 'UnknownOperation' : action.slice(0, 128);
+    const record = buildApiCallRecord(
+      { eventName, input: undefined, parameters: undefined, output: undefined, error: undefined, caller, keyArns: [] },
+      {
+        requestId,
+        eventId: randomUUID(),
+        time,
+        region: region ?? scope.region ?? 'us-east-1',
+        sourceIp: sourceIp(req),
+        userAgent: header(req, 'user-agent'),
+        accessKeyId: scope.accessKeyId,
+        defaultAccountId: this.options.defaultAccountId,
+      },
+    );
+    record.eventSource = 'sts.amazonaws.com';
+    record.apiVersion = VERSION;
+    record.readOnly = eventName === 'GetCallerIdentity';
+    record.requestParameters = call.requestParameters;
+    record.responseElements = error === undefined ? call.responseElements : null;
+    if (error !== undefined) {
+      record.errorCode = error.code;
+      if (error.message !== '') record.errorMessage = error.message.slice(0, 1024);
+      if (error.detail !== undefined) record.trentDetail = { detail: error.detail };
+    }
+    return record;
   }
 
   private async getCallerIdentity(caller: Caller): Promise<XmlValue> {
@@ -102,10 +180,16 @@ export class StsHandler {
     return { UserId: principal.userId || caller.accessKeyId, Account: caller.accountId, Arn: caller.arn };
   }
 
-  private async assumeRole(caller: Caller, params: Map<string, string>, ip: string): Promise<XmlValue> {
+  private async assumeRole(
+    caller: Caller,
+    params: Map<string, string>,
+    ip: string,
+    call: StsCallRecord,
+  ): Promise<XmlValue> {
     const roleArn = params.get('RoleArn');
     const sessionName = params.get('RoleSessionName');
     const durationText = params.get('DurationSeconds');
+    call.requestParameters = assumeRoleParameters(params);
     const errors: string[] = [];
     if (roleArn === undefined)
       errors.push("Value null at 'roleArn' failed to satisfy constraint: Member must not be null");
@@ -145,12 +229,23 @@ export class StsHandler {
         `${errors.length} validation error${errors.length > 1 ? 's' : ''} detected: ${errors.join('; ')}`,
       );
     }
-    if (params.has('Policy') || params.has('PolicyArns.member.1')) {
-      throw new QueryError('ValidationError', 'Session policies (Policy, PolicyArns) are not supported by Trent.');
+    const policyArn = params.get('PolicyArns.member.1.arn');
+    if (policyArn !== undefined) {
+      // Trent models no managed policies: every ARN names one that does not exist.
+      throw new QueryError('MalformedPolicyDocument', `Policy ${policyArn} does not exist or is not attachable.`);
     }
+    const sessionPolicy = params.get('Policy');
+    const packedSessionPolicy = sessionPolicy === undefined ? undefined : checkSessionPolicy(sessionPolicy);
     const tags = memberPairs(params, 'Tags');
     const transitive = memberList(params, 'TransitiveTagKeys');
     checkTags(tags, transitive);
+    const packedPolicySize = packedSize(packedSessionPolicy, tags);
+    if (packedPolicySize !== undefined && packedPolicySize > 100) {
+      throw new QueryError(
+        'PackedPolicyTooLarge',
+        `Packed policy consumes ${packedPolicySize}% of allotted space, please use smaller policy.`,
+      );
+    }
     const arn = roleArn as string;
     const name = sessionName as string;
     const m = ROLE_ARN.exec(arn);
@@ -163,12 +258,17 @@ export class StsHandler {
       const roleId = `AROA${createHash('sha256').update(arn).digest('hex').slice(0, 17).toUpperCase()}`;
       return this.credentials(
         { accountId, roleName, roleId, trustPolicy: '', tags: {}, maxSessionDuration: 43200, createdAt: now },
-        name,
-        duration,
-        tags,
-        transitive,
-        false,
+        {
+          sessionName: name,
+          duration,
+          tags,
+          transitiveTagKeys: transitive,
+          chained: false,
+          sessionPolicy,
+          packedPolicySize,
+        },
         now,
+        call,
       );
     }
 
@@ -201,7 +301,7 @@ export class StsHandler {
     }
 
     const identity = await this.options.directory.identity(caller);
-    const trust = compileTrustPolicy(role.trustPolicy);
+    const trust = compileTrustPolicy(role.trustPolicy, 'trust-policy', role.trustPrincipals);
     const conditions: Record<string, string | string[] | undefined> = {
       [AWS.SourceIp]: ip,
       [AWS.SecureTransport]: 'false',
@@ -217,10 +317,17 @@ export class StsHandler {
       tags.length > 0 || transitive.length > 0 ? ['sts:AssumeRole', 'sts:TagSession'] : ['sts:AssumeRole'];
     for (const action of actions) {
       const decision = authorizeKms({
-        request: requestContext({ principal: identity.principal, action, resource: arn, conditions, now: new Date() }),
+        request: requestContext({
+          principal: identity.principal,
+          action,
+          resource: arn,
+          conditions: { ...callerConditions(caller), ...conditions },
+          now: new Date(),
+        }),
         resourceAccountId: accountId,
         keyPolicy: trust,
         identityPolicies: identity.policies,
+        sessionPolicy: identity.sessionPolicy,
         serviceControlPolicies:
           identity.serviceControlPolicies.length === 0 ? undefined : [identity.serviceControlPolicies],
         crossAccountActions: STS_ACTIONS,
@@ -250,18 +357,24 @@ export class StsHandler {
     }
     const allTags = [...Object.entries(inherited).map(([key, value]) => ({ key, value })), ...tags];
     const allTransitive = [...Object.keys(inherited), ...transitive];
-    return this.credentials(role, name, duration, allTags, allTransitive, chained, now);
+    return this.credentials(
+      role,
+      {
+        sessionName: name,
+        duration,
+        tags: allTags,
+        transitiveTagKeys: allTransitive,
+        chained,
+        sessionPolicy,
+        packedPolicySize,
+      },
+      now,
+      call,
+    );
   }
 
-  private async credentials(
-    role: RoleRecord,
-    sessionName: string,
-    duration: number,
-    tags: readonly { key: string; value: string }[],
-    transitiveTagKeys: readonly string[],
-    chained: boolean,
-    now: number,
-  ): Promise<XmlValue> {
+  private async credentials(role: RoleRecord, spec: SessionSpec, now: number, call: StsCallRecord): Promise<XmlValue> {
+    const { sessionName, duration, tags, transitiveTagKeys, chained } = spec;
     const expiresAt = now + duration * 1000;
     const issued = await issueSession(
       this.options.identities,
@@ -276,21 +389,30 @@ export class StsHandler {
         chained,
         createdAt: now,
         expiresAt,
+        ...(spec.sessionPolicy === undefined ? {} : { sessionPolicy: spec.sessionPolicy }),
       },
       now,
     );
+    const expiration = new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const assumedRoleUser = {
+      AssumedRoleId: `${role.roleId}:${sessionName}`,
+      Arn: assumedRoleArn(role.accountId, role.roleName, sessionName),
+    };
+    // The audit record names the new access key id, never its secret or token.
+    call.responseElements = {
+      credentials: { accessKeyId: issued.record.accessKeyId, expiration },
+      assumedRoleUser: { assumedRoleId: assumedRoleUser.AssumedRoleId, arn: assumedRoleUser.Arn },
+      ...(spec.packedPolicySize === undefined ? {} : { packedPolicySize: spec.packedPolicySize }),
+    };
     return {
       Credentials: {
         AccessKeyId: issued.record.accessKeyId,
         SecretAccessKey: issued.secretAccessKey,
         SessionToken: issued.sessionToken,
-        Expiration: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        Expiration: expiration,
       },
-      AssumedRoleUser: {
-        AssumedRoleId: `${role.roleId}:${sessionName}`,
-        Arn: assumedRoleArn(role.accountId, role.roleName, sessionName),
-      },
-      PackedPolicySize: tags.length > 0 ? Math.min(100, Math.ceil(JSON.stringify(tags).length / 20)) : undefined,
+      AssumedRoleUser: assumedRoleUser,
+      PackedPolicySize: spec.packedPolicySize,
     };
   }
 }
@@ -301,6 +423,65 @@ export function isStsRequest(req: IncomingMessage): boolean {
   const type = header(req, 'content-type') ?? '';
   if (type.toLowerCase().startsWith('application/x-www-form-urlencoded')) return true;
   return /Credential=[^,\s]*\/sts\/aws4_request/.test(header(req, 'authorization') ?? '');
+}
+
+interface SessionSpec {
+  sessionName: string;
+  duration: number;
+  tags: readonly { key: string; value: string }[];
+  transitiveTagKeys: readonly string[];
+  chained: boolean;
+  sessionPolicy: string | undefined;
+  packedPolicySize: number | undefined;
+}
+
+/** AssumeRole's limit on the plain text of a session policy, in characters. */
+const MAX_SESSION_POLICY_CHARS = 2048;
+/** The characters a session policy may hold (STS API reference, AssumeRole `Policy`). */
+const SESSION_POLICY_CHARS = /^[\t\n\r\u0020-\u00FF]+$/;
+/**
+ * The budget of the packed form of session policies and tags, in bytes. AWS does not publish its
+ * packing; Trent models it as the DEFLATE size of the minified policy and the tags, so a policy
+ * far from the 2,048-character limit can still be too large when it repeats itself little.
+ */
+const PACKED_BUDGET_BYTES = 900;
+
+/**
+ * Validates a session policy (length, characters, syntax; an identity policy: no Principal) and
+ * returns its minified form for packing. Errors in STS's words.
+ */
+function checkSessionPolicy(policy: string): string {
+  if (policy.length > MAX_SESSION_POLICY_CHARS) {
+    throw new QueryError(
+      'ValidationError',
+      `1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to ${MAX_SESSION_POLICY_CHARS}`,
+    );
+  }
+  if (!SESSION_POLICY_CHARS.test(policy)) {
+    throw new QueryError(
+      'ValidationError',
+      "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+",
+    );
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(policy);
+  } catch {
+    throw new QueryError('MalformedPolicyDocument', 'The policy is not in the valid JSON format.');
+  }
+  try {
+    parsePolicy(policy, { kind: 'identity', id: 'session-policy', latin1Only: false });
+  } catch (err) {
+    throw new QueryError('MalformedPolicyDocument', (err as Error).message);
+  }
+  return JSON.stringify(doc);
+}
+
+/** PackedPolicySize: the percentage of the packed budget the session policy and tags use. */
+function packedSize(policy: string | undefined, tags: readonly { key: string; value: string }[]): number | undefined {
+  if (policy === undefined && tags.length === 0) return undefined;
+  const packed = deflateRawSync(Buffer.from(`${policy ?? ''}${JSON.stringify(tags)}`, 'utf8')).length;
+  return Math.ceil((100 * packed) / PACKED_BUDGET_BYTES);
 }
 
 function checkTags(tags: { key: string; value: string }[], transitive: string[]): void {
@@ -338,6 +519,36 @@ function toQueryError(err: unknown): QueryError {
     if (err.status < 500) return new QueryError(err.code, err.message, err.status, err.detail);
   }
   return new QueryError('InternalFailure', 'An internal error occurred. Try again later.', 500, String(err));
+}
+
+/** AssumeRole's request parameters as CloudTrail records them (no secrets are among them). */
+function assumeRoleParameters(params: Map<string, string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const set = (name: string, value: unknown) => {
+    if (value !== undefined) out[name] = value;
+  };
+  set('roleArn', params.get('RoleArn'));
+  set('roleSessionName', params.get('RoleSessionName'));
+  const duration = params.get('DurationSeconds');
+  set('durationSeconds', duration === undefined || !/^\d{1,9}$/.test(duration) ? duration : Number(duration));
+  set('externalId', params.get('ExternalId'));
+  set('policy', params.get('Policy'));
+  const arns: string[] = [];
+  for (let i = 1; params.has(`PolicyArns.member.${i}.arn`); i++)
+    arns.push(params.get(`PolicyArns.member.${i}.arn`) as string);
+  if (arns.length > 0) out.policyArns = arns.map((arn) => ({ arn }));
+  const tags = memberPairs(params, 'Tags');
+  if (tags.length > 0) out.tags = tags;
+  const transitive = memberList(params, 'TransitiveTagKeys');
+  if (transitive.length > 0) out.transitiveTagKeys = transitive;
+  return out;
+}
+
+/** What an unauthenticated request's Authorization header says of its access key and region. */
+function credentialScope(authorization: string | undefined): { accessKeyId?: string; region?: string } {
+  const m =
+    authorization === undefined ? null : /Credential=([^/,\s]{1,128})\/\d{8}\/([a-z0-9-]{1,32})\//.exec(authorization);
+  return m === null ? {} : { accessKeyId: m[1] as string, region: m[2] as string };
 }
 
 function sourceIp(req: IncomingMessage): string {

@@ -37,6 +37,12 @@ export interface RoleRecord {
   roleId: string;
   /** The trust policy (a resource-based policy on sts:AssumeRole), as given. */
   trustPolicy: string;
+  /**
+   * The unique ids of the users and roles the trust policy names, by ARN, resolved when it was
+   * saved: a principal deleted and created again under the same name is not trusted until the
+   * trust policy is saved again. Undefined for roles saved before Trent bound them.
+   */
+  trustPrincipals?: Record<string, string> | undefined;
   /** Principal tags of the role's sessions (session tags override them). */
   tags: Record<string, string>;
   /** Longest session AssumeRole may issue, in seconds (3600–43200). */
@@ -71,6 +77,11 @@ export interface SessionRecord {
   transitiveTagKeys: string[];
   /** True when the session was assumed by another role session (role chaining). */
   chained: boolean;
+  /**
+   * The session policy passed to AssumeRole (`Policy`), as given: the session's permissions are
+   * what both it and the role's identity policies allow.
+   */
+  sessionPolicy?: string | undefined;
   createdAt: number;
   expiresAt: number;
 }

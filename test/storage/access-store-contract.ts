@@ -145,6 +145,46 @@ export function runAccessStoreContract(name: string, open: () => Promise<AccessS
       assert.equal(await s.deleteScp(A, 'a'), false);
     });
 
+    it('keeps the unique ids a trust policy was bound to, and a session policy with its session', async () => {
+      const s = f.access;
+      const role = {
+        accountId: A,
+        roleName: 'bound',
+        roleId: 'AROACCCCCCCCCCCCCCCCC',
+        trustPolicy: '{}',
+        tags: {},
+        maxSessionDuration: 3600,
+        createdAt: 1,
+      };
+      const trustPrincipals = { [`arn:aws:iam::${A}:user/bob`]: 'AIDABBBBBBBBBBBBBBBBB' };
+      assert.equal(await s.insertRole({ ...role, trustPrincipals }), true);
+      assert.deepEqual((await s.getRole(A, 'bound'))?.trustPrincipals, trustPrincipals);
+      const rebound = { [`arn:aws:iam::${A}:user/bob`]: 'AIDADDDDDDDDDDDDDDDDD' };
+      assert.equal(await s.updateRole({ ...role, trustPrincipals: rebound }), true);
+      assert.deepEqual((await s.getRole(A, 'bound'))?.trustPrincipals, rebound);
+      assert.equal(await s.updateRole(role), true);
+      assert.equal((await s.getRole(A, 'bound'))?.trustPrincipals, undefined, 'unbound: matched by ARN');
+      await s.deleteRole(A, 'bound');
+
+      const session = {
+        accessKeyId: 'ASIACCCCCCCCCCCCCCCC',
+        secretWrapped: Buffer.from([1]),
+        tokenSha256: 'cd'.repeat(32),
+        accountId: A,
+        roleName: 'bound',
+        roleId: role.roleId,
+        sessionName: 's',
+        tags: {},
+        transitiveTagKeys: [],
+        chained: false,
+        sessionPolicy: '{"Version":"2012-10-17","Statement":[]}',
+        createdAt: 0,
+        expiresAt: Date.now() + 3_600_000,
+      };
+      await s.insertSession(session, 0);
+      assert.equal((await s.getSession(session.accessKeyId))?.sessionPolicy, session.sessionPolicy);
+    });
+
     it('keeps sessions, and forgets those expired for more than a day', async () => {
       const session = {
         accessKeyId: 'ASIAAAAAAAAAAAAAAAAA',

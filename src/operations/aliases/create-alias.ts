@@ -9,11 +9,16 @@ interface CreateAliasInput {
   TargetKeyId: string;
 }
 
+/**
+ * Names a key. AWS asks for kms:CreateAlias twice (reference §4.10): on the alias, which only IAM
+ * policies can allow (an alias has no policy), and on the key.
+ */
 export const CreateAlias = defineOperation({
   name: 'CreateAlias',
   input: structure({ AliasName: AliasNameType, TargetKeyId: KeyIdType }, ['AliasName', 'TargetKeyId']),
   async handle(ctx, input: CreateAliasInput) {
     checkAliasName(input.AliasName);
+    await ctx.authorizeAccount('kms:CreateAlias', undefined, aliasArn(ctx.region, ctx.accountId, input.AliasName));
     const { key } = await ctx.useKey(input.TargetKeyId, 'CreateAlias');
     if ((await ctx.keys.countAliases(key)) >= MAX_ALIASES_PER_KEY) {
       throw new LimitExceededException(`The key ${key.arn} already has ${MAX_ALIASES_PER_KEY} aliases.`);

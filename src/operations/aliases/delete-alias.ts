@@ -8,13 +8,15 @@ interface DeleteAliasInput {
   AliasName: string;
 }
 
+/** Needs kms:DeleteAlias on the alias (IAM policies) and on its key (reference §4.10). */
 export const DeleteAlias = defineOperation({
   name: 'DeleteAlias',
   input: structure({ AliasName: AliasNameType }, ['AliasName']),
   async handle(ctx, input: DeleteAliasInput) {
     checkAliasName(input.AliasName);
-    const notFound = () =>
-      new NotFoundException(`Alias ${aliasArn(ctx.region, ctx.accountId, input.AliasName)} is not found.`);
+    const arn = aliasArn(ctx.region, ctx.accountId, input.AliasName);
+    const notFound = () => new NotFoundException(`Alias ${arn} is not found.`);
+    await ctx.authorizeAccount('kms:DeleteAlias', undefined, arn);
     const alias = await ctx.keys.getAlias(ctx.accountId, ctx.region, input.AliasName);
     if (alias === undefined) throw notFound();
     const target = await ctx.keys.get(keyArn(alias.region, alias.accountId, alias.targetKeyId));

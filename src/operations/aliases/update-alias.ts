@@ -12,17 +12,18 @@ interface UpdateAliasInput {
 
 /**
  * Points an alias at another key of the same type and usage (reference §4.2). The old target may
- * be in any state; the new one must not be pending deletion.
+ * be in any state; the new one must not be pending deletion. Needs kms:UpdateAlias on the alias
+ * (IAM policies), on the old key and on the new one (reference §4.10).
  */
 export const UpdateAlias = defineOperation({
   name: 'UpdateAlias',
   input: structure({ AliasName: AliasNameType, TargetKeyId: KeyIdType }, ['AliasName', 'TargetKeyId']),
   async handle(ctx, input: UpdateAliasInput) {
     checkAliasName(input.AliasName);
+    const arn = aliasArn(ctx.region, ctx.accountId, input.AliasName);
+    await ctx.authorizeAccount('kms:UpdateAlias', undefined, arn);
     const alias = await ctx.keys.getAlias(ctx.accountId, ctx.region, input.AliasName);
-    if (alias === undefined) {
-      throw new NotFoundException(`Alias ${aliasArn(ctx.region, ctx.accountId, input.AliasName)} is not found.`);
-    }
+    if (alias === undefined) throw new NotFoundException(`Alias ${arn} is not found.`);
     const { key: target } = await ctx.useKey(input.TargetKeyId, 'UpdateAlias');
     const old = await ctx.keys.get(keyArn(alias.region, alias.accountId, alias.targetKeyId));
     if (old !== undefined) {
@@ -42,9 +43,7 @@ export const UpdateAlias = defineOperation({
       targetKeyId: target.keyId,
       lastUpdatedDate: ctx.clock.now(),
     });
-    if (!updated) {
-      throw new NotFoundException(`Alias ${aliasArn(ctx.region, ctx.accountId, input.AliasName)} is not found.`);
-    }
+    if (!updated) throw new NotFoundException(`Alias ${arn} is not found.`);
     return undefined;
   },
 });

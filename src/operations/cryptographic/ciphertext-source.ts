@@ -1,8 +1,8 @@
 import { AccessDeniedException, IncorrectKeyException } from '../../errors.js';
 import { decodeBlob } from '../../keys/ciphertext-blob.js';
 import type { EncryptionContext } from '../../keys/encryption-context.js';
-import { encryptionConditions } from '../../keys/request-conditions.js';
 import { decryptSymmetric } from '../../keys/symmetric.js';
+import type { Conditions } from '../../policy/kms-authorizer.js';
 import type { KeyRecord } from '../../storage/records.js';
 import { type RequestContext, requireSymmetricEncryption } from '../context.js';
 import { requireSymmetricAlgorithm } from './encryption-algorithm.js';
@@ -34,6 +34,8 @@ export async function openCiphertext(
     algorithm: string | undefined;
     operation: 'Decrypt' | 'ReEncrypt';
     action: string;
+    /** The request's condition keys, given the key the blob names. */
+    conditions: (key: KeyRecord) => Conditions;
     grantTokens?: string[] | undefined;
   },
 ): Promise<OpenedCiphertext> {
@@ -48,10 +50,10 @@ export async function openCiphertext(
     }
   }
   if (key === undefined || key.region !== ctx.region) throw new AccessDeniedException(INACCESSIBLE, blob.keyArn);
-  ctx.services.grants.checkGrantTokens(request.grantTokens);
   await ctx.authorize(request.action, key, {
-    conditions: encryptionConditions(request.context, request.algorithm ?? 'SYMMETRIC_DEFAULT'),
+    conditions: request.conditions(key),
     encryptionContext: request.context,
+    grantTokens: request.grantTokens,
   });
   ctx.checkKeyState(request.operation, key);
   requireSymmetricEncryption(key, request.operation);

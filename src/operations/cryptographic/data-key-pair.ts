@@ -2,6 +2,7 @@ import { generateKeyPairDer } from '../../crypto/key-generation.js';
 import { UnsupportedOperationException } from '../../errors.js';
 import type { EncryptionContext } from '../../keys/encryption-context.js';
 import { keySpecEntry } from '../../keys/key-specs.js';
+import { dataKeyPairConditions } from '../../keys/request-conditions.js';
 import { encryptSymmetric } from '../../keys/symmetric.js';
 import {
   BooleanType,
@@ -41,7 +42,12 @@ export async function generateDataKeyPair(
   input: GenerateDataKeyPairInput,
   operation: 'GenerateDataKeyPair' | 'GenerateDataKeyPairWithoutPlaintext',
 ) {
-  const { key } = await ctx.useKey(input.KeyId, operation, { allowAlias: true });
+  const { key } = await ctx.useKey(input.KeyId, operation, {
+    allowAlias: true,
+    grantTokens: input.GrantTokens,
+    conditions: dataKeyPairConditions(input.KeyPairSpec, input.EncryptionContext),
+    encryptionContext: input.EncryptionContext,
+  });
   requireSymmetricEncryption(key, operation);
   const generation = keySpecEntry(input.KeyPairSpec).generation;
   if (generation === undefined || generation.type === 'secret') {

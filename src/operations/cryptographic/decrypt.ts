@@ -82,6 +82,7 @@ export const Decrypt = defineOperation({
       algorithm: input.EncryptionAlgorithm,
       operation: 'Decrypt',
       action: 'kms:Decrypt',
+      conditions: () => decryptConditions(input),
       grantTokens: input.GrantTokens,
     });
     finishDryRun(input.DryRun);
@@ -97,7 +98,11 @@ function access(input: DecryptInput) {
   return {
     allowAlias: true,
     grantTokens: input.GrantTokens,
-    conditions: encryptionConditions(input.EncryptionContext, input.EncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT'),
+    conditions: decryptConditions(input),
     encryptionContext: input.EncryptionContext,
   };
+}
+
+function decryptConditions(input: DecryptInput) {
+  return encryptionConditions(input.EncryptionContext, input.EncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT');
 }

@@ -1,6 +1,7 @@
 import { ecdhSharedSecret, parsePeerKey } from '../../crypto/ecdh.js';
 import { ValidationException } from '../../errors.js';
 import { requireAlgorithm, requireKeyUsage } from '../../keys/key-usage.js';
+import { keyAgreementConditions } from '../../keys/request-conditions.js';
 import { currentMaterial } from '../../keys/signing.js';
 import {
   BooleanType,
@@ -43,7 +44,11 @@ export const DeriveSharedSecret = defineOperation({
   ),
   async handle(ctx, input: DeriveSharedSecretInput) {
     refuseRecipient(input.Recipient);
-    const { key } = await ctx.useKey(input.KeyId, 'DeriveSharedSecret', { allowAlias: true });
+    const { key } = await ctx.useKey(input.KeyId, 'DeriveSharedSecret', {
+      allowAlias: true,
+      grantTokens: input.GrantTokens,
+      conditions: keyAgreementConditions(input.KeyAgreementAlgorithm),
+    });
     requireKeyUsage(key, 'KEY_AGREEMENT', 'DeriveSharedSecret');
     requireAlgorithm(key, input.KeyAgreementAlgorithm);
     const privateKey = await currentMaterial(ctx.keys, key);

@@ -17,7 +17,13 @@ export const GenerateMac = defineOperation({
   name: 'GenerateMac',
   input: structure(macMembers, ['Message', 'KeyId', 'MacAlgorithm']),
   async handle(ctx, input: GenerateMacInput) {
-    const { key, hash, material } = await useMacKey(ctx, input.KeyId, input.MacAlgorithm, 'GenerateMac');
+    const { key, hash, material } = await useMacKey(
+      ctx,
+      input.KeyId,
+      input.MacAlgorithm,
+      'GenerateMac',
+      input.GrantTokens,
+    );
     finishDryRun(input.DryRun);
     const mac = hmac(await material(), hash, input.Message);
     return { Mac: mac.toString('base64'), MacAlgorithm: input.MacAlgorithm, KeyId: key.arn };

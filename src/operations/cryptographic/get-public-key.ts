@@ -14,7 +14,10 @@ export const GetPublicKey = defineOperation({
   name: 'GetPublicKey',
   input: structure({ KeyId: KeyIdType, GrantTokens: GrantTokenList }, ['KeyId']),
   async handle(ctx, input: GetPublicKeyInput) {
-    const { key } = await ctx.useKey(input.KeyId, 'GetPublicKey', { allowAlias: true });
+    const { key } = await ctx.useKey(input.KeyId, 'GetPublicKey', {
+      allowAlias: true,
+      grantTokens: input.GrantTokens,
+    });
     if (!keySpecEntry(key.keySpec).asymmetric) {
       throw new UnsupportedOperationException(
         `${key.arn} key spec is ${key.keySpec} which is not valid for GetPublicKey.`,

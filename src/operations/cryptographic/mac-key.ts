@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { MAC_HASHES } from '../../keys/key-specs.js';
 import { requireAlgorithm, requireKeyUsage } from '../../keys/key-usage.js';
+import { macConditions } from '../../keys/request-conditions.js';
 import { currentMaterial } from '../../keys/signing.js';
 import type { KeyRecord } from '../../storage/records.js';
 import { BooleanType, enumOf, GrantTokenList, KeyIdType, MAC_ALGORITHM_NAMES, MessageType } from '../../wire/shapes.js';
@@ -20,8 +21,13 @@ export async function useMacKey(
   keyId: string,
   algorithm: string,
   operation: 'GenerateMac' | 'VerifyMac',
+  grantTokens: string[] | undefined,
 ): Promise<{ key: KeyRecord; hash: 'sha224' | 'sha256' | 'sha384' | 'sha512'; material: () => Promise<KeyObject> }> {
-  const { key } = await ctx.useKey(keyId, operation, { allowAlias: true });
+  const { key } = await ctx.useKey(keyId, operation, {
+    allowAlias: true,
+    grantTokens,
+    conditions: macConditions(algorithm),
+  });
   requireKeyUsage(key, 'GENERATE_VERIFY_MAC', operation);
   requireAlgorithm(key, algorithm);
   const hash = MAC_HASHES[algorithm] as 'sha224' | 'sha256' | 'sha384' | 'sha512';

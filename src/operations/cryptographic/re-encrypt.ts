@@ -1,3 +1,4 @@
+import { NotFoundException } from '../../errors.js';
 import {
   checkAsymmetricEncryption,
   checkPlaintextSize,
@@ -6,7 +7,7 @@ import {
 } from '../../keys/asymmetric-encryption.js';
 import type { EncryptionContext } from '../../keys/encryption-context.js';
 import { requireKeyUsage } from '../../keys/key-usage.js';
-import { encryptionConditions } from '../../keys/request-conditions.js';
+import { reEncryptConditions } from '../../keys/request-conditions.js';
 import { encryptSymmetric } from '../../keys/symmetric.js';
 import {
   BooleanType,
@@ -20,7 +21,7 @@ import {
   structure,
 } from '../../wire/shapes.js';
 import { missingMember } from '../../wire/validate.js';
-import { requireSymmetricEncryption } from '../context.js';
+import { type RequestContext, requireSymmetricEncryption } from '../context.js';
 import { defineOperation } from '../operation.js';
 import { type OpenedCiphertext, openCiphertext } from './ciphertext-source.js';
 import { finishDryRun } from './dry-run.js';
@@ -59,14 +60,19 @@ export const ReEncrypt = defineOperation({
   ),
   async handle(ctx, input: ReEncryptInput) {
     const ignoreCiphertext = input.DryRun === true && input.DryRunModifiers?.includes('IGNORE_CIPHERTEXT');
+    // kms:ReEncryptOnSameKey on the source side needs the destination first; its own errors come
+    // in their turn, when it is used.
+    const destinationArn = await peekKeyArn(ctx, input.DestinationKeyId);
     let source: OpenedCiphertext | undefined;
+    let sourceKeyArn: string | undefined;
     // An RSA source ciphertext carries no metadata: SourceKeyId names it (reference §4.6).
     const named =
       isAsymmetricAlgorithm(input.SourceEncryptionAlgorithm) && input.SourceKeyId !== undefined
-        ? (await ctx.useKey(input.SourceKeyId, 'ReEncrypt', sourceAccess(input))).key
+        ? (await ctx.useKey(input.SourceKeyId, 'ReEncrypt', await sourceAccess(ctx, input, destinationArn))).key
         : undefined;
     if (named !== undefined && named.keySpec !== 'SYMMETRIC_DEFAULT') {
       const key = named;
+      sourceKeyArn = key.arn;
       requireKeyUsage(key, 'ENCRYPT_DECRYPT', 'ReEncrypt');
       const encryption = checkAsymmetricEncryption(key, input.SourceEncryptionAlgorithm, input.SourceEncryptionContext);
       const blob = input.CiphertextBlob;
@@ -80,7 +86,8 @@ export const ReEncrypt = defineOperation({
       }
     } else if (ignoreCiphertext) {
       if (input.SourceKeyId === undefined) throw missingMember('sourceKeyId');
-      const { key } = await ctx.useKey(input.SourceKeyId, 'ReEncrypt', sourceAccess(input));
+      const { key } = await ctx.useKey(input.SourceKeyId, 'ReEncrypt', await sourceAccess(ctx, input, destinationArn));
+      sourceKeyArn = key.arn;
       requireSymmetricEncryption(key, 'ReEncrypt');
       requireSymmetricAlgorithm(key, input.SourceEncryptionAlgorithm);
     } else {
@@ -92,16 +99,24 @@ export const ReEncrypt = defineOperation({
         algorithm: input.SourceEncryptionAlgorithm,
         operation: 'ReEncrypt',
         action: 'kms:ReEncryptFrom',
+        conditions: (key) =>
+          reEncryptConditions(
+            input.SourceEncryptionContext,
+            input.SourceEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT',
+            key.arn === destinationArn,
+          ),
         grantTokens: input.GrantTokens,
       });
+      sourceKeyArn = source.key.arn;
     }
     const { key: destination } = await ctx.useKey(input.DestinationKeyId, 'ReEncrypt', {
       allowAlias: true,
       action: 'kms:ReEncryptTo',
       grantTokens: input.GrantTokens,
-      conditions: encryptionConditions(
+      conditions: reEncryptConditions(
         input.DestinationEncryptionContext,
         input.DestinationEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT',
+        sourceKeyArn !== undefined && sourceKeyArn === destinationArn,
       ),
       encryptionContext: input.DestinationEncryptionContext,
     });
@@ -146,16 +161,32 @@ export const ReEncrypt = defineOperation({
   },
 });
 
-/** How ReEncrypt's source parameters take part in authorization (kms:ReEncryptFrom). */
-function sourceAccess(input: ReEncryptInput) {
+/**
+ * How ReEncrypt's source parameters take part in authorization (kms:ReEncryptFrom), when
+ * SourceKeyId names the source key.
+ */
+async function sourceAccess(ctx: RequestContext, input: ReEncryptInput, destinationArn: string | undefined) {
+  const sourceArn = await peekKeyArn(ctx, input.SourceKeyId);
   return {
     allowAlias: true,
     action: 'kms:ReEncryptFrom',
     grantTokens: input.GrantTokens,
-    conditions: encryptionConditions(
+    conditions: reEncryptConditions(
       input.SourceEncryptionContext,
       input.SourceEncryptionAlgorithm ?? 'SYMMETRIC_DEFAULT',
+      sourceArn !== undefined && sourceArn === destinationArn,
     ),
     encryptionContext: input.SourceEncryptionContext,
   };
+}
+
+/** The ARN of the key an identifier names, or undefined when there is none (its error comes later). */
+async function peekKeyArn(ctx: RequestContext, identifier: string | undefined): Promise<string | undefined> {
+  if (identifier === undefined) return undefined;
+  try {
+    return (await ctx.keys.resolve(ctx, identifier, true)).key.arn;
+  } catch (err) {
+    if (err instanceof NotFoundException) return undefined;
+    throw err;
+  }
 }

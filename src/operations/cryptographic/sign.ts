@@ -1,4 +1,5 @@
 import { requireAlgorithm, requireKeyUsage } from '../../keys/key-usage.js';
+import { signingConditions } from '../../keys/request-conditions.js';
 import { checkMessage, signWith } from '../../keys/signing.js';
 import {
   BooleanType,
@@ -36,7 +37,11 @@ export const Sign = defineOperation({
     ['KeyId', 'Message', 'SigningAlgorithm'],
   ),
   async handle(ctx, input: SignInput) {
-    const { key } = await ctx.useKey(input.KeyId, 'Sign', { allowAlias: true });
+    const { key } = await ctx.useKey(input.KeyId, 'Sign', {
+      allowAlias: true,
+      grantTokens: input.GrantTokens,
+      conditions: signingConditions(input.SigningAlgorithm, input.MessageType),
+    });
     requireKeyUsage(key, 'SIGN_VERIFY', 'Sign');
     requireAlgorithm(key, input.SigningAlgorithm);
     const request = checkMessage(input.SigningAlgorithm, input.MessageType, input.Message);

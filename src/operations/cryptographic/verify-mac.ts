@@ -19,7 +19,13 @@ export const VerifyMac = defineOperation({
   name: 'VerifyMac',
   input: structure({ ...macMembers, Mac: SignatureType }, ['Message', 'KeyId', 'MacAlgorithm', 'Mac']),
   async handle(ctx, input: VerifyMacInput) {
-    const { key, hash, material } = await useMacKey(ctx, input.KeyId, input.MacAlgorithm, 'VerifyMac');
+    const { key, hash, material } = await useMacKey(
+      ctx,
+      input.KeyId,
+      input.MacAlgorithm,
+      'VerifyMac',
+      input.GrantTokens,
+    );
     finishDryRun(input.DryRun);
     if (!hmacVerify(await material(), hash, input.Message, input.Mac)) {
       throw new KMSInvalidMacException('', 'MAC does not verify');

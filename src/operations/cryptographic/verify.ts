@@ -1,5 +1,6 @@
 import { KMSInvalidSignatureException } from '../../errors.js';
 import { requireAlgorithm, requireKeyUsage } from '../../keys/key-usage.js';
+import { signingConditions } from '../../keys/request-conditions.js';
 import { checkMessage, verifyWith } from '../../keys/signing.js';
 import {
   BooleanType,
@@ -41,7 +42,11 @@ export const Verify = defineOperation({
     ['KeyId', 'Message', 'Signature', 'SigningAlgorithm'],
   ),
   async handle(ctx, input: VerifyInput) {
-    const { key } = await ctx.useKey(input.KeyId, 'Verify', { allowAlias: true });
+    const { key } = await ctx.useKey(input.KeyId, 'Verify', {
+      allowAlias: true,
+      grantTokens: input.GrantTokens,
+      conditions: signingConditions(input.SigningAlgorithm, input.MessageType),
+    });
     requireKeyUsage(key, 'SIGN_VERIFY', 'Verify');
     requireAlgorithm(key, input.SigningAlgorithm);
     const request = checkMessage(input.SigningAlgorithm, input.MessageType, input.Message);

@@ -1,6 +1,5 @@
 import { LimitExceededException, ValidationException } from '../../errors.js';
-import { encryptionConditions } from '../../keys/request-conditions.js';
-import { KMS_CONDITION_KEYS as KMS } from '../../policy/condition-keys.js';
+import { createGrantConditions } from '../../keys/request-conditions.js';
 import type { GrantRecord } from '../../storage/grant-store.js';
 import { BooleanType, enumOf, GrantTokenList, KeyIdType, structure } from '../../wire/shapes.js';
 import { finishDryRun } from '../cryptographic/dry-run.js';
@@ -58,29 +57,26 @@ export const CreateGrant = defineOperation({
     if (input.Operations.length === 0) throw new ValidationException('Operations must name at least one operation.');
     const operations = [...new Set(input.Operations)];
     const constraints = input.Constraints;
-    const constrained = { ...constraints?.EncryptionContextSubset, ...constraints?.EncryptionContextEquals };
-    const constraintType = constraints?.EncryptionContextEquals
-      ? 'EncryptionContextEquals'
-      : constraints?.EncryptionContextSubset
-        ? 'EncryptionContextSubset'
-        : undefined;
+    const equals = constraints?.EncryptionContextEquals;
+    const subset = constraints?.EncryptionContextSubset;
     const { key } = await ctx.useKey(input.KeyId, 'CreateGrant', {
       grantTokens: input.GrantTokens,
-      conditions: {
-        ...encryptionConditions(constraintType === undefined ? undefined : constrained, undefined),
-        [KMS.GrantOperations]: operations,
-        [KMS.GranteePrincipal]: grantee,
-        [KMS.RetiringPrincipal]: input.RetiringPrincipal,
-        [KMS.GrantConstraintType]: constraintType,
-        [KMS.GrantIsForAWSResource]: 'false',
-      },
+      conditions: createGrantConditions({
+        operations,
+        granteePrincipal: grantee,
+        retiringPrincipal: input.RetiringPrincipal,
+        encryptionContextEquals: equals,
+        encryptionContextSubset: subset,
+      }),
+      // A caller whose CreateGrant comes from a grant may create only grants within that grant.
+      childGrant: { operations, constraints: { encryptionContextEquals: equals, encryptionContextSubset: subset } },
     });
     checkGrantFitsKey(key, operations, constraints);
     const wanted = {
       granteePrincipal: grantee,
       ...(input.RetiringPrincipal === undefined ? {} : { retiringPrincipal: input.RetiringPrincipal }),
       operations: [...operations].sort(),
-      ...(constraintType === undefined ? {} : { constraints: sortedConstraints(constraints) }),
+      ...(equals === undefined && subset === undefined ? {} : { constraints: sortedConstraints(constraints) }),
     };
     const same = (g: GrantRecord) =>
       g.name === input.Name &&

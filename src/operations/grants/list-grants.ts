@@ -1,5 +1,6 @@
 import { InvalidGrantIdException } from '../../errors.js';
 import { page } from '../../keys/marker.js';
+import { grantManagementConditions } from '../../keys/request-conditions.js';
 import { KeyIdType, LimitType, MarkerType, structure } from '../../wire/shapes.js';
 import { defineOperation } from '../operation.js';
 import { GrantIdType, grantListEntry, PrincipalIdType, ServicePrincipalType } from './grant-shapes.js';
@@ -28,7 +29,7 @@ export const ListGrants = defineOperation({
     ['KeyId'],
   ),
   async handle(ctx, input: ListGrantsInput) {
-    const { key } = await ctx.useKey(input.KeyId, 'ListGrants');
+    const { key } = await ctx.useKey(input.KeyId, 'ListGrants', { conditions: grantManagementConditions() });
     if (input.GrantId !== undefined && (await ctx.services.grants.get(key.arn, input.GrantId)) === undefined) {
       throw new InvalidGrantIdException(`Grant ID ${input.GrantId} is not valid.`);
     }

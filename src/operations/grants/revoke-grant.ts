@@ -1,4 +1,5 @@
 import { NotFoundException } from '../../errors.js';
+import { grantManagementConditions } from '../../keys/request-conditions.js';
 import { BooleanType, KeyIdType, structure } from '../../wire/shapes.js';
 import { finishDryRun } from '../cryptographic/dry-run.js';
 import { defineOperation } from '../operation.js';
@@ -15,7 +16,7 @@ export const RevokeGrant = defineOperation({
   name: 'RevokeGrant',
   input: structure({ KeyId: KeyIdType, GrantId: GrantIdType, DryRun: BooleanType }, ['KeyId', 'GrantId']),
   async handle(ctx, input: RevokeGrantInput) {
-    const { key } = await ctx.useKey(input.KeyId, 'RevokeGrant');
+    const { key } = await ctx.useKey(input.KeyId, 'RevokeGrant', { conditions: grantManagementConditions() });
     if ((await ctx.services.grants.get(key.arn, input.GrantId)) === undefined) {
       throw new NotFoundException(`Grant ID ${input.GrantId} not found`);
     }

@@ -8,7 +8,7 @@ import {
   type WrappingAlgorithm,
 } from '../../keys/imported-material.js';
 import { epochSeconds } from '../../keys/key-metadata.js';
-import { KMS_CONDITION_KEYS as KMS } from '../../policy/condition-keys.js';
+import { wrappingConditions } from '../../keys/request-conditions.js';
 import { enumOf, KeyIdType, structure } from '../../wire/shapes.js';
 import { defineOperation } from '../operation.js';
 
@@ -35,7 +35,7 @@ export const GetParametersForImport = defineOperation({
   ),
   async handle(ctx, input: GetParametersForImportInput) {
     const { key } = await ctx.useKey(input.KeyId, 'GetParametersForImport', {
-      conditions: { [KMS.WrappingAlgorithm]: input.WrappingAlgorithm, [KMS.WrappingKeySpec]: input.WrappingKeySpec },
+      conditions: wrappingConditions(input.WrappingAlgorithm, input.WrappingKeySpec),
     });
     if (input.WrappingAlgorithm === 'RSAES_PKCS1_V1_5') {
       throw new ValidationException('The wrapping algorithm RSAES_PKCS1_V1_5 is no longer supported.');

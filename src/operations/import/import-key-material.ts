@@ -8,8 +8,8 @@ import {
   unwrapImportedMaterial,
 } from '../../keys/imported-material.js';
 import { checkKeyState } from '../../keys/key-states.js';
+import { importConditions } from '../../keys/request-conditions.js';
 import { materialsOf } from '../../keys/rotation.js';
-import { KMS_CONDITION_KEYS as KMS } from '../../policy/condition-keys.js';
 import type { KeyMaterialRecord, KeyRecord } from '../../storage/records.js';
 import { DescriptionType, enumOf, KeyIdType, structure } from '../../wire/shapes.js';
 import { defineOperation } from '../operation.js';
@@ -53,10 +53,7 @@ export const ImportKeyMaterial = defineOperation({
     const expirationModel = input.ExpirationModel ?? 'KEY_MATERIAL_EXPIRES';
     const validTo = input.ValidTo === undefined ? undefined : input.ValidTo * 1000;
     const { key } = await ctx.useKey(input.KeyId, 'ImportKeyMaterial', {
-      conditions: {
-        [KMS.ExpirationModel]: expirationModel,
-        ...(validTo === undefined ? {} : { [KMS.ValidTo]: String(validTo / 1000) }),
-      },
+      conditions: importConditions(expirationModel, input.ValidTo),
     });
     const now = ctx.clock.now();
     if (expirationModel === 'KEY_MATERIAL_EXPIRES') {

@@ -11,9 +11,8 @@ import { keyArn } from '../../keys/arn.js';
 import { defaultKeyPolicy } from '../../keys/default-policy.js';
 import { keyMetadata } from '../../keys/key-metadata.js';
 import { type KeyUsage, keySpecEntry } from '../../keys/key-specs.js';
-import { requestTagConditions } from '../../keys/request-conditions.js';
+import { newKeyConditions } from '../../keys/request-conditions.js';
 import { checkNewTags, MAX_TAGS_PER_KEY } from '../../keys/tags.js';
-import { KMS_CONDITION_KEYS as KMS } from '../../policy/condition-keys.js';
 import type { KeyRecord, Tag } from '../../storage/records.js';
 import {
   BooleanType,
@@ -61,16 +60,14 @@ export const CreateKey = defineOperation({
   async handle(ctx, input: CreateKeyInput) {
     const keySpec = chooseKeySpec(input);
     // No key resource yet: IAM policies decide (reference §4.10); Tags need kms:TagResource too.
-    const conditions = {
-      [KMS.KeySpec]: keySpec,
-      [KMS.CustomerMasterKeySpec]: keySpec,
-      [KMS.KeyUsage]: input.KeyUsage ?? 'ENCRYPT_DECRYPT',
-      [KMS.CustomerMasterKeyUsage]: input.KeyUsage ?? 'ENCRYPT_DECRYPT',
-      [KMS.KeyOrigin]: input.Origin ?? 'AWS_KMS',
-      [KMS.MultiRegion]: String(input.MultiRegion === true),
-      [KMS.BypassPolicyLockoutSafetyCheck]: String(input.BypassPolicyLockoutSafetyCheck === true),
-      ...requestTagConditions(input.Tags ?? []),
-    };
+    const conditions = newKeyConditions({
+      keySpec,
+      keyUsage: input.KeyUsage ?? 'ENCRYPT_DECRYPT',
+      origin: input.Origin ?? 'AWS_KMS',
+      multiRegion: input.MultiRegion === true,
+      bypassPolicyLockoutSafetyCheck: input.BypassPolicyLockoutSafetyCheck === true,
+      tags: input.Tags ?? [],
+    });
     await ctx.authorizeAccount('kms:CreateKey', conditions);
     if (input.Tags !== undefined && input.Tags.length > 0) await ctx.authorizeAccount('kms:TagResource', conditions);
     // Only symmetric encryption keys have a default usage (reference Appendix A).

@@ -11,7 +11,10 @@ export const DescribeKey = defineOperation({
   name: 'DescribeKey',
   input: structure({ KeyId: KeyIdType, GrantTokens: GrantTokenList }, ['KeyId']),
   async handle(ctx, input: DescribeKeyInput) {
-    const { key } = await ctx.useKey(input.KeyId, 'DescribeKey', { allowAlias: true });
+    const { key } = await ctx.useKey(input.KeyId, 'DescribeKey', {
+      allowAlias: true,
+      grantTokens: input.GrantTokens,
+    });
     return { KeyMetadata: keyMetadata(key) };
   },
 });

@@ -1,6 +1,6 @@
 import { ValidationException } from '../../errors.js';
 import { epochSeconds } from '../../keys/key-metadata.js';
-import { KMS_CONDITION_KEYS } from '../../policy/condition-keys.js';
+import { deletionConditions } from '../../keys/request-conditions.js';
 import { KeyIdType, structure } from '../../wire/shapes.js';
 import { defineOperation } from '../operation.js';
 
@@ -25,7 +25,7 @@ export const ScheduleKeyDeletion = defineOperation({
       input.KeyId,
       'ScheduleKeyDeletion',
       (current) => ({ ...current, keyState: 'PendingDeletion', deletionDate, pendingWindowInDays: days }),
-      { conditions: { [KMS_CONDITION_KEYS.ScheduleKeyDeletionPendingWindowInDays]: String(days) } },
+      { conditions: deletionConditions(days) },
     );
     return {
       KeyId: updated.arn,

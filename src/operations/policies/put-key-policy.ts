@@ -1,4 +1,4 @@
-import { KMS_CONDITION_KEYS } from '../../policy/condition-keys.js';
+import { lockoutConditions } from '../../keys/request-conditions.js';
 import { BooleanType, KeyIdType, PolicyType, structure } from '../../wire/shapes.js';
 import { defineOperation } from '../operation.js';
 import { checkPolicyName, PolicyNameType } from './policy-name.js';
@@ -23,7 +23,7 @@ export const PutKeyPolicy = defineOperation({
   ),
   async handle(ctx, input: PutKeyPolicyInput) {
     const bypass = input.BypassPolicyLockoutSafetyCheck === true;
-    const conditions = { [KMS_CONDITION_KEYS.BypassPolicyLockoutSafetyCheck]: String(bypass) };
+    const conditions = lockoutConditions(bypass);
     const { key } = await ctx.useKey(input.KeyId, 'PutKeyPolicy', { conditions });
     checkPolicyName(input.PolicyName);
     const policyPrincipals = await ctx.services.authorizer.checkNewKeyPolicy({

@@ -1,5 +1,5 @@
+import { rotationConditions } from '../../keys/request-conditions.js';
 import { DAY_MS, ROTATION_PERIOD_DAYS } from '../../keys/rotation.js';
-import { KMS_CONDITION_KEYS } from '../../policy/condition-keys.js';
 import { KeyIdType, structure } from '../../wire/shapes.js';
 import { defineOperation } from '../operation.js';
 
@@ -41,7 +41,7 @@ export const EnableKeyRotation = defineOperation({
           nextRotationDate: previous + days * DAY_MS,
         };
       },
-      { conditions: { [KMS_CONDITION_KEYS.RotationPeriodInDays]: String(days) } },
+      { conditions: rotationConditions(days) },
     );
     return undefined;
   },

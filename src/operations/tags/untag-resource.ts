@@ -1,5 +1,5 @@
+import { tagKeyConditions } from '../../keys/request-conditions.js';
 import { removeTags } from '../../keys/tags.js';
-import { AWS_CONDITION_KEYS } from '../../policy/condition-keys.js';
 import { KeyIdType, structure, TagKeyType } from '../../wire/shapes.js';
 import { defineOperation } from '../operation.js';
 
@@ -17,9 +17,7 @@ export const UntagResource = defineOperation({
       input.KeyId,
       'UntagResource',
       (key) => ({ ...key, tags: removeTags(key.tags, input.TagKeys) }),
-      {
-        conditions: { [AWS_CONDITION_KEYS.TagKeys]: input.TagKeys },
-      },
+      { conditions: tagKeyConditions(input.TagKeys) },
     );
     return undefined;
   },

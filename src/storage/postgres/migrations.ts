@@ -260,6 +260,16 @@ export const MIGRATIONS: readonly Migration[] = [
         FOR EACH ROW EXECUTE FUNCTION trent_notify_grant_change();
     `,
   },
+  {
+    version: 5,
+    name: 'trust policy principals bound to unique ids',
+    sql: `
+      -- The unique ids (AIDA…, AROA…) of the principals a role's trust policy names, as JSON
+      -- {arn: id}, resolved when the trust policy is saved (RoleRecord.trustPrincipals). NULL for
+      -- roles saved before: their trust policies match by ARN until saved again.
+      ALTER TABLE iam_roles ADD COLUMN trust_principals TEXT COLLATE "C";
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

@@ -29,11 +29,13 @@ interface RoleRow {
   tags: string;
   max_session_duration: number;
   created_at: number;
+  trust_principals: string | null;
 }
 
 const SESSION_RETENTION_MS = 86_400_000;
 const USER_COLS = 'account_id, user_name, user_id, tags, created_at';
-const ROLE_COLS = 'account_id, role_name, role_id, trust_policy, tags, max_session_duration, created_at';
+const ROLE_COLS =
+  'account_id, role_name, role_id, trust_policy, tags, max_session_duration, created_at, trust_principals';
 
 type Query = <R extends pg.QueryResultRow = pg.QueryResultRow>(
   sql: string,
@@ -188,15 +190,19 @@ export class PostgresAccessStore implements IdentityStore, GrantStore {
     return this.#identityWrite(
       async (q) =>
         (
-          await q(`INSERT INTO iam_roles (${ROLE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`, [
-            r.accountId,
-            r.roleName,
-            r.roleId,
-            r.trustPolicy,
-            JSON.stringify(r.tags),
-            r.maxSessionDuration,
-            r.createdAt,
-          ])
+          await q(
+            `INSERT INTO iam_roles (${ROLE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+            [
+              r.accountId,
+              r.roleName,
+              r.roleId,
+              r.trustPolicy,
+              JSON.stringify(r.tags),
+              r.maxSessionDuration,
+              r.createdAt,
+              trustPrincipalsColumn(r),
+            ],
+          )
         ).rowCount === 1,
     );
   }
@@ -206,9 +212,16 @@ export class PostgresAccessStore implements IdentityStore, GrantStore {
       async (q) =>
         (
           await q(
-            `UPDATE iam_roles SET trust_policy = $1, tags = $2, max_session_duration = $3
-             WHERE account_id = $4 AND role_name = $5`,
-            [r.trustPolicy, JSON.stringify(r.tags), r.maxSessionDuration, r.accountId, r.roleName],
+            `UPDATE iam_roles SET trust_policy = $1, tags = $2, max_session_duration = $3, trust_principals = $4
+             WHERE account_id = $5 AND role_name = $6`,
+            [
+              r.trustPolicy,
+              JSON.stringify(r.tags),
+              r.maxSessionDuration,
+              trustPrincipalsColumn(r),
+              r.accountId,
+              r.roleName,
+            ],
           )
         ).rowCount === 1,
     );
@@ -456,5 +469,12 @@ function parseRole(row: RoleRow): RoleRecord {
     tags: JSON.parse(row.tags) as Record<string, string>,
     maxSessionDuration: row.max_session_duration,
     createdAt: row.created_at,
+    ...(row.trust_principals === null
+      ? {}
+      : { trustPrincipals: JSON.parse(row.trust_principals) as Record<string, string> }),
   };
+}
+
+function trustPrincipalsColumn(r: RoleRecord): string | null {
+  return r.trustPrincipals === undefined ? null : JSON.stringify(r.trustPrincipals);
 }

@@ -266,6 +266,16 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 6,
+    name: 'trust policy principals bound to unique ids',
+    sql: `
+      -- The unique ids (AIDA…, AROA…) of the principals a role's trust policy names, as JSON
+      -- {arn: id}, resolved when the trust policy is saved (RoleRecord.trustPrincipals). NULL for
+      -- roles saved before: their trust policies match by ARN until saved again.
+      ALTER TABLE iam_roles ADD COLUMN trust_principals TEXT;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

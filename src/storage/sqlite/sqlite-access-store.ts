@@ -40,6 +40,7 @@ interface RoleRow {
   tags: string;
   max_session_duration: number;
   created_at: number;
+  trust_principals: string | null;
 }
 
 interface RolePolicyRow {
@@ -166,6 +167,7 @@ export class SqliteAccessStore implements IdentityStore, GrantStore {
           JSON.stringify(r.tags),
           r.maxSessionDuration,
           r.createdAt,
+          trustPrincipalsColumn(r),
         ).changes === 1,
     );
   }
@@ -173,8 +175,14 @@ export class SqliteAccessStore implements IdentityStore, GrantStore {
   async updateRole(r: RoleRecord): Promise<boolean> {
     return this.#write(
       () =>
-        this.#s.updateRole.run(r.trustPolicy, JSON.stringify(r.tags), r.maxSessionDuration, r.accountId, r.roleName)
-          .changes === 1,
+        this.#s.updateRole.run(
+          r.trustPolicy,
+          JSON.stringify(r.tags),
+          r.maxSessionDuration,
+          trustPrincipalsColumn(r),
+          r.accountId,
+          r.roleName,
+        ).changes === 1,
     );
   }
 
@@ -313,12 +321,20 @@ function parseRole(row: RoleRow): RoleRecord {
     tags: JSON.parse(row.tags) as Record<string, string>,
     maxSessionDuration: row.max_session_duration,
     createdAt: row.created_at,
+    ...(row.trust_principals === null
+      ? {}
+      : { trustPrincipals: JSON.parse(row.trust_principals) as Record<string, string> }),
   };
+}
+
+function trustPrincipalsColumn(r: RoleRecord): string | null {
+  return r.trustPrincipals === undefined ? null : JSON.stringify(r.trustPrincipals);
 }
 
 function prepare(db: Database.Database) {
   const userCols = 'account_id, user_name, user_id, tags, created_at';
-  const roleCols = 'account_id, role_name, role_id, trust_policy, tags, max_session_duration, created_at';
+  const roleCols =
+    'account_id, role_name, role_id, trust_policy, tags, max_session_duration, created_at, trust_principals';
   return {
     getRole: db.prepare<[string, string], RoleRow>(
       `SELECT ${roleCols} FROM iam_roles WHERE account_id = ? AND role_name = ?`,
@@ -327,11 +343,12 @@ function prepare(db: Database.Database) {
     listRolesOf: db.prepare<[string], RoleRow>(
       `SELECT ${roleCols} FROM iam_roles WHERE account_id = ? ORDER BY role_name`,
     ),
-    insertRole: db.prepare<[string, string, string, string, string, number, number]>(
-      `INSERT INTO iam_roles (${roleCols}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    insertRole: db.prepare<[string, string, string, string, string, number, number, string | null]>(
+      `INSERT INTO iam_roles (${roleCols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     ),
-    updateRole: db.prepare<[string, string, number, string, string]>(
-      'UPDATE iam_roles SET trust_policy = ?, tags = ?, max_session_duration = ? WHERE account_id = ? AND role_name = ?',
+    updateRole: db.prepare<[string, string, number, string | null, string, string]>(
+      `UPDATE iam_roles SET trust_policy = ?, tags = ?, max_session_duration = ?, trust_principals = ?
+       WHERE account_id = ? AND role_name = ?`,
     ),
     deleteRole: db.prepare<[string, string]>('DELETE FROM iam_roles WHERE account_id = ? AND role_name = ?'),
     deleteRolePolicies: db.prepare<[string, string]>(
