@@ -1,5 +1,4 @@
 import { closeSync, openSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import {
   type AuditFilter,
@@ -51,23 +50,12 @@ const EVENT_COLS =
 
 /**
  * The audit log in a SQLite file — by default the store's own file, on a connection of its own.
- * An appended batch is on stable storage when `append` resolves, with one fsync for the whole batch
- * (the writer in src/audit batches concurrent requests).
- *
- * The fsync is ours, not SQLite's: with synchronous=FULL better-sqlite3 would fsync the WAL inside
- * the commit, on the event loop, and stall every request for the disk's flush time (a third of the
- * server's time under load). Instead the connection runs synchronous=NORMAL — in WAL mode SQLite
- * then still syncs the WAL before each checkpoint and the database after it, and only the commit's
- * own sync is left out — and `append` resolves after an fdatasync of the WAL file on libuv's thread
- * pool. On Linux fdatasync flushes the file's data whichever descriptor names it, so the committed
- * frames (and the WAL header they need) are on disk before a record is acknowledged.
+ * WAL and synchronous=FULL: an appended batch is on stable storage when `append` returns, with one
+ * fsync for the whole batch (the writer in src/audit batches concurrent requests).
  */
 export class SqliteAuditLog implements AuditLog {
   readonly #db: Database.Database;
   readonly #s: ReturnType<typeof prepare>;
-
-  /** The WAL file, opened once the first append needs it (SQLite creates it lazily). */
-  #wal: Promise<import('node:fs/promises').FileHandle> | undefined;
 
   private constructor(
     db: Database.Database,
@@ -78,16 +66,6 @@ export class SqliteAuditLog implements AuditLog {
     this.#s = prepare(db);
   }
 
-  /** Makes every frame committed so far durable (see the class comment). */
-  async #syncWal(): Promise<void> {
-    this.#wal ??= open(`${this.path}-wal`, 'r');
-    const wal = await this.#wal.catch((err: unknown) => {
-      this.#wal = undefined;
-      throw err;
-    });
-    await wal.datasync();
-  }
-
   static open(path: string, now: () => number = Date.now): SqliteAuditLog {
     closeSync(openSync(path, 'a', 0o600));
     const db = new Database(path, { timeout: 5000 });
@@ -96,8 +74,11 @@ export class SqliteAuditLog implements AuditLog {
       const mode = db.pragma('journal_mode = WAL', { simple: true });
       if (mode !== 'wal')
         throw new Error(`SQLite audit log ${path}: cannot switch to WAL mode (got '${String(mode)}')`);
-      // NORMAL, with the commit's fsync done by `append` off the event loop (see the class comment).
-      db.pragma('synchronous = NORMAL');
+      // FULL: a record acknowledged to the request path must survive power loss. The commit's fsync
+      // runs on the event loop; moving it to libuv's pool (synchronous=NORMAL plus an fdatasync of
+      // the WAL before acknowledging) was measured and did not pay here: the same throughput at
+      // concurrency 16, a fifth less at concurrency 1 (docs/benchmarks.md).
+      db.pragma('synchronous = FULL');
       applyMigrations(db);
       db.prepare(
         'INSERT INTO audit_head (id, seq, hash, started_at) VALUES (1, 0, ?, ?) ON CONFLICT (id) DO NOTHING',
@@ -146,7 +127,6 @@ export class SqliteAuditLog implements AuditLog {
         this.#s.setHead.run(seq, hash);
       })
       .immediate();
-    await this.#syncWal();
   }
 
   #head(): HeadRow {
@@ -229,7 +209,7 @@ export class SqliteAuditLog implements AuditLog {
   async addDigest(
     make: (previous: DigestRow | undefined, head: ChainHead, stats: RangeStats) => DigestRow | undefined,
   ): Promise<DigestRow | undefined> {
-    const added = this.#db
+    return this.#db
       .transaction(() => {
         const last = this.#s.lastDigest.get();
         const previous = last && parseDigest(last);
@@ -248,8 +228,6 @@ export class SqliteAuditLog implements AuditLog {
         return digest;
       })
       .immediate();
-    await this.#syncWal();
-    return added;
   }
 
   async digests(): Promise<DigestRow[]> {
@@ -257,20 +235,15 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async prune(throughSeq: number): Promise<number> {
-    const pruned = this.#db
+    return this.#db
       .transaction(() => {
         this.#s.pruneKeys.run(throughSeq);
         return this.#s.pruneEvents.run(throughSeq).changes;
       })
       .immediate();
-    await this.#syncWal();
-    return pruned;
   }
 
   async close(): Promise<void> {
-    const wal = this.#wal;
-    this.#wal = undefined;
-    if (wal !== undefined) await (await wal.catch(() => undefined))?.close();
     if (this.#db.open) this.#db.close();
   }
 }
