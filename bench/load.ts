@@ -89,6 +89,32 @@ export async function measure(spec: LoadSpec): Promise<LoadResult> {
   }
 }
 
+/**
+ * Sends every body once, `concurrency` at a time, over keep-alive connections; returns how many
+ * failed. For warming a server up (every key of a large store used once), not for measuring.
+ */
+export async function sendEach(
+  spec: Pick<LoadSpec, 'target' | 'signer' | 'operation' | 'concurrency'>,
+  bodies: readonly string[],
+): Promise<number> {
+  const agent = new Agent({ keepAlive: true, maxSockets: spec.concurrency });
+  let next = 0;
+  let failed = 0;
+  const loop = async () => {
+    while (next < bodies.length) {
+      const body = bodies[next++] as string;
+      const outcome = await send(agent, spec.target.url, spec.signer.headers(spec.operation, body), body, false);
+      if ('error' in outcome || outcome.status !== 200) failed++;
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: spec.concurrency }, loop));
+  } finally {
+    agent.destroy();
+  }
+  return failed;
+}
+
 // Each loop keeps exactly one request in flight until the deadline; the last replies may land a
 // little after it, which is why throughput divides by the measured elapsed time.
 async function runPhase(spec: LoadSpec, agent: Agent, ms: number, recorder: Recorder) {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Caller } from '../auth/caller.js';
 import { AccessDeniedException, MalformedPolicyDocumentException } from '../errors.js';
 import { Lru } from '../lru.js';
@@ -77,7 +78,19 @@ export interface KmsAuthorizerLimits {
   grants: number;
 }
 
-const DEFAULT_LIMITS: KmsAuthorizerLimits = { decisions: 100_000, policies: 20_000, grants: 20_000 };
+// grants: above the default key quota (100,000), so that a store full of keys keeps the grants of
+// every key — for most, the one shared empty list — instead of querying the store per request.
+const DEFAULT_LIMITS: KmsAuthorizerLimits = { decisions: 100_000, policies: 20_000, grants: 120_000 };
+
+const NO_GRANTS: readonly GrantRecord[] = Object.freeze([]);
+
+const NO_TRACE: KmsAuthorization['trace'] = Object.freeze({
+  serviceControlPolicies: [],
+  vpcEndpointPolicy: undefined,
+  keyPolicy: undefined,
+  identityPolicies: [],
+  grants: [],
+});
 const MAX_TRACE_CHARS = 16_384;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]+)$/;
 const USER_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):user\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]+)$/;
@@ -94,6 +107,7 @@ const USER_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):user\/(?:[\w+=,.@-]+\/)*([\w+=,.
 export class KmsAuthorizer implements Authorizer {
   private readonly decisions: Lru<string, KmsAuthorization>;
   private readonly keyPolicies: Lru<string, CompiledPolicy>;
+  private readonly policyOfRecord = new WeakMap<KeyRecord, CompiledPolicy>();
   private readonly grants: Lru<string, Promise<readonly GrantRecord[]>>;
 
   constructor(
@@ -115,10 +129,11 @@ export class KmsAuthorizer implements Authorizer {
 
   /** The decision with its evaluation trace, allowed or not (`trent policy explain`). */
   async explain(request: AuthorizationRequest): Promise<KmsAuthorization> {
-    return this.decide(request);
+    return this.decide(request, true);
   }
 
-  private async decide(request: AuthorizationRequest): Promise<KmsAuthorization> {
+  /** `withTrace`: an allowing decision keeps its trace (a cached one is kept without). */
+  private async decide(request: AuthorizationRequest, withTrace = false): Promise<KmsAuthorization> {
     const identity = await this.identities.identity(request.caller);
     const { principal } = identity;
     const key = request.key;
@@ -151,12 +166,14 @@ export class KmsAuthorizer implements Authorizer {
       encryptionContext: request.encryptionContext,
       childGrant: request.childGrant,
     };
-    const cacheKey = authorizationCacheKey(input);
-    let decision = this.decisions.get(cacheKey);
-    if (decision === undefined) {
-      decision = authorizeKms(input);
-      this.decisions.set(cacheKey, decision);
-    }
+    // Held as a digest: the key text runs to hundreds of characters, kept for each cached decision.
+    const cacheKey = createHash('sha256').update(authorizationCacheKey(input)).digest('base64');
+    const cached = this.decisions.get(cacheKey);
+    if (cached !== undefined && (!withTrace || cached.decision !== 'Allow')) return cached;
+    const decision = authorizeKms(input);
+    // The request path needs only the verdict of an allow; its trace (an object per statement
+    // evaluated) would make each of up to 100,000 cached decisions many times larger.
+    this.decisions.set(cacheKey, decision.decision === 'Allow' ? { ...decision, trace: NO_TRACE } : decision);
     return decision;
   }
 
@@ -214,18 +231,27 @@ export class KmsAuthorizer implements Authorizer {
     this.grants.delete(keyArn);
   }
 
-  /** The key's policy, compiled once per key revision (a policy change bumps the revision). */
+  /**
+   * The key's policy, compiled once per distinct policy: keys with the same text and the same bound
+   * principals (every key with its account's default policy) share one compiled policy, so a store
+   * of many keys does not parse the same document again for each. A record (replaced, never
+   * changed, when its key changes) remembers its compiled policy.
+   */
   private keyPolicy(key: KeyRecord): CompiledPolicy {
-    const id = `${key.arn}#${key.revision}`;
-    let policy = this.keyPolicies.get(id);
+    let policy = this.policyOfRecord.get(key);
+    if (policy !== undefined) return policy;
+    const principals = key.policyPrincipals;
+    const id = principals === undefined ? key.policy : `${key.policy}\n${JSON.stringify(principals)}`;
+    policy = this.keyPolicies.get(id);
     if (policy === undefined) {
       policy = parsePolicy(key.policy, {
         kind: 'resource',
         id: 'key-policy',
-        ...(key.policyPrincipals === undefined ? {} : { principalIds: key.policyPrincipals }),
+        ...(principals === undefined ? {} : { principalIds: principals }),
       });
       this.keyPolicies.set(id, policy);
     }
+    this.policyOfRecord.set(key, policy);
     return policy;
   }
 
@@ -238,7 +264,9 @@ export class KmsAuthorizer implements Authorizer {
       if (!required.every((id) => cached.some((g) => g.grantId === id))) entry = undefined;
     }
     if (entry === undefined) {
-      entry = store.listGrants(keyArn, { limit: 1_000_000 });
+      entry = store
+        .listGrants(keyArn, { limit: 1_000_000 })
+        .then((grants) => (grants.length === 0 ? NO_GRANTS : grants));
       this.grants.set(keyArn, entry);
       entry.catch(() => this.grants.delete(keyArn));
     }
