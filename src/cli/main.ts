@@ -48,7 +48,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--deletion-alert-url <url>', 'POST a JSON alert here whenever a key pending deletion is used')
     .option(
       '--workers <n>',
-      'server processes sharing the port, see docs/multi-process.md (default 1; env TRENT_WORKERS)',
+      'server processes sharing the port, or auto (one per core); see docs/multi-process.md (default 1; env TRENT_WORKERS)',
     )
     .option('--config <file>', 'JSON file with any of the settings above (camelCase names)')
     .action(async (options: Record<string, unknown>) => {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 
 /**
  * Server settings, from (highest first) command-line flags, environment variables, a JSON config
@@ -137,7 +138,10 @@ export function resolveSettings(flags: Raw, env: NodeJS.ProcessEnv, configFile?:
     identities: text(pick('identities'), DEFAULTS.identities),
     allowTimeTravel: bool('allowTimeTravel', pick('allowTimeTravel'), DEFAULTS.allowTimeTravel),
     deletionAlertUrl: alertUrl(pick('deletionAlertUrl')),
-    workers: integer('workers', pick('workers'), DEFAULTS.workers, 1, 256),
+    workers:
+      pick('workers') === 'auto'
+        ? availableParallelism()
+        : integer('workers', pick('workers'), DEFAULTS.workers, 1, 256),
   };
   if (settings.audit === 'off' && !settings.dev) {
     throw new SettingsError('--audit off is a benchmarking switch allowed only with --dev: secure mode always audits.');

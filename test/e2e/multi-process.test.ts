@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
 import { CreateKeyCommand, DisableKeyCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { REGION, startServer, type TestServer } from '../helpers/server.js';
@@ -57,6 +58,18 @@ describe('several processes on one store', () => {
       admin.destroy();
       const took = await refusedEverywhereWithin(server, keyId, 1000);
       assert.ok(took < 1000);
+    } finally {
+      await server.destroy();
+    }
+  });
+
+  it('--workers auto: one worker per core', async () => {
+    const server = await startServer({ args: ['--workers', 'auto'] });
+    try {
+      const expected = availableParallelism();
+      if (expected > 1) assert.equal(workerPids(server).length, expected, server.output());
+      const key = await server.client().send(new CreateKeyCommand({}));
+      assert.equal(await encryptOn(freshClient(server), key.KeyMetadata?.KeyId ?? ''), 'ok');
     } finally {
       await server.destroy();
     }
