@@ -1,7 +1,7 @@
 import type { IdentityStore } from '../storage/identity-store.js';
 import type { Store } from '../storage/store.js';
 import type { Caller } from './caller.js';
-import { assumedRoleArn, roleArnOf } from './sessions.js';
+import { roleSessionCaller } from './sessions.js';
 
 /**
  * Service identities: a stand-in for an AWS service (S3, EBS, …) that calls KMS on a user's
@@ -86,22 +86,6 @@ export class OnBehalfOfResolver {
     const [, accountId, roleName, sessionName] = m as unknown as [string, string, string, string];
     const role = await this.identities.getRole(accountId, roleName);
     if (role === undefined) return undefined;
-    return {
-      accountId,
-      arn: assumedRoleArn(accountId, roleName, sessionName),
-      type: 'AssumedRole',
-      accessKeyId,
-      session: {
-        roleName,
-        roleId: role.roleId,
-        roleArn: roleArnOf(accountId, roleName),
-        sessionName,
-        tags: {},
-        transitiveTagKeys: [],
-        chained: false,
-        createdAt: role.createdAt,
-        expiresAt: Number.MAX_SAFE_INTEGER,
-      },
-    };
+    return roleSessionCaller(role, sessionName, accessKeyId, role.createdAt);
   }
 }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { unwrapSecret, wrapSecret } from '../crypto/wrap.js';
-import type { IdentityStore, SessionRecord } from '../storage/identity-store.js';
+import type { IdentityStore, RoleRecord, SessionRecord } from '../storage/identity-store.js';
 import { newSecretAccessKey } from './access-keys.js';
 import type { Caller } from './caller.js';
 
@@ -45,6 +45,36 @@ export function assumedRoleArn(accountId: string, roleName: string, sessionName:
 
 export function roleArnOf(accountId: string, roleName: string): string {
   return `arn:aws:iam::${accountId}:role/${roleName}`;
+}
+
+/**
+ * A caller for a session of `role` that no AssumeRole issued — one a service names in
+ * X-Trent-On-Behalf-Of, or one `trent policy explain` evaluates: the role's own tags apply, with no
+ * session tags, session policy or expiry.
+ */
+export function roleSessionCaller(
+  role: RoleRecord,
+  sessionName: string,
+  accessKeyId: string,
+  createdAt: number,
+): Caller {
+  return {
+    accountId: role.accountId,
+    arn: assumedRoleArn(role.accountId, role.roleName, sessionName),
+    type: 'AssumedRole',
+    accessKeyId,
+    session: {
+      roleName: role.roleName,
+      roleId: role.roleId,
+      roleArn: roleArnOf(role.accountId, role.roleName),
+      sessionName,
+      tags: {},
+      transitiveTagKeys: [],
+      chained: false,
+      createdAt,
+      expiresAt: Number.MAX_SAFE_INTEGER,
+    },
+  };
 }
 
 /** Issues and stores a session; the caller of AssumeRole has been authorized already. */

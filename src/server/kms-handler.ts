@@ -12,6 +12,7 @@ import type { Operation } from '../operations/operation.js';
 import { OperationTable, parseJsonBody } from '../wire/operation-table.js';
 import { readBody } from '../wire/read-body.js';
 import { sendError, sendResult } from '../wire/reply.js';
+import { header, requestMeta, sourceIp } from './request-meta.js';
 
 /**
  * The KMS request path (DESIGN.md), in the order in which errors win: body size → operation →
@@ -88,7 +89,6 @@ export class KmsHandler {
     }
 
     const time = Date.now();
-    const scope = credentialScope(header(req, 'authorization'));
     const eventName = operation ?? unknownEventName(target);
     const keyArns = ctx === undefined ? [] : [...ctx.keyArns];
     const createdArn = (output as { KeyMetadata?: { Arn?: unknown } } | undefined)?.KeyMetadata?.Arn;
@@ -103,16 +103,7 @@ export class KmsHandler {
         caller,
         keyArns,
       },
-      {
-        requestId,
-        eventId: randomUUID(),
-        time,
-        region: region ?? scope.region ?? 'us-east-1',
-        sourceIp: sourceIp(req),
-        userAgent: header(req, 'user-agent'),
-        accessKeyId: scope.accessKeyId,
-        defaultAccountId: this.options.defaultAccountId,
-      },
+      requestMeta(req, requestId, time, region, this.options.defaultAccountId),
     );
     try {
       await this.options.audit.write(record, time);
@@ -145,28 +136,11 @@ export class KmsHandler {
   }
 }
 
-/** What an unauthenticated request's Authorization header says of its access key and region. */
-function credentialScope(authorization: string | undefined): { accessKeyId?: string; region?: string } {
-  const m =
-    authorization === undefined ? null : /Credential=([^/,\s]{1,128})\/\d{8}\/([a-z0-9-]{1,32})\//.exec(authorization);
-  return m === null ? {} : { accessKeyId: m[1] as string, region: m[2] as string };
-}
-
 /** The event name of a request that named no known operation: what it named, bounded. */
 function unknownEventName(target: string | undefined): string {
   if (target === undefined || target === '') return 'UnknownOperation';
   const name = target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : target;
   return name.slice(0, 128);
-}
-
-function sourceIp(req: IncomingMessage): string {
-  const address = req.socket.remoteAddress ?? 'unknown';
-  return address.startsWith('::ffff:') ? address.slice(7) : address;
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }
 
 /** Reads and discards the rest of the body, then replies (see DRAIN_LIMIT). */

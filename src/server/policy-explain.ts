@@ -1,5 +1,5 @@
 import type { Caller } from '../auth/caller.js';
-import { assumedRoleArn, roleArnOf } from '../auth/sessions.js';
+import { roleArnOf, roleSessionCaller } from '../auth/sessions.js';
 import { KeyRepository } from '../keys/key-repository.js';
 import { encryptionConditions, keyConditions } from '../keys/request-conditions.js';
 import { KMS_CONDITION_KEYS as KMS } from '../policy/condition-keys.js';
@@ -72,23 +72,7 @@ export async function callerFromArn(access: AccessStore, arn: string): Promise<C
   const [, accountId, roleName, sessionName = 'explain'] = m as unknown as [string, string, string, string?];
   const role = await access.getRole(accountId, roleName);
   if (role === undefined) throw new IdentityError(`No role ${roleName} in account ${accountId}.`);
-  return {
-    accountId,
-    arn: assumedRoleArn(accountId, roleName, sessionName),
-    type: 'AssumedRole',
-    accessKeyId: `${accessKeyId}-${roleName}-${sessionName}`,
-    session: {
-      roleName,
-      roleId: role.roleId,
-      roleArn: roleArnOf(accountId, roleName),
-      sessionName,
-      tags: {},
-      transitiveTagKeys: [],
-      chained: false,
-      createdAt: 0,
-      expiresAt: Number.MAX_SAFE_INTEGER,
-    },
-  };
+  return roleSessionCaller(role, sessionName, `${accessKeyId}-${roleName}-${sessionName}`, 0);
 }
 
 export async function explain(sources: ExplainSources, q: ExplainQuestion): Promise<Explanation> {

@@ -26,6 +26,7 @@ import {
 } from '../wire/query-protocol.js';
 import { readBody } from '../wire/read-body.js';
 import { compileTrustPolicy } from './identity-admin.js';
+import { header, requestMeta, sourceIp } from './request-meta.js';
 
 /**
  * AWS STS on Trent's port (DESIGN.md, "STS shares Trent's port but is its own protocol"): AWS
@@ -147,20 +148,10 @@ export class StsHandler {
     call: StsCallRecord,
     error: QueryError | undefined,
   ): AuditRecord {
-    const scope = credentialScope(header(req, 'authorization'));
     const eventName = action === undefined || action === '' ? 'UnknownOperation' : action.slice(0, 128);
     const record = buildApiCallRecord(
       { eventName, input: undefined, parameters: undefined, output: undefined, error: undefined, caller, keyArns: [] },
-      {
-        requestId,
-        eventId: randomUUID(),
-        time,
-        region: region ?? scope.region ?? 'us-east-1',
-        sourceIp: sourceIp(req),
-        userAgent: header(req, 'user-agent'),
-        accessKeyId: scope.accessKeyId,
-        defaultAccountId: this.options.defaultAccountId,
-      },
+      requestMeta(req, requestId, time, region, this.options.defaultAccountId),
     );
     record.eventSource = 'sts.amazonaws.com';
     record.apiVersion = VERSION;
@@ -542,21 +533,4 @@ function assumeRoleParameters(params: Map<string, string>): Record<string, unkno
   const transitive = memberList(params, 'TransitiveTagKeys');
   if (transitive.length > 0) out.transitiveTagKeys = transitive;
   return out;
-}
-
-/** What an unauthenticated request's Authorization header says of its access key and region. */
-function credentialScope(authorization: string | undefined): { accessKeyId?: string; region?: string } {
-  const m =
-    authorization === undefined ? null : /Credential=([^/,\s]{1,128})\/\d{8}\/([a-z0-9-]{1,32})\//.exec(authorization);
-  return m === null ? {} : { accessKeyId: m[1] as string, region: m[2] as string };
-}
-
-function sourceIp(req: IncomingMessage): string {
-  const address = req.socket.remoteAddress ?? 'unknown';
-  return address.startsWith('::ffff:') ? address.slice(7) : address;
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }

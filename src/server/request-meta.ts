@@ -1,0 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { RequestMeta } from '../audit/record.js';
+
+/** What the KMS and STS handlers read off a request for its reply and its audit record. */
+
+export function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function sourceIp(req: IncomingMessage): string {
+  const address = req.socket.remoteAddress ?? 'unknown';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+/** What an unauthenticated request's Authorization header says of its access key and region. */
+export function credentialScope(authorization: string | undefined): { accessKeyId?: string; region?: string } {
+  const m =
+    authorization === undefined ? null : /Credential=([^/,\s]{1,128})\/\d{8}\/([a-z0-9-]{1,32})\//.exec(authorization);
+  return m === null ? {} : { accessKeyId: m[1] as string, region: m[2] as string };
+}
+
+/**
+ * The audit record's request facts. `region` is the authenticated one; without it, the region the
+ * Authorization header claims, else us-east-1.
+ */
+export function requestMeta(
+  req: IncomingMessage,
+  requestId: string,
+  time: number,
+  region: string | undefined,
+  defaultAccountId: string,
+): RequestMeta {
+  const scope = credentialScope(header(req, 'authorization'));
+  return {
+    requestId,
+    eventId: randomUUID(),
+    time,
+    region: region ?? scope.region ?? 'us-east-1',
+    sourceIp: sourceIp(req),
+    userAgent: header(req, 'user-agent'),
+    accessKeyId: scope.accessKeyId,
+    defaultAccountId,
+  };
+}
