@@ -489,3 +489,45 @@ describe('postgres:// store specs', () => {
     }
   });
 });
+
+describe('PostgresStore destroyed material', () => {
+  let schema: TestSchema;
+  let store: PostgresStore;
+
+  before(async () => {
+    schema = await createTestSchema();
+    store = await PostgresStore.open(schema.url);
+  });
+
+  after(async () => {
+    await store?.close();
+    await schema?.drop();
+  });
+
+  /** Every wrapped value left in the table, hex: the scan of what the database still holds. */
+  async function wrappedInTable(): Promise<string[]> {
+    const rows = await adminQuery<{ wrapped: Buffer }>(`SELECT wrapped FROM "${schema.name}".backing_keys`);
+    return rows.map((r) => r.wrapped.toString('hex'));
+  }
+
+  it('deletes the rows of a deleted key and of deleted material versions (VACUUM then reclaims them)', async () => {
+    const wrapped = (n: number) => Buffer.alloc(60, n);
+    const k = key('7e5b0f8c-0d44-4d1c-9a55-5f0a3a0e0001');
+    const backing = (materialId: string, n: number) => ({
+      keyArn: k.arn,
+      materialId,
+      wrapped: wrapped(n),
+      createdAt: 1_700_000_000_000,
+    });
+    await store.insertKey(k, [backing('a'.repeat(64), 1), backing('b'.repeat(64), 2)]);
+    assert.deepEqual((await wrappedInTable()).sort(), [wrapped(1).toString('hex'), wrapped(2).toString('hex')]);
+
+    // A material version deleted (as DeleteImportedKeyMaterial and expiry do), the other kept.
+    assert.equal(await store.updateKey({ ...k, revision: 2 }, { delete: ['a'.repeat(64)] }), true);
+    assert.deepEqual(await wrappedInTable(), [wrapped(2).toString('hex')]);
+
+    // The key destroyed at the end of its waiting period.
+    assert.equal(await store.deleteKey(k.arn), true);
+    assert.deepEqual(await wrappedInTable(), []);
+  });
+});
