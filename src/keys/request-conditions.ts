@@ -1,3 +1,4 @@
+import type { Caller } from '../auth/caller.js';
 import { AWS_CONDITION_KEYS as AWS, KMS_CONDITION_KEYS as KMS } from '../policy/condition-keys.js';
 import type { Conditions } from '../policy/kms-authorizer.js';
 import type { KeyRecord, Tag } from '../storage/records.js';
@@ -129,7 +130,7 @@ export interface GrantRequest {
  * kms:GrantConstraintType, kms:GrantIsForAWSResource, and kms:EncryptionContext:* /
  * kms:EncryptionContextKeys over the constraint's pairs (reference §4.10).
  */
-export function createGrantConditions(grant: GrantRequest): Conditions {
+export function createGrantConditions(grant: GrantRequest, caller: Caller): Conditions {
   const equals = grant.encryptionContextEquals;
   const subset = grant.encryptionContextSubset;
   const constraintType =
@@ -140,16 +141,17 @@ export function createGrantConditions(grant: GrantRequest): Conditions {
     [KMS.GranteePrincipal]: grant.granteePrincipal,
     [KMS.RetiringPrincipal]: grant.retiringPrincipal,
     [KMS.GrantConstraintType]: constraintType,
-    ...grantManagementConditions(),
+    ...grantManagementConditions(caller),
   };
 }
 
 /**
- * CreateGrant, ListGrants, RevokeGrant: kms:GrantIsForAWSResource. Trent has no integrated AWS
- * services calling on a user's behalf, so it is always false.
+ * CreateGrant, ListGrants, RevokeGrant: kms:GrantIsForAWSResource, true when a service identity
+ * makes the call on the caller's behalf (X-Trent-On-Behalf-Of, docs/identities.md) — Trent's model
+ * of an integrated AWS service managing grants for the resources it protects.
  */
-export function grantManagementConditions(): Conditions {
-  return { [KMS.GrantIsForAWSResource]: 'false' };
+export function grantManagementConditions(caller: Caller): Conditions {
+  return { [KMS.GrantIsForAWSResource]: caller.invokedBy === undefined ? 'false' : 'true' };
 }
 
 /** GetParametersForImport: kms:WrappingAlgorithm and kms:WrappingKeySpec. */

@@ -3,7 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CreateKeyCommand, DescribeKeyCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import {
+  CreateGrantCommand,
+  CreateKeyCommand,
+  DescribeKeyCommand,
+  EncryptCommand,
+  type KMSClient,
+} from '@aws-sdk/client-kms';
 import { REGION, readCredentials, startServer, type TestServer } from '../helpers/server.js';
 import { lookupAll, trent } from '../helpers/trent-cli.js';
 import { rejectsWith } from './sdk-assert.js';
@@ -84,6 +90,14 @@ describe('calls through a service identity (kms:ViaService)', { timeout: 120_000
               Resource: '*',
               Condition: { StringEquals: { 'kms:ViaService': `s3.${REGION}.amazonaws.com` } },
             },
+            {
+              Sid: 'grants for the resources a service protects',
+              Effect: 'Allow',
+              Principal: { AWS: ALICE_ARN },
+              Action: 'kms:CreateGrant',
+              Resource: '*',
+              Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+            },
           ],
         }),
       }),
@@ -117,6 +131,20 @@ describe('calls through a service identity (kms:ViaService)', { timeout: 120_000
       encrypt(client(S3)),
       'AccessDeniedException',
       `User: s3.amazonaws.com is not authorized to perform: kms:Encrypt on resource: ${keyArn} because no resource-based policy allows the kms:Encrypt action`,
+    );
+  });
+
+  it('sets kms:GrantIsForAWSResource true only for a grant made through a service', async () => {
+    const grant = (kms: KMSClient) =>
+      kms
+        .send(new CreateGrantCommand({ KeyId: keyArn, GranteePrincipal: ALICE_ARN, Operations: ['Decrypt'] }))
+        .finally(() => kms.destroy());
+    const made = await grant(client(S3, ALICE_ARN));
+    assert.match(made.GrantId ?? '', /^[0-9a-f]{64}$/);
+    await rejectsWith(
+      grant(client(ALICE)),
+      'AccessDeniedException',
+      denied('kms:CreateGrant', 'because no identity-based policy allows the kms:CreateGrant action'),
     );
   });
 

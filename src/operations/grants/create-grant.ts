@@ -61,13 +61,16 @@ export const CreateGrant = defineOperation({
     const subset = constraints?.EncryptionContextSubset;
     const { key } = await ctx.useKey(input.KeyId, 'CreateGrant', {
       grantTokens: input.GrantTokens,
-      conditions: createGrantConditions({
-        operations,
-        granteePrincipal: grantee,
-        retiringPrincipal: input.RetiringPrincipal,
-        encryptionContextEquals: equals,
-        encryptionContextSubset: subset,
-      }),
+      conditions: createGrantConditions(
+        {
+          operations,
+          granteePrincipal: grantee,
+          retiringPrincipal: input.RetiringPrincipal,
+          encryptionContextEquals: equals,
+          encryptionContextSubset: subset,
+        },
+        ctx.caller,
+      ),
       // A caller whose CreateGrant comes from a grant may create only grants within that grant.
       childGrant: { operations, constraints: { encryptionContextEquals: equals, encryptionContextSubset: subset } },
     });
