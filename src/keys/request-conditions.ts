@@ -1,4 +1,3 @@
-import type { Caller } from '../auth/caller.js';
 import { AWS_CONDITION_KEYS as AWS, KMS_CONDITION_KEYS as KMS } from '../policy/condition-keys.js';
 import type { Conditions } from '../policy/kms-authorizer.js';
 import type { KeyRecord, Tag } from '../storage/records.js';
@@ -130,7 +129,7 @@ export interface GrantRequest {
  * kms:GrantConstraintType, kms:GrantIsForAWSResource, and kms:EncryptionContext:* /
  * kms:EncryptionContextKeys over the constraint's pairs (reference §4.10).
  */
-export function createGrantConditions(grant: GrantRequest, caller: Caller): Conditions {
+export function createGrantConditions(grant: GrantRequest, viaService: boolean): Conditions {
   const equals = grant.encryptionContextEquals;
   const subset = grant.encryptionContextSubset;
   const constraintType =
@@ -141,7 +140,7 @@ export function createGrantConditions(grant: GrantRequest, caller: Caller): Cond
     [KMS.GranteePrincipal]: grant.granteePrincipal,
     [KMS.RetiringPrincipal]: grant.retiringPrincipal,
     [KMS.GrantConstraintType]: constraintType,
-    ...grantManagementConditions(caller),
+    ...grantManagementConditions(viaService),
   };
 }
 
@@ -150,8 +149,8 @@ export function createGrantConditions(grant: GrantRequest, caller: Caller): Cond
  * makes the call on the caller's behalf (X-Trent-On-Behalf-Of, docs/identities.md) — Trent's model
  * of an integrated AWS service managing grants for the resources it protects.
  */
-export function grantManagementConditions(caller: Caller): Conditions {
-  return { [KMS.GrantIsForAWSResource]: caller.invokedBy === undefined ? 'false' : 'true' };
+export function grantManagementConditions(viaService: boolean): Conditions {
+  return { [KMS.GrantIsForAWSResource]: String(viaService) };
 }
 
 /** GetParametersForImport: kms:WrappingAlgorithm and kms:WrappingKeySpec. */

@@ -69,7 +69,7 @@ export const CreateGrant = defineOperation({
           encryptionContextEquals: equals,
           encryptionContextSubset: subset,
         },
-        ctx.caller,
+        ctx.caller.invokedBy !== undefined,
       ),
       // A caller whose CreateGrant comes from a grant may create only grants within that grant.
       childGrant: { operations, constraints: { encryptionContextEquals: equals, encryptionContextSubset: subset } },

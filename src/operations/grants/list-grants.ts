@@ -29,7 +29,9 @@ export const ListGrants = defineOperation({
     ['KeyId'],
   ),
   async handle(ctx, input: ListGrantsInput) {
-    const { key } = await ctx.useKey(input.KeyId, 'ListGrants', { conditions: grantManagementConditions(ctx.caller) });
+    const { key } = await ctx.useKey(input.KeyId, 'ListGrants', {
+      conditions: grantManagementConditions(ctx.caller.invokedBy !== undefined),
+    });
     if (input.GrantId !== undefined && (await ctx.services.grants.get(key.arn, input.GrantId)) === undefined) {
       throw new InvalidGrantIdException(`Grant ID ${input.GrantId} is not valid.`);
     }

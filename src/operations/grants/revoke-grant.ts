@@ -16,7 +16,9 @@ export const RevokeGrant = defineOperation({
   name: 'RevokeGrant',
   input: structure({ KeyId: KeyIdType, GrantId: GrantIdType, DryRun: BooleanType }, ['KeyId', 'GrantId']),
   async handle(ctx, input: RevokeGrantInput) {
-    const { key } = await ctx.useKey(input.KeyId, 'RevokeGrant', { conditions: grantManagementConditions(ctx.caller) });
+    const { key } = await ctx.useKey(input.KeyId, 'RevokeGrant', {
+      conditions: grantManagementConditions(ctx.caller.invokedBy !== undefined),
+    });
     if ((await ctx.services.grants.get(key.arn, input.GrantId)) === undefined) {
       throw new NotFoundException(`Grant ID ${input.GrantId} not found`);
     }
