@@ -49,6 +49,8 @@ export interface AuditRecord {
   managementEvent: true;
   recipientAccountId: string;
   eventCategory: 'Management';
+  /** The VPC endpoint the call came through, as CloudTrail records it. */
+  vpcEndpointId?: string;
   serviceEventDetails?: Record<string, unknown>;
   /**
    * Trent's private context, never sent to a KMS caller: KmsError.detail and, once the policy
@@ -70,6 +72,8 @@ export interface RequestMeta {
   accessKeyId: string | undefined;
   /** The account that receives records of unauthenticated calls (the deployment's default). */
   defaultAccountId: string;
+  /** The VPC endpoint a trusted proxy says the call came through (vpcEndpointId). */
+  vpcEndpointId?: string | undefined;
 }
 
 export interface ApiCall {
@@ -131,6 +135,7 @@ export function buildApiCallRecord(call: ApiCall, meta: RequestMeta): AuditRecor
     eventCategory: 'Management',
   };
   if (meta.userAgent !== undefined) record.userAgent = truncate(meta.userAgent);
+  if (meta.vpcEndpointId !== undefined) record.vpcEndpointId = meta.vpcEndpointId;
   if (call.error !== undefined) {
     record.errorCode = errorCode(call.error.code);
     if (call.error.message !== '') record.errorMessage = truncate(call.error.message);

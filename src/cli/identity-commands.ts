@@ -3,8 +3,11 @@ import { Command } from 'commander';
 import { createAccessKey } from '../auth/access-keys.js';
 import { serviceNameOf, servicePrincipalOf } from '../auth/service-identity.js';
 import {
+  attachManagedPolicy,
   attachScp,
   checkServiceName,
+  createManagedPolicy,
+  deleteManagedPolicy,
   deleteService,
   deleteUser,
   ensureAccount,
@@ -167,6 +170,8 @@ export function policyCommands(): Command {
     });
   });
 
+  managedPolicyCommands(command);
+
   const question = (c: Command) =>
     c
       .requiredOption('--action <action>', 'the action, e.g. kms:Decrypt')
@@ -242,6 +247,127 @@ export function policyCommands(): Command {
     });
   });
   return command;
+}
+
+interface ManagedPolicyOptions extends StoreOptions {
+  account?: string;
+  name: string;
+  policyName: string;
+  user: string;
+  role: string;
+  file?: string;
+  document?: string;
+}
+
+/**
+ * `trent policy create-policy|delete-policy|list-policies|attach-user-policy|detach-user-policy|
+ * attach-role-policy|detach-role-policy`: customer managed policies and their attachments.
+ */
+function managedPolicyCommands(command: Command): void {
+  const account = (c: Command) =>
+    c.option('--account <id>', "the policy's account (default: the deployment's default account)");
+
+  addStoreOptions(
+    account(
+      command
+        .command('create-policy')
+        .description('create a customer managed policy (arn:aws:iam::<account>:policy/<name>)')
+        .requiredOption('--name <policy>', 'the policy name')
+        .option('--file <path>', 'the policy document (JSON)')
+        .option('--document <json>', 'the policy document, inline'),
+    ),
+  ).action(async (options: ManagedPolicyOptions) => {
+    const document = readDocument(options);
+    await withIdentities(options, async (admin) => {
+      const accountId = options.account ?? admin.accountId;
+      await createManagedPolicy(admin, accountId, options.name, document, Date.now());
+      const policy = await admin.identities.getManagedPolicy(accountId, options.name);
+      process.stdout.write(`created	arn:aws:iam::${accountId}:policy/${options.name}	${policy?.policyId}
+`);
+    });
+  });
+
+  addStoreOptions(
+    account(
+      command
+        .command('delete-policy')
+        .description('delete a customer managed policy (refused while it is attached)')
+        .requiredOption('--name <policy>', 'the policy name'),
+    ),
+  ).action(async (options: ManagedPolicyOptions) => {
+    await withIdentities(options, async (admin) => {
+      const accountId = options.account ?? admin.accountId;
+      await deleteManagedPolicy(admin, accountId, options.name);
+      process.stdout.write(`deleted arn:aws:iam::${accountId}:policy/${options.name}
+`);
+    });
+  });
+
+  addStoreOptions(
+    command
+      .command('list-policies')
+      .description('list customer managed policies and what they are attached to')
+      .option('--account <id>', 'only this account'),
+  ).action(async (options: ManagedPolicyOptions) => {
+    await withIdentities(options, async (admin) => {
+      for (const p of await admin.identities.listManagedPolicies(options.account)) {
+        const attachments = await admin.identities.listPolicyAttachments(p.accountId, p.policyName);
+        process.stdout.write(
+          `arn:aws:iam::${p.accountId}:policy/${p.policyName}\t${p.policyId}\t${attachments
+            .map((a) => `${a.entityType}/${a.entityName}`)
+            .join(',')}\n`,
+        );
+      }
+    });
+  });
+
+  for (const entityType of ['user', 'role'] as const) {
+    addStoreOptions(
+      account(
+        command
+          .command(`attach-${entityType}-policy`)
+          .description(`attach a customer managed policy to an IAM ${entityType}`)
+          .requiredOption(`--${entityType} <name>`, `the IAM ${entityType}`)
+          .requiredOption('--policy-name <policy>', 'the managed policy name'),
+      ),
+    ).action(async (options: ManagedPolicyOptions) => {
+      await withIdentities(options, async (admin) => {
+        const accountId = options.account ?? admin.accountId;
+        await attachManagedPolicy(admin, accountId, entityType, options[entityType], options.policyName);
+        process.stdout.write(
+          `attached arn:aws:iam::${accountId}:policy/${options.policyName} to arn:aws:iam::${accountId}:${entityType}/${options[entityType]}\n`,
+        );
+      });
+    });
+
+    addStoreOptions(
+      account(
+        command
+          .command(`detach-${entityType}-policy`)
+          .description(`detach a customer managed policy from an IAM ${entityType}`)
+          .requiredOption(`--${entityType} <name>`, `the IAM ${entityType}`)
+          .requiredOption('--policy-name <policy>', 'the managed policy name'),
+      ),
+    ).action(async (options: ManagedPolicyOptions) => {
+      await withIdentities(options, async (admin) => {
+        const accountId = options.account ?? admin.accountId;
+        const name = options[entityType];
+        if (
+          !(await admin.identities.detachPolicy({
+            accountId,
+            policyName: options.policyName,
+            entityType,
+            entityName: name,
+          }))
+        ) {
+          throw new IdentityError(`Policy ${options.policyName} is not attached to ${entityType} ${name}.`);
+        }
+        process.stdout.write(
+          `detached arn:aws:iam::${accountId}:policy/${options.policyName} from arn:aws:iam::${accountId}:${entityType}/${name}\n`,
+        );
+      });
+    });
+  }
 }
 
 interface ExplainOptions extends StoreOptions {

@@ -47,6 +47,10 @@ export async function main(argv: string[]): Promise<void> {
     .option('--allow-time-travel', 'tests only: let the administrator move the lifecycle clock (trent clock advance)')
     .option('--deletion-alert-url <url>', 'POST a JSON alert here whenever a key pending deletion is used')
     .option(
+      '--trusted-proxies <cidrs>',
+      'CIDR[,CIDR…] of front proxies whose X-Trent-Source-Vpce/-Vpc and X-Forwarded-For headers are believed; see docs/identities.md (default none; env TRENT_TRUSTED_PROXIES)',
+    )
+    .option(
       '--workers <n>',
       'server processes sharing the port, or auto (one per core); see docs/multi-process.md (default 1; env TRENT_WORKERS)',
     )

@@ -8,6 +8,7 @@ import { keyConditions } from '../keys/request-conditions.js';
 import { KMS_CONDITION_KEYS } from '../policy/condition-keys.js';
 import type { ChildGrant } from '../policy/grant-constraints.js';
 import type { Authorizer, Conditions } from '../policy/kms-authorizer.js';
+import type { VpcEndpoint } from '../policy/vpc-endpoint.js';
 import type { KeyUsageRow } from '../storage/audit-log.js';
 import type { KeyRecord } from '../storage/records.js';
 
@@ -58,8 +59,10 @@ export interface AuthorizationDetails {
 
 /** Facts about the HTTP request that condition keys read. */
 export interface RequestOrigin {
-  /** The socket's remote address (aws:SourceIp). */
+  /** The socket's remote address, or a trusted proxy's X-Forwarded-For (aws:SourceIp). */
   sourceIp: string;
+  /** The VPC endpoint a trusted proxy says the request came through (src/server/request-origin.ts). */
+  vpcEndpoint?: VpcEndpoint | undefined;
 }
 
 export class RequestContext implements Scope {
@@ -159,6 +162,7 @@ export class RequestContext implements Scope {
       childGrant: details.childGrant,
       grantIds,
       sourceIp: this.origin.sourceIp,
+      vpcEndpoint: this.origin.vpcEndpoint,
     });
   }
 
@@ -174,6 +178,7 @@ export class RequestContext implements Scope {
       resourceAccountId: this.accountId,
       conditions,
       sourceIp: this.origin.sourceIp,
+      vpcEndpoint: this.origin.vpcEndpoint,
     });
   }
 }

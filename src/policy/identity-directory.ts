@@ -114,9 +114,12 @@ export class IdentityDirectory {
         serviceControlPolicies,
       };
     }
-    const policies = (await this.store.listUserPolicies(user.accountId, user.userName)).map((p) =>
-      compile(p.document, `iam:user/${user.userName}/inline/${p.policyName}`, caller),
-    );
+    const policies = [
+      ...(await this.store.listUserPolicies(user.accountId, user.userName)).map((p) =>
+        compile(p.document, `iam:user/${user.userName}/inline/${p.policyName}`, caller),
+      ),
+      ...(await this.managedPolicies(user.accountId, 'user', user.userName, caller)),
+    ];
     return {
       principal: {
         type: 'IAMUser',
@@ -131,8 +134,20 @@ export class IdentityDirectory {
     };
   }
 
+  /** The customer managed policies attached to a user or role, named by their ARNs in traces. */
+  private async managedPolicies(
+    accountId: string,
+    entityType: 'user' | 'role',
+    entityName: string,
+    caller: Caller,
+  ): Promise<CompiledPolicy[]> {
+    return (await this.store.listAttachedPolicies(accountId, entityType, entityName)).map((p) =>
+      compile(p.document, managedPolicyArn(p.accountId, p.policyName), caller),
+    );
+  }
+
   /**
-   * A role session: the role's inline policies, and as principal tags the role's tags with the
+   * A role session: the role's inline policies and attached managed policies, and as principal tags the role's tags with the
    * session tags over them. A session of a role that was deleted (or deleted and created again)
    * keeps its ARN but has no policies, and its unique id names no role that exists.
    */
@@ -144,9 +159,12 @@ export class IdentityDirectory {
     const role = await this.store.getRole(caller.accountId, session.roleName);
     const current = role !== undefined && role.roleId === session.roleId;
     const policies = current
-      ? (await this.store.listRolePolicies(role.accountId, role.roleName)).map((p) =>
-          compile(p.document, `iam:role/${role.roleName}/inline/${p.policyName}`, caller),
-        )
+      ? [
+          ...(await this.store.listRolePolicies(role.accountId, role.roleName)).map((p) =>
+            compile(p.document, `iam:role/${role.roleName}/inline/${p.policyName}`, caller),
+          ),
+          ...(await this.managedPolicies(role.accountId, 'role', role.roleName, caller)),
+        ]
       : [];
     return {
       principal: {
@@ -162,6 +180,11 @@ export class IdentityDirectory {
       ...(session.policy === undefined ? {} : { sessionPolicy: compile(session.policy, 'sts:session-policy', caller) }),
     };
   }
+}
+
+/** `arn:aws:iam::<account>:policy/<name>`, the ARN of a customer managed policy. */
+export function managedPolicyArn(accountId: string, policyName: string): string {
+  return `arn:aws:iam::${accountId}:policy/${policyName}`;
 }
 
 function compile(document: string, id: string, caller: Caller): CompiledPolicy {

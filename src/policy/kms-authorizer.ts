@@ -13,6 +13,7 @@ import { INVALID_PRINCIPALS, parsePolicy } from './parse-policy.js';
 import type { CompiledPolicy } from './policy.js';
 import { checkPolicyLockout } from './policy-lockout-check.js';
 import { type ConditionValue, type Principal, requestContext } from './request-context.js';
+import type { VpcEndpoint } from './vpc-endpoint.js';
 
 /** Condition keys an operation adds to a decision (any case; undefined values are left out). */
 export type Conditions = Readonly<Record<string, ConditionValue | undefined>>;
@@ -41,6 +42,8 @@ export interface AuthorizationRequest {
   readonly grantIds?: readonly string[] | undefined;
   /** The socket's remote address (aws:SourceIp). */
   readonly sourceIp: string;
+  /** The VPC endpoint the request came through: aws:SourceVpce, aws:SourceVpc and its policy. */
+  readonly vpcEndpoint?: VpcEndpoint | undefined;
 }
 
 export interface NewKeyPolicy {
@@ -114,6 +117,8 @@ export class KmsAuthorizer implements Authorizer {
     private readonly identities: IdentityDirectory,
     private readonly grantStore: GrantStore | undefined,
     limits: KmsAuthorizerLimits = DEFAULT_LIMITS,
+    /** The names (`alias/…`) of the aliases of a key, for kms:ResourceAliases; without it, never set. */
+    private readonly aliasesOf?: (key: KeyRecord) => Promise<readonly string[]>,
   ) {
     this.decisions = new Lru(limits.decisions);
     this.keyPolicies = new Lru(limits.policies);
@@ -141,8 +146,21 @@ export class KmsAuthorizer implements Authorizer {
       key === undefined ? undefined : grantInputs(await this.grantsOf(key.arn, request.grantIds), principal);
     const keyPolicy = key === undefined ? undefined : this.keyPolicy(key);
     // The clock keys cost a Date and its ISO string per request: set them only when read.
+    const vpce = request.vpcEndpoint;
     const readsTime =
-      readsClock(keyPolicy) || identity.policies.some(readsClock) || identity.serviceControlPolicies.some(readsClock);
+      readsClock(keyPolicy) ||
+      readsClock(vpce?.policy) ||
+      identity.policies.some(readsClock) ||
+      identity.serviceControlPolicies.some(readsClock);
+    // kms:ResourceAliases costs an alias lookup in the store: done only when some policy reads it.
+    const aliases =
+      key !== undefined &&
+      this.aliasesOf !== undefined &&
+      [keyPolicy, vpce?.policy, identity.sessionPolicy, ...identity.policies, ...identity.serviceControlPolicies].some(
+        (p) => p?.referencedKeys.has(RESOURCE_ALIASES) === true,
+      )
+        ? await this.aliasesOf(key)
+        : undefined;
     const input: KmsAuthorizationInput = {
       request: requestContext({
         principal,
@@ -151,6 +169,8 @@ export class KmsAuthorizer implements Authorizer {
         conditions: {
           [AWS.SourceIp]: request.sourceIp,
           [AWS.SecureTransport]: 'false',
+          ...(vpce === undefined ? {} : { [AWS.SourceVpce]: vpce.id, [AWS.SourceVpc]: vpce.vpc }),
+          ...(aliases === undefined ? {} : { [KMS.ResourceAliases]: aliases }),
           ...callerConditions(request.caller),
           ...request.conditions,
         },
@@ -158,6 +178,7 @@ export class KmsAuthorizer implements Authorizer {
       }),
       resourceAccountId: request.resourceAccountId,
       keyPolicy,
+      vpcEndpointPolicy: vpce?.policy,
       identityPolicies: identity.policies,
       serviceControlPolicies:
         identity.serviceControlPolicies.length === 0 ? undefined : [identity.serviceControlPolicies],
@@ -293,6 +314,7 @@ export function callerConditions(caller: Caller): Conditions {
   };
 }
 
+const RESOURCE_ALIASES = conditionKey(KMS.ResourceAliases);
 const CLOCK_KEYS = [conditionKey(AWS.CurrentTime), conditionKey(AWS.EpochTime)];
 
 function readsClock(policy: CompiledPolicy | undefined): boolean {

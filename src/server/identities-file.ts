@@ -2,9 +2,11 @@ import { createHash } from 'node:crypto';
 import { readFileSync, type Stats, unwatchFile, watchFile } from 'node:fs';
 import type { Logger } from 'pino';
 import { importAccessKey } from '../auth/access-keys.js';
+import { compileVpcEndpoints } from '../policy/vpc-endpoint.js';
 import type { IdentityStore } from '../storage/identity-store.js';
 import type { Store } from '../storage/store.js';
 import {
+  attachManagedPolicy,
   attachScp,
   checkIdentityPolicy,
   checkRoleName,
@@ -12,6 +14,7 @@ import {
   checkServiceName,
   checkUserName,
   compileTrustPolicy,
+  createManagedPolicy,
   deleteService,
   deleteUser,
   ensureAccount,
@@ -37,8 +40,12 @@ export interface IdentitiesFile {
       roles?: Record<string, RoleEntry>;
       scps?: Record<string, unknown>;
       services?: Record<string, ServiceEntry>;
+      /** Customer managed policies by name (created, or their documents replaced). */
+      managedPolicies?: Record<string, unknown>;
     }
   >;
+  /** VPC endpoints and their policies, held in memory by the server (src/server/vpc-endpoints-file.ts). */
+  vpcEndpoints?: Record<string, { vpc?: string; policy?: unknown }>;
 }
 
 interface ServiceEntry {
@@ -50,6 +57,8 @@ interface RoleEntry {
   trustPolicy?: unknown;
   tags?: Record<string, string>;
   policies?: Record<string, unknown>;
+  /** Names of managed policies of the account attached to the role: exactly these. */
+  attachedPolicies?: string[];
   maxSessionDuration?: number;
   deleted?: boolean;
 }
@@ -57,6 +66,8 @@ interface RoleEntry {
 interface UserEntry {
   tags?: Record<string, string>;
   policies?: Record<string, unknown>;
+  /** Names of managed policies of the account attached to the user: exactly these. */
+  attachedPolicies?: string[];
   accessKeys?: { accessKeyId: string; secretAccessKey: string }[];
   deleted?: boolean;
 }
@@ -98,6 +109,10 @@ async function applyIdentitiesText(text: string, path: string, target: ApplyTarg
   const accounts = Object.entries(file.accounts);
   for (const [accountId, account] of accounts) {
     await ensureAccount(target, accountId, target.now);
+    for (const [policyName, document] of Object.entries(account.managedPolicies ?? {})) {
+      await createManagedPolicy(target, accountId, policyName, asText(document), target.now, { replace: true });
+      logger.info({ accountId, policyName }, 'identities file: managed policy applied');
+    }
     for (const [userName, entry] of Object.entries(account.users ?? {})) {
       if (entry.deleted === true) {
         if (await deleteUser(target, accountId, userName))
@@ -113,6 +128,7 @@ async function applyIdentitiesText(text: string, path: string, target: ApplyTarg
       for (const [policyName, document] of Object.entries(wanted)) {
         await putUserPolicy(target, accountId, userName, policyName, asText(document));
       }
+      await applyAttachments(target, accountId, 'user', userName, entry.attachedPolicies ?? []);
       for (const key of entry.accessKeys ?? []) {
         await importAccessKey(target.store, target.rootKey, {
           accessKeyId: key.accessKeyId,
@@ -196,10 +212,30 @@ async function applyRole(target: ApplyTarget, accountId: string, roleName: strin
   for (const [policyName, document] of Object.entries(wanted)) {
     await putRolePolicy(target, accountId, roleName, policyName, asText(document));
   }
+  await applyAttachments(target, accountId, 'role', roleName, entry.attachedPolicies ?? []);
+}
+
+/** Leaves exactly the listed managed policies attached to a user or role. */
+async function applyAttachments(
+  target: ApplyTarget,
+  accountId: string,
+  entityType: 'user' | 'role',
+  entityName: string,
+  wanted: string[],
+): Promise<void> {
+  for (const old of await target.identities.listAttachedPolicies(accountId, entityType, entityName)) {
+    if (!wanted.includes(old.policyName)) {
+      await target.identities.detachPolicy({ accountId, policyName: old.policyName, entityType, entityName });
+    }
+  }
+  for (const policyName of wanted) {
+    await attachManagedPolicy(target, accountId, entityType, entityName, policyName);
+  }
 }
 
 /** Every name and policy document of the file, checked before anything is written. */
 function checkDocuments(file: IdentitiesFile): void {
+  compileVpcEndpoints(file.vpcEndpoints);
   for (const [accountId, account] of Object.entries(file.accounts)) {
     for (const [userName, user] of Object.entries(account.users ?? {})) {
       const where = `account ${accountId}, user ${userName}`;
@@ -220,6 +256,11 @@ function checkDocuments(file: IdentitiesFile): void {
     }
     for (const [policyName, document] of Object.entries(account.scps ?? {})) {
       inContext(`account ${accountId}`, () => checkScp(policyName, asText(document)));
+    }
+    for (const [policyName, document] of Object.entries(account.managedPolicies ?? {})) {
+      inContext(`account ${accountId}, managed policy ${policyName}`, () =>
+        checkIdentityPolicy(policyName, asText(document)),
+      );
     }
     for (const name of Object.keys(account.services ?? {})) {
       inContext(`account ${accountId}, service ${name}`, () => checkServiceName(name));
@@ -336,10 +377,13 @@ export function parseIdentitiesFile(text: string): IdentitiesFile {
           throw new Error(`${where}: policies must be an object`);
         if (role.maxSessionDuration !== undefined && typeof role.maxSessionDuration !== 'number')
           throw new Error(`${where}: maxSessionDuration must be a number of seconds`);
+        checkAttachedPolicies(where, role.attachedPolicies);
       }
     }
     if (account.scps !== undefined && !isObject(account.scps))
       throw new Error(`account ${accountId}: scps must map policy names to documents`);
+    if (account.managedPolicies !== undefined && !isObject(account.managedPolicies))
+      throw new Error(`account ${accountId}: managedPolicies must map policy names to documents`);
     if (account.services !== undefined) {
       if (!isObject(account.services)) throw new Error(`account ${accountId}: services must be an object`);
       for (const [name, service] of Object.entries(account.services)) {
@@ -361,10 +405,17 @@ export function parseIdentitiesFile(text: string): IdentitiesFile {
       }
       if (user.policies !== undefined && !isObject(user.policies))
         throw new Error(`${where}: policies must be an object`);
+      checkAttachedPolicies(where, user.attachedPolicies);
       checkAccessKeys(where, user.accessKeys);
     }
   }
   return doc as unknown as IdentitiesFile;
+}
+
+function checkAttachedPolicies(where: string, names: unknown): void {
+  if (names === undefined) return;
+  if (!Array.isArray(names) || names.some((n) => typeof n !== 'string'))
+    throw new Error(`${where}: attachedPolicies must be a list of managed policy names`);
 }
 
 function checkAccessKeys(where: string, keys: unknown): void {

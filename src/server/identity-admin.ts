@@ -318,3 +318,57 @@ export async function deleteService(admin: IdentityAdmin, accountId: string, nam
   for (const key of keys) await admin.store.deleteAccessKey(key.accessKeyId);
   return keys.length > 0;
 }
+
+/** A new unique managed policy id: `ANPA` and 17 characters, as IAM's are. */
+export function newPolicyId(): string {
+  return `ANPA${newUserId().slice(4)}`;
+}
+
+/**
+ * Validates a customer managed policy and creates it, or — with `replace` (the identities file) —
+ * replaces the document of an existing one. Without `replace`, an existing name is IAM's
+ * EntityAlreadyExists.
+ */
+export async function createManagedPolicy(
+  admin: IdentityAdmin,
+  accountId: string,
+  policyName: string,
+  document: string,
+  now: number,
+  options: { replace?: boolean } = {},
+): Promise<{ created: boolean }> {
+  checkAccountId(accountId);
+  checkIdentityPolicy(policyName, document);
+  await ensureAccount(admin, accountId, now);
+  const record = { accountId, policyName, policyId: newPolicyId(), document, createdAt: now };
+  if (await admin.identities.insertManagedPolicy(record)) return { created: true };
+  if (options.replace === true && (await admin.identities.updateManagedPolicy(accountId, policyName, document)))
+    return { created: false };
+  throw new IdentityError(`A policy called ${policyName} already exists. Duplicate names are not allowed.`);
+}
+
+/** Deletes a managed policy; refused (IAM's DeleteConflict) while it is attached to anything. */
+export async function deleteManagedPolicy(admin: IdentityAdmin, accountId: string, policyName: string): Promise<void> {
+  const outcome = await admin.identities.deleteManagedPolicy(accountId, policyName);
+  if (outcome === 'attached') throw new IdentityError('Cannot delete a policy attached to entities.');
+  if (outcome === 'missing') {
+    throw new IdentityError(`Policy arn:aws:iam::${accountId}:policy/${policyName} was not found.`);
+  }
+}
+
+/** Attaches a managed policy to a user or role of its account. */
+export async function attachManagedPolicy(
+  admin: IdentityAdmin,
+  accountId: string,
+  entityType: 'user' | 'role',
+  entityName: string,
+  policyName: string,
+): Promise<void> {
+  if (await admin.identities.attachPolicy({ accountId, policyName, entityType, entityName })) return;
+  if ((await admin.identities.getManagedPolicy(accountId, policyName)) === undefined) {
+    throw new IdentityError(
+      `Policy arn:aws:iam::${accountId}:policy/${policyName} does not exist or is not attachable.`,
+    );
+  }
+  throw new IdentityError(`The ${entityType} with name ${entityName} cannot be found.`);
+}

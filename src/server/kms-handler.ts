@@ -7,7 +7,7 @@ import type { AuditSink } from '../audit/writer.js';
 import type { Authenticator } from '../auth/authenticate.js';
 import type { Caller } from '../auth/caller.js';
 import { KMSInternalException, type KmsError, toKmsError } from '../errors.js';
-import { RequestContext, type Services } from '../operations/context.js';
+import { RequestContext, type RequestOrigin, type Services } from '../operations/context.js';
 import type { Operation } from '../operations/operation.js';
 import { OperationTable, parseJsonBody } from '../wire/operation-table.js';
 import { readBody } from '../wire/read-body.js';
@@ -30,6 +30,8 @@ export interface KmsHandlerOptions {
   audit: AuditSink;
   /** Account of records about unauthenticated calls. */
   defaultAccountId: string;
+  /** Where a request came from (trusted proxies, VPC endpoints); default: the TCP peer. */
+  origin?: (req: IncomingMessage) => RequestOrigin;
 }
 
 // After refusing a request whose body is still arriving (an oversized body), read and discard at
@@ -70,6 +72,7 @@ export class KmsHandler {
     let ctx: RequestContext | undefined;
     let output: unknown;
     let error: KmsError | undefined;
+    const origin = this.options.origin?.(req) ?? { sourceIp: sourceIp(req) };
     try {
       const body = await readBody(req, this.options.bodyLimit);
       const entry = this.table.lookup(target, header(req, 'content-type'));
@@ -82,7 +85,7 @@ export class KmsHandler {
         body,
       }));
       input = entry.validate(parseJsonBody(body));
-      ctx = new RequestContext(requestId, caller, region, this.options.services, { sourceIp: sourceIp(req) });
+      ctx = new RequestContext(requestId, caller, region, this.options.services, origin);
       output = await entry.operation.handle(ctx, input as never);
     } catch (err) {
       error = toKmsError(err);
@@ -103,7 +106,11 @@ export class KmsHandler {
         caller,
         keyArns,
       },
-      requestMeta(req, requestId, time, region, this.options.defaultAccountId),
+      {
+        ...requestMeta(req, requestId, time, region, this.options.defaultAccountId),
+        sourceIp: origin.sourceIp,
+        vpcEndpointId: origin.vpcEndpoint?.id,
+      },
     );
     try {
       await this.options.audit.write(record, time);

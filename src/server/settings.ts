@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { parseIpBlock } from '../policy/ip-address.js';
 
 /**
  * Server settings, from (highest first) command-line flags, environment variables, a JSON config
@@ -41,6 +42,11 @@ export interface ServerSettings {
   deletionAlertUrl: string;
   /** Server processes sharing the port (node:cluster, docs/multi-process.md); 1: one process. */
   workers: number;
+  /**
+   * CIDR blocks of front proxies whose X-Trent-Source-Vpce, X-Trent-Source-Vpc and X-Forwarded-For
+   * headers are believed (docs/identities.md, "VPC endpoints"); empty: none.
+   */
+  trustedProxies: string[];
 }
 
 export const DEFAULT_PORT = 4599;
@@ -66,6 +72,7 @@ export const DEFAULTS: ServerSettings = {
   // One process until several are faster: on the 2-core bench machine, two workers appending to
   // one SQLite audit chain served fewer requests than one (docs/multi-process.md, "Figures").
   workers: 1,
+  trustedProxies: [],
 };
 
 type Raw = Partial<Record<keyof ServerSettings, unknown>>;
@@ -89,6 +96,7 @@ const ENV: Record<keyof ServerSettings, string> = {
   allowTimeTravel: 'TRENT_ALLOW_TIME_TRAVEL',
   deletionAlertUrl: 'TRENT_DELETION_ALERT_URL',
   workers: 'TRENT_WORKERS',
+  trustedProxies: 'TRENT_TRUSTED_PROXIES',
 };
 
 export class SettingsError extends Error {}
@@ -142,6 +150,7 @@ export function resolveSettings(flags: Raw, env: NodeJS.ProcessEnv, configFile?:
       pick('workers') === 'auto'
         ? availableParallelism()
         : integer('workers', pick('workers'), DEFAULTS.workers, 1, 256),
+    trustedProxies: cidrList('trustedProxies', pick('trustedProxies')),
   };
   if (settings.audit === 'off' && !settings.dev) {
     throw new SettingsError('--audit off is a benchmarking switch allowed only with --dev: secure mode always audits.');
@@ -184,6 +193,16 @@ function alertUrl(value: unknown): string {
     throw new SettingsError(`The setting deletionAlertUrl must be an http(s) URL, not '${String(value)}'.`);
   }
   return url.href;
+}
+
+/** `CIDR[,CIDR…]` (a flag or variable) or a list of CIDRs (the config file). */
+function cidrList(name: string, value: unknown): string[] {
+  if (value === undefined || value === '') return [];
+  const items = Array.isArray(value) ? value.map(String) : String(value).split(',');
+  const blocks = items.map((item) => item.trim()).filter((item) => item !== '');
+  const bad = blocks.find((block) => parseIpBlock(block) === undefined);
+  if (bad !== undefined) throw new SettingsError(`The setting ${name} must list CIDR blocks, not '${bad}'.`);
+  return blocks;
 }
 
 function optionalText(value: unknown): string | undefined {

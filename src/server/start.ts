@@ -15,6 +15,7 @@ import { KeyRepository } from '../keys/key-repository.js';
 import type { KeyUsageSource, Services } from '../operations/context.js';
 import { OPERATIONS } from '../operations/registry.js';
 import { IdentityDirectory } from '../policy/identity-directory.js';
+import { parseIpBlock } from '../policy/ip-address.js';
 import { KmsAuthorizer } from '../policy/kms-authorizer.js';
 import type { AuditLog } from '../storage/audit-log.js';
 import { type AccessStore, openAccessStore } from '../storage/open-access-store.js';
@@ -34,9 +35,11 @@ import { KmsHandler } from './kms-handler.js';
 import { LIFECYCLE_JOBS } from './lifecycle-jobs.js';
 import { LifecycleScheduler } from './lifecycle-scheduler.js';
 import { createLogger } from './logger.js';
+import { RequestOriginResolver } from './request-origin.js';
 import { rootKeySource, setUpRootKey } from './root-key-setup.js';
 import type { ServerSettings } from './settings.js';
 import { StsHandler } from './sts-handler.js';
+import { VpcEndpointsFile } from './vpc-endpoints-file.js';
 
 /**
  * Wiring: opens the store, finds the root key, sets up the deployment, builds the services and
@@ -122,7 +125,9 @@ async function startOnStore(
     await applyIdentitiesFile(settings.identities, { store, identities: access, rootKey, logger, now: clock.now() });
   }
   const identityDirectory = new IdentityDirectory(access);
-  const authorizer = new KmsAuthorizer(identityDirectory, access);
+  const authorizer = new KmsAuthorizer(identityDirectory, access, undefined, async (key) =>
+    (await keys.listAliases(key, { limit: 1000 }, key.keyId)).map((alias) => alias.aliasName),
+  );
   // Several processes or nodes on one store: forget what another one changed (a key, its grants,
   // an alias), or everything after a gap in the notices.
   const unwatch = await store.watch?.((change) => {
@@ -167,7 +172,15 @@ async function startOnStore(
     audit,
     defaultAccountId: deployment.accountId,
   });
+  // Every process reads the VPC endpoints of the identities file (they live in memory only).
+  const vpcEndpoints = settings.identities === '' ? undefined : new VpcEndpointsFile(settings.identities, logger);
+  vpcEndpoints?.watch();
+  const origins = new RequestOriginResolver(
+    settings.trustedProxies.map((cidr) => parseIpBlock(cidr)).filter((b) => b !== undefined),
+    () => vpcEndpoints?.current ?? new Map(),
+  );
   const kms = new KmsHandler({
+    origin: (req) => origins.origin(req),
     operations: OPERATIONS,
     authenticator,
     services,
@@ -275,6 +288,7 @@ async function startOnStore(
       await lifecycleScheduler.stop();
       if (retention !== undefined) clearInterval(retention);
       await unwatchIdentities?.();
+      vpcEndpoints?.close();
       await audit.close();
       await auditLog?.close();
       await access.close();

@@ -59,6 +59,7 @@ interface StsCallRecord {
 }
 
 const VERSION = '2011-06-15';
+const MANAGED_POLICY_ARN = /^arn:aws:iam::(\d{12}):policy\/([\w+=,.@-]{1,128})$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/;
 const SESSION_NAME = /^[\w+=,.@-]*$/;
 const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$/u;
@@ -220,17 +221,16 @@ export class StsHandler {
         `${errors.length} validation error${errors.length > 1 ? 's' : ''} detected: ${errors.join('; ')}`,
       );
     }
-    const policyArn = params.get('PolicyArns.member.1.arn');
-    if (policyArn !== undefined) {
-      // Trent models no managed policies: every ARN names one that does not exist.
-      throw new QueryError('MalformedPolicyDocument', `Policy ${policyArn} does not exist or is not attachable.`);
-    }
-    const sessionPolicy = params.get('Policy');
-    const packedSessionPolicy = sessionPolicy === undefined ? undefined : checkSessionPolicy(sessionPolicy);
+    const inlineSessionPolicy = params.get('Policy');
+    const packedSessionPolicy = inlineSessionPolicy === undefined ? undefined : checkSessionPolicy(inlineSessionPolicy);
     const tags = memberPairs(params, 'Tags');
     const transitive = memberList(params, 'TransitiveTagKeys');
     checkTags(tags, transitive);
-    const packedPolicySize = packedSize(packedSessionPolicy, tags);
+    const policyArns = memberArns(params);
+    const packedPolicySize = packedSize(
+      policyArns.length === 0 ? packedSessionPolicy : `${packedSessionPolicy ?? ''}${policyArns.join('')}`,
+      tags,
+    );
     if (packedPolicySize !== undefined && packedPolicySize > 100) {
       throw new QueryError(
         'PackedPolicyTooLarge',
@@ -242,6 +242,7 @@ export class StsHandler {
     const m = ROLE_ARN.exec(arn);
     if (m === null) throw new QueryError('ValidationError', `${arn} is not a valid role ARN.`);
     const [, accountId, roleName] = m as unknown as [string, string, string];
+    const sessionPolicy = await this.sessionPolicy(accountId, inlineSessionPolicy, policyArns);
     const now = Date.now();
 
     if (this.options.dev) {
@@ -364,6 +365,38 @@ export class StsHandler {
     );
   }
 
+  /**
+   * The session policies as one document: `Policy` and the managed policies `PolicyArns` names
+   * (customer managed policies of the role's account, read now: a later change to one does not
+   * reach sessions already issued), their statements side by side — so the session may do what
+   * one of them allows and the role's policies allow, and an explicit deny in any of them wins, as
+   * AWS evaluates session policies (IAM User Guide, "Session policies").
+   */
+  private async sessionPolicy(
+    accountId: string,
+    inline: string | undefined,
+    policyArns: readonly string[],
+  ): Promise<string | undefined> {
+    if (policyArns.length === 0) return inline;
+    const documents = inline === undefined ? [] : [inline];
+    for (const arn of policyArns) {
+      const m = MANAGED_POLICY_ARN.exec(arn);
+      const policy =
+        m?.[1] === accountId && m[2] !== undefined
+          ? await this.options.identities.getManagedPolicy(accountId, m[2])
+          : undefined;
+      if (policy === undefined) {
+        throw new QueryError('MalformedPolicyDocument', `Policy ${arn} does not exist or is not attachable.`);
+      }
+      documents.push(policy.document);
+    }
+    const statements = documents.flatMap((d) => {
+      const statement = (JSON.parse(d) as { Statement?: unknown }).Statement;
+      return Array.isArray(statement) ? statement : [statement];
+    });
+    return JSON.stringify({ Version: '2012-10-17', Statement: statements });
+  }
+
   private async credentials(role: RoleRecord, spec: SessionSpec, now: number, call: StsCallRecord): Promise<XmlValue> {
     const { sessionName, duration, tags, transitiveTagKeys, chained } = spec;
     const expiresAt = now + duration * 1000;
@@ -473,6 +506,14 @@ function packedSize(policy: string | undefined, tags: readonly { key: string; va
   if (policy === undefined && tags.length === 0) return undefined;
   const packed = deflateRawSync(Buffer.from(`${policy ?? ''}${JSON.stringify(tags)}`, 'utf8')).length;
   return Math.ceil((100 * packed) / PACKED_BUDGET_BYTES);
+}
+
+/** `PolicyArns.member.N.arn`, in order. */
+function memberArns(params: Map<string, string>): string[] {
+  const arns: string[] = [];
+  for (let i = 1; params.has(`PolicyArns.member.${i}.arn`); i++)
+    arns.push(params.get(`PolicyArns.member.${i}.arn`) as string);
+  return arns;
 }
 
 function checkTags(tags: { key: string; value: string }[], transitive: string[]): void {

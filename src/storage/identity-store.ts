@@ -93,6 +93,28 @@ export interface ScpRecord {
   document: string;
 }
 
+/**
+ * A customer managed policy of an account: an identity policy with a name of its own, attached to
+ * any number of users and roles (`arn:aws:iam::<account>:policy/<name>`).
+ */
+export interface ManagedPolicyRecord {
+  accountId: string;
+  policyName: string;
+  /** The stable unique id (`ANPA…`, 21 characters), never reused. */
+  policyId: string;
+  /** The policy document as given (validated before it is stored). */
+  document: string;
+  createdAt: number;
+}
+
+/** A managed policy attached to a user or a role of the policy's account. */
+export interface PolicyAttachmentRecord {
+  accountId: string;
+  policyName: string;
+  entityType: 'user' | 'role';
+  entityName: string;
+}
+
 export interface IdentityStore {
   getUser(accountId: string, userName: string): Promise<UserRecord | undefined>;
   /** Users ordered by account, then name. */
@@ -101,7 +123,7 @@ export interface IdentityStore {
   insertUser(user: UserRecord): Promise<boolean>;
   /** Replaces an existing user's tags; false if there is no such user. */
   updateUserTags(accountId: string, userName: string, tags: Record<string, string>): Promise<boolean>;
-  /** Deletes a user and its inline policies; false if there was no such user. */
+  /** Deletes a user, its inline policies and its policy attachments; false if there was no such user. */
   deleteUser(accountId: string, userName: string): Promise<boolean>;
   /** Creates or replaces an inline policy of an existing user; false if there is no such user. */
   putUserPolicy(policy: UserPolicyRecord): Promise<boolean>;
@@ -115,7 +137,7 @@ export interface IdentityStore {
   insertRole(role: RoleRecord): Promise<boolean>;
   /** Replaces an existing role's trust policy, tags and maximum session duration; false if there is none. */
   updateRole(role: RoleRecord): Promise<boolean>;
-  /** Deletes a role and its inline policies; false if there was no such role. */
+  /** Deletes a role, its inline policies and its policy attachments; false if there was no such role. */
   deleteRole(accountId: string, roleName: string): Promise<boolean>;
   putRolePolicy(policy: RolePolicyRecord): Promise<boolean>;
   deleteRolePolicy(accountId: string, roleName: string, policyName: string): Promise<boolean>;
@@ -125,6 +147,33 @@ export interface IdentityStore {
   deleteScp(accountId: string, policyName: string): Promise<boolean>;
   /** The account's SCPs ordered by name; all accounts' when accountId is undefined. */
   listScps(accountId?: string): Promise<ScpRecord[]>;
+  /** Returns false (and changes nothing) when the name is taken in that account. */
+  insertManagedPolicy(policy: ManagedPolicyRecord): Promise<boolean>;
+  /** Replaces the document of an existing managed policy; false if there is none. */
+  updateManagedPolicy(accountId: string, policyName: string, document: string): Promise<boolean>;
+  getManagedPolicy(accountId: string, policyName: string): Promise<ManagedPolicyRecord | undefined>;
+  /** Managed policies ordered by account, then name. */
+  listManagedPolicies(accountId?: string): Promise<ManagedPolicyRecord[]>;
+  /**
+   * Deletes a managed policy that is attached to nothing: 'attached' (and nothing changes) while it
+   * is, 'missing' if there is no such policy.
+   */
+  deleteManagedPolicy(accountId: string, policyName: string): Promise<'deleted' | 'missing' | 'attached'>;
+  /**
+   * Attaches an existing managed policy to an existing user or role of its account: false if
+   * either is missing; true (no change) if already attached.
+   */
+  attachPolicy(attachment: PolicyAttachmentRecord): Promise<boolean>;
+  /** False if the policy was not attached to the entity. */
+  detachPolicy(attachment: PolicyAttachmentRecord): Promise<boolean>;
+  /** The managed policies attached to a user or role, ordered by name. */
+  listAttachedPolicies(
+    accountId: string,
+    entityType: 'user' | 'role',
+    entityName: string,
+  ): Promise<ManagedPolicyRecord[]>;
+  /** What a managed policy is attached to, ordered by entity type, then name. */
+  listPolicyAttachments(accountId: string, policyName: string): Promise<PolicyAttachmentRecord[]>;
   /** Stores a new session (and forgets sessions that expired more than a day before `now`). */
   insertSession(session: SessionRecord, now: number): Promise<void>;
   getSession(accessKeyId: string): Promise<SessionRecord | undefined>;

@@ -145,6 +145,78 @@ export function runAccessStoreContract(name: string, open: () => Promise<AccessS
       assert.equal(await s.deleteScp(A, 'a'), false);
     });
 
+    it('stores managed policies and their attachments, refusing to delete one still attached', async () => {
+      const s = f.access;
+      const policy = {
+        accountId: A,
+        policyName: 'kms',
+        policyId: 'ANPAAAAAAAAAAAAAAAAAA',
+        document: '{}',
+        createdAt: 7,
+      };
+      await s.insertUser({ accountId: A, userName: 'alice', userId: 'AIDAAAAAAAAAAAAAAAAAA', tags: {}, createdAt: 1 });
+      await s.insertRole({
+        accountId: A,
+        roleName: 'app',
+        roleId: 'AROAAAAAAAAAAAAAAAAAA',
+        trustPolicy: '{}',
+        tags: {},
+        maxSessionDuration: 3600,
+        createdAt: 1,
+      });
+      const v0 = await s.identityVersion();
+      assert.equal(await s.insertManagedPolicy(policy), true);
+      const v1 = await s.identityVersion();
+      assert.ok(v1 > v0);
+      assert.equal(await s.insertManagedPolicy({ ...policy, policyId: 'ANPABBBBBBBBBBBBBBBBB' }), false, 'name taken');
+      assert.equal(await s.identityVersion(), v1, 'no change, no bump');
+      assert.deepEqual(await s.getManagedPolicy(A, 'kms'), policy);
+      await s.insertManagedPolicy({ ...policy, policyName: 'Audit', policyId: 'ANPACCCCCCCCCCCCCCCCC' });
+      assert.deepEqual(
+        (await s.listManagedPolicies(A)).map((p) => p.policyName),
+        ['Audit', 'kms'],
+        'byte-wise order',
+      );
+      assert.deepEqual(await s.listManagedPolicies('444455556666'), []);
+      assert.equal(await s.updateManagedPolicy(A, 'kms', '{"v":2}'), true);
+      assert.equal(await s.updateManagedPolicy(A, 'nope', '{}'), false);
+
+      const toAlice = { accountId: A, policyName: 'kms', entityType: 'user', entityName: 'alice' } as const;
+      const toApp = { accountId: A, policyName: 'kms', entityType: 'role', entityName: 'app' } as const;
+      const v2 = await s.identityVersion();
+      assert.equal(await s.attachPolicy(toAlice), true);
+      assert.ok((await s.identityVersion()) > v2);
+      const v3 = await s.identityVersion();
+      assert.equal(await s.attachPolicy(toAlice), true, 'attached already');
+      assert.equal(await s.identityVersion(), v3, 'no change, no bump');
+      assert.equal(await s.attachPolicy(toApp), true);
+      assert.equal(await s.attachPolicy({ ...toAlice, entityName: 'nobody' }), false, 'no such user');
+      assert.equal(await s.attachPolicy({ ...toApp, policyName: 'nope' }), false, 'no such policy');
+      assert.deepEqual(await s.listAttachedPolicies(A, 'user', 'alice'), [{ ...policy, document: '{"v":2}' }]);
+      assert.deepEqual(
+        (await s.listPolicyAttachments(A, 'kms')).map((a) => `${a.entityType}/${a.entityName}`),
+        ['role/app', 'user/alice'],
+      );
+
+      const v4 = await s.identityVersion();
+      assert.equal(await s.deleteManagedPolicy(A, 'kms'), 'attached');
+      assert.equal(await s.identityVersion(), v4, 'refused, no bump');
+      assert.ok(await s.getManagedPolicy(A, 'kms'));
+      assert.equal(await s.detachPolicy(toAlice), true);
+      assert.ok((await s.identityVersion()) > v4);
+      assert.equal(await s.detachPolicy(toAlice), false);
+      assert.deepEqual(await s.listAttachedPolicies(A, 'user', 'alice'), []);
+      assert.equal(await s.deleteRole(A, 'app'), true);
+      assert.deepEqual(await s.listPolicyAttachments(A, 'kms'), [], 'attachments go with the role');
+      assert.equal(await s.deleteManagedPolicy(A, 'kms'), 'deleted');
+      assert.equal(await s.deleteManagedPolicy(A, 'kms'), 'missing');
+      assert.equal(await s.getManagedPolicy(A, 'kms'), undefined);
+
+      await s.attachPolicy({ ...toAlice, policyName: 'Audit' });
+      assert.equal(await s.deleteUser(A, 'alice'), true);
+      assert.deepEqual(await s.listPolicyAttachments(A, 'Audit'), [], 'attachments go with the user');
+    });
+
     it('keeps the unique ids a trust policy was bound to, and a session policy with its session', async () => {
       const s = f.access;
       const role = {

@@ -117,6 +117,8 @@ describe('PostgresStore migrations', () => {
         'audit_key_usage',
         'backing_keys',
         'grants',
+        'iam_managed_policies',
+        'iam_policy_attachments',
         'iam_role_policies',
         'iam_roles',
         'iam_user_policies',

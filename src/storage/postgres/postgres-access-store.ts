@@ -2,6 +2,8 @@ import type pg from 'pg';
 import type { GrantRecord, GrantStore } from '../grant-store.js';
 import type {
   IdentityStore,
+  ManagedPolicyRecord,
+  PolicyAttachmentRecord,
   RolePolicyRecord,
   RoleRecord,
   ScpRecord,
@@ -32,7 +34,16 @@ interface RoleRow {
   trust_principals: string | null;
 }
 
+interface ManagedPolicyRow {
+  account_id: string;
+  policy_name: string;
+  policy_id: string;
+  document: string;
+  created_at: string | number;
+}
+
 const SESSION_RETENTION_MS = 86_400_000;
+const MANAGED_COLS = 'account_id, policy_name, policy_id, document, created_at';
 const USER_COLS = 'account_id, user_name, user_id, tags, created_at';
 const ROLE_COLS =
   'account_id, role_name, role_id, trust_policy, tags, max_session_duration, created_at, trust_principals';
@@ -115,6 +126,10 @@ export class PostgresAccessStore implements IdentityStore, GrantStore {
   async deleteUser(accountId: string, userName: string): Promise<boolean> {
     return this.#identityWrite(async (q) => {
       await q('DELETE FROM iam_user_policies WHERE account_id = $1 AND user_name = $2', [accountId, userName]);
+      await q(
+        "DELETE FROM iam_policy_attachments WHERE account_id = $1 AND entity_type = 'user' AND entity_name = $2",
+        [accountId, userName],
+      );
       return (
         (await q('DELETE FROM iam_users WHERE account_id = $1 AND user_name = $2', [accountId, userName])).rowCount ===
         1
@@ -230,6 +245,10 @@ export class PostgresAccessStore implements IdentityStore, GrantStore {
   async deleteRole(accountId: string, roleName: string): Promise<boolean> {
     return this.#identityWrite(async (q) => {
       await q('DELETE FROM iam_role_policies WHERE account_id = $1 AND role_name = $2', [accountId, roleName]);
+      await q(
+        "DELETE FROM iam_policy_attachments WHERE account_id = $1 AND entity_type = 'role' AND entity_name = $2",
+        [accountId, roleName],
+      );
       return (
         (await q('DELETE FROM iam_roles WHERE account_id = $1 AND role_name = $2', [accountId, roleName])).rowCount ===
         1
@@ -277,6 +296,151 @@ export class PostgresAccessStore implements IdentityStore, GrantStore {
       roleName: r.role_name,
       policyName: r.policy_name,
       document: r.document,
+    }));
+  }
+
+  // --- managed policies ------------------------------------------------------------------------
+
+  async insertManagedPolicy(p: ManagedPolicyRecord): Promise<boolean> {
+    return this.#identityWrite(
+      async (q) =>
+        (
+          await q(
+            `INSERT INTO iam_managed_policies (${MANAGED_COLS}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+            [p.accountId, p.policyName, p.policyId, p.document, p.createdAt],
+          )
+        ).rowCount === 1,
+    );
+  }
+
+  async updateManagedPolicy(accountId: string, policyName: string, document: string): Promise<boolean> {
+    return this.#identityWrite(
+      async (q) =>
+        (
+          await q('UPDATE iam_managed_policies SET document = $1 WHERE account_id = $2 AND policy_name = $3', [
+            document,
+            accountId,
+            policyName,
+          ])
+        ).rowCount === 1,
+    );
+  }
+
+  async getManagedPolicy(accountId: string, policyName: string): Promise<ManagedPolicyRecord | undefined> {
+    const rows = await this.#rows<ManagedPolicyRow>(
+      `SELECT ${MANAGED_COLS} FROM iam_managed_policies WHERE account_id = $1 AND policy_name = $2`,
+      [accountId, policyName],
+    );
+    return rows[0] && parseManagedPolicy(rows[0]);
+  }
+
+  async listManagedPolicies(accountId?: string): Promise<ManagedPolicyRecord[]> {
+    const rows =
+      accountId === undefined
+        ? await this.#rows<ManagedPolicyRow>(
+            `SELECT ${MANAGED_COLS} FROM iam_managed_policies ORDER BY account_id, policy_name`,
+          )
+        : await this.#rows<ManagedPolicyRow>(
+            `SELECT ${MANAGED_COLS} FROM iam_managed_policies WHERE account_id = $1 ORDER BY policy_name`,
+            [accountId],
+          );
+    return rows.map(parseManagedPolicy);
+  }
+
+  async deleteManagedPolicy(accountId: string, policyName: string): Promise<'deleted' | 'missing' | 'attached'> {
+    let outcome: 'deleted' | 'missing' | 'attached' = 'missing';
+    await this.#identityWrite(async (q) => {
+      // FOR UPDATE: no attachment can be added between the check and the delete (attachPolicy
+      // locks the policy row FOR SHARE).
+      const policy = await q(
+        'SELECT 1 FROM iam_managed_policies WHERE account_id = $1 AND policy_name = $2 FOR UPDATE',
+        [accountId, policyName],
+      );
+      if (policy.rowCount !== 1) return false;
+      const attached = await q(
+        'SELECT 1 FROM iam_policy_attachments WHERE account_id = $1 AND policy_name = $2 LIMIT 1',
+        [accountId, policyName],
+      );
+      if (attached.rowCount === 1) {
+        outcome = 'attached';
+        return false;
+      }
+      await q('DELETE FROM iam_managed_policies WHERE account_id = $1 AND policy_name = $2', [accountId, policyName]);
+      outcome = 'deleted';
+      return true;
+    });
+    return outcome;
+  }
+
+  async attachPolicy(a: PolicyAttachmentRecord): Promise<boolean> {
+    let found = false;
+    await this.#identityWrite(async (q) => {
+      const policy = await q(
+        'SELECT 1 FROM iam_managed_policies WHERE account_id = $1 AND policy_name = $2 FOR SHARE',
+        [a.accountId, a.policyName],
+      );
+      const entity = await q(
+        a.entityType === 'user'
+          ? 'SELECT 1 FROM iam_users WHERE account_id = $1 AND user_name = $2 FOR SHARE'
+          : 'SELECT 1 FROM iam_roles WHERE account_id = $1 AND role_name = $2 FOR SHARE',
+        [a.accountId, a.entityName],
+      );
+      found = policy.rowCount === 1 && entity.rowCount === 1;
+      if (!found) return false;
+      const r = await q(
+        `INSERT INTO iam_policy_attachments (account_id, policy_name, entity_type, entity_name) VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING`,
+        [a.accountId, a.policyName, a.entityType, a.entityName],
+      );
+      return r.rowCount === 1;
+    });
+    return found;
+  }
+
+  async detachPolicy(a: PolicyAttachmentRecord): Promise<boolean> {
+    return this.#identityWrite(
+      async (q) =>
+        (
+          await q(
+            `DELETE FROM iam_policy_attachments
+             WHERE account_id = $1 AND policy_name = $2 AND entity_type = $3 AND entity_name = $4`,
+            [a.accountId, a.policyName, a.entityType, a.entityName],
+          )
+        ).rowCount === 1,
+    );
+  }
+
+  async listAttachedPolicies(
+    accountId: string,
+    entityType: 'user' | 'role',
+    entityName: string,
+  ): Promise<ManagedPolicyRecord[]> {
+    const rows = await this.#rows<ManagedPolicyRow>(
+      `SELECT p.account_id, p.policy_name, p.policy_id, p.document, p.created_at
+       FROM iam_policy_attachments a JOIN iam_managed_policies p
+         ON p.account_id = a.account_id AND p.policy_name = a.policy_name
+       WHERE a.account_id = $1 AND a.entity_type = $2 AND a.entity_name = $3 ORDER BY p.policy_name`,
+      [accountId, entityType, entityName],
+    );
+    return rows.map(parseManagedPolicy);
+  }
+
+  async listPolicyAttachments(accountId: string, policyName: string): Promise<PolicyAttachmentRecord[]> {
+    const rows = await this.#rows<{
+      account_id: string;
+      policy_name: string;
+      entity_type: 'user' | 'role';
+      entity_name: string;
+    }>(
+      `SELECT account_id, policy_name, entity_type, entity_name FROM iam_policy_attachments
+       WHERE account_id = $1 AND policy_name = $2 ORDER BY entity_type, entity_name`,
+      [accountId, policyName],
+    );
+    return rows.map((r) => ({
+      accountId: r.account_id,
+      policyName: r.policy_name,
+      entityType: r.entity_type,
+      entityName: r.entity_name,
     }));
   }
 
@@ -472,6 +636,16 @@ function parseRole(row: RoleRow): RoleRecord {
     ...(row.trust_principals === null
       ? {}
       : { trustPrincipals: JSON.parse(row.trust_principals) as Record<string, string> }),
+  };
+}
+
+function parseManagedPolicy(row: ManagedPolicyRow): ManagedPolicyRecord {
+  return {
+    accountId: row.account_id,
+    policyName: row.policy_name,
+    policyId: row.policy_id,
+    document: row.document,
+    createdAt: Number(row.created_at),
   };
 }
 

@@ -276,6 +276,31 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE iam_roles ADD COLUMN trust_principals TEXT;
     `,
   },
+  {
+    version: 7,
+    name: 'customer managed policies',
+    sql: `
+      -- Customer managed policies (arn:aws:iam::<account>:policy/<name>) and what they are attached
+      -- to. A policy attached to anything cannot be deleted (IAM's DeleteConflict); attachments go
+      -- with their user or role.
+      CREATE TABLE iam_managed_policies (
+        account_id  TEXT NOT NULL,
+        policy_name TEXT NOT NULL,
+        policy_id   TEXT NOT NULL UNIQUE,
+        document    TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        PRIMARY KEY (account_id, policy_name)
+      );
+      CREATE TABLE iam_policy_attachments (
+        account_id  TEXT NOT NULL,
+        policy_name TEXT NOT NULL,
+        entity_type TEXT NOT NULL CHECK (entity_type IN ('user', 'role')),
+        entity_name TEXT NOT NULL,
+        PRIMARY KEY (account_id, policy_name, entity_type, entity_name)
+      );
+      CREATE INDEX iam_policy_attachments_by_entity ON iam_policy_attachments (account_id, entity_type, entity_name);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

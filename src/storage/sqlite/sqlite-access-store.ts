@@ -3,6 +3,8 @@ import Database from 'better-sqlite3';
 import type { GrantRecord, GrantStore } from '../grant-store.js';
 import type {
   IdentityStore,
+  ManagedPolicyRecord,
+  PolicyAttachmentRecord,
   RolePolicyRecord,
   RoleRecord,
   ScpRecord,
@@ -54,6 +56,21 @@ interface ScpRow {
   account_id: string;
   policy_name: string;
   document: string;
+}
+
+interface ManagedPolicyRow {
+  account_id: string;
+  policy_name: string;
+  policy_id: string;
+  document: string;
+  created_at: number;
+}
+
+interface AttachmentRow {
+  account_id: string;
+  policy_name: string;
+  entity_type: 'user' | 'role';
+  entity_name: string;
 }
 
 interface SessionRow {
@@ -121,6 +138,7 @@ export class SqliteAccessStore implements IdentityStore, GrantStore {
   async deleteUser(accountId: string, userName: string): Promise<boolean> {
     return this.#write(() => {
       this.#s.deleteUserPolicies.run(accountId, userName);
+      this.#s.deleteAttachmentsOf.run(accountId, 'user', userName);
       return this.#s.deleteUser.run(accountId, userName).changes === 1;
     });
   }
@@ -189,6 +207,7 @@ export class SqliteAccessStore implements IdentityStore, GrantStore {
   async deleteRole(accountId: string, roleName: string): Promise<boolean> {
     return this.#write(() => {
       this.#s.deleteRolePolicies.run(accountId, roleName);
+      this.#s.deleteAttachmentsOf.run(accountId, 'role', roleName);
       return this.#s.deleteRole.run(accountId, roleName).changes === 1;
     });
   }
@@ -225,6 +244,74 @@ export class SqliteAccessStore implements IdentityStore, GrantStore {
   async listScps(accountId?: string): Promise<ScpRecord[]> {
     const rows = accountId === undefined ? this.#s.listScps.all() : this.#s.listScpsOf.all(accountId);
     return rows.map((r) => ({ accountId: r.account_id, policyName: r.policy_name, document: r.document }));
+  }
+
+  async insertManagedPolicy(p: ManagedPolicyRecord): Promise<boolean> {
+    return this.#write(
+      () =>
+        this.#s.insertManagedPolicy.run(p.accountId, p.policyName, p.policyId, p.document, p.createdAt).changes === 1,
+    );
+  }
+
+  async updateManagedPolicy(accountId: string, policyName: string, document: string): Promise<boolean> {
+    return this.#write(() => this.#s.updateManagedPolicy.run(document, accountId, policyName).changes === 1);
+  }
+
+  async getManagedPolicy(accountId: string, policyName: string): Promise<ManagedPolicyRecord | undefined> {
+    const row = this.#s.getManagedPolicy.get(accountId, policyName);
+    return row && parseManagedPolicy(row);
+  }
+
+  async listManagedPolicies(accountId?: string): Promise<ManagedPolicyRecord[]> {
+    const rows =
+      accountId === undefined ? this.#s.listManagedPolicies.all() : this.#s.listManagedPoliciesOf.all(accountId);
+    return rows.map(parseManagedPolicy);
+  }
+
+  async deleteManagedPolicy(accountId: string, policyName: string): Promise<'deleted' | 'missing' | 'attached'> {
+    let outcome: 'deleted' | 'missing' | 'attached' = 'missing';
+    this.#write(() => {
+      if (this.#s.policyAttachments.all(accountId, policyName).length > 0) outcome = 'attached';
+      else if (this.#s.deleteManagedPolicy.run(accountId, policyName).changes === 1) outcome = 'deleted';
+      return outcome === 'deleted';
+    });
+    return outcome;
+  }
+
+  async attachPolicy(a: PolicyAttachmentRecord): Promise<boolean> {
+    let found = false;
+    this.#write(() => {
+      const entity =
+        a.entityType === 'user'
+          ? this.#s.getUser.get(a.accountId, a.entityName)
+          : this.#s.getRole.get(a.accountId, a.entityName);
+      found = entity !== undefined && this.#s.getManagedPolicy.get(a.accountId, a.policyName) !== undefined;
+      return found && this.#s.attachPolicy.run(a.accountId, a.policyName, a.entityType, a.entityName).changes === 1;
+    });
+    return found;
+  }
+
+  async detachPolicy(a: PolicyAttachmentRecord): Promise<boolean> {
+    return this.#write(
+      () => this.#s.detachPolicy.run(a.accountId, a.policyName, a.entityType, a.entityName).changes === 1,
+    );
+  }
+
+  async listAttachedPolicies(
+    accountId: string,
+    entityType: 'user' | 'role',
+    entityName: string,
+  ): Promise<ManagedPolicyRecord[]> {
+    return this.#s.attachedPolicies.all(accountId, entityType, entityName).map(parseManagedPolicy);
+  }
+
+  async listPolicyAttachments(accountId: string, policyName: string): Promise<PolicyAttachmentRecord[]> {
+    return this.#s.policyAttachments.all(accountId, policyName).map((r) => ({
+      accountId: r.account_id,
+      policyName: r.policy_name,
+      entityType: r.entity_type,
+      entityName: r.entity_name,
+    }));
   }
 
   async insertSession(session: SessionRecord, now: number): Promise<void> {
@@ -327,6 +414,16 @@ function parseRole(row: RoleRow): RoleRecord {
   };
 }
 
+function parseManagedPolicy(row: ManagedPolicyRow): ManagedPolicyRecord {
+  return {
+    accountId: row.account_id,
+    policyName: row.policy_name,
+    policyId: row.policy_id,
+    document: row.document,
+    createdAt: row.created_at,
+  };
+}
+
 function trustPrincipalsColumn(r: RoleRecord): string | null {
   return r.trustPrincipals === undefined ? null : JSON.stringify(r.trustPrincipals);
 }
@@ -335,7 +432,47 @@ function prepare(db: Database.Database) {
   const userCols = 'account_id, user_name, user_id, tags, created_at';
   const roleCols =
     'account_id, role_name, role_id, trust_policy, tags, max_session_duration, created_at, trust_principals';
+  const managedCols = 'account_id, policy_name, policy_id, document, created_at';
   return {
+    insertManagedPolicy: db.prepare<[string, string, string, string, number]>(
+      `INSERT INTO iam_managed_policies (${managedCols}) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    ),
+    updateManagedPolicy: db.prepare<[string, string, string]>(
+      'UPDATE iam_managed_policies SET document = ? WHERE account_id = ? AND policy_name = ?',
+    ),
+    getManagedPolicy: db.prepare<[string, string], ManagedPolicyRow>(
+      `SELECT ${managedCols} FROM iam_managed_policies WHERE account_id = ? AND policy_name = ?`,
+    ),
+    listManagedPolicies: db.prepare<[], ManagedPolicyRow>(
+      `SELECT ${managedCols} FROM iam_managed_policies ORDER BY account_id, policy_name`,
+    ),
+    listManagedPoliciesOf: db.prepare<[string], ManagedPolicyRow>(
+      `SELECT ${managedCols} FROM iam_managed_policies WHERE account_id = ? ORDER BY policy_name`,
+    ),
+    deleteManagedPolicy: db.prepare<[string, string]>(
+      'DELETE FROM iam_managed_policies WHERE account_id = ? AND policy_name = ?',
+    ),
+    attachPolicy: db.prepare<[string, string, string, string]>(
+      `INSERT INTO iam_policy_attachments (account_id, policy_name, entity_type, entity_name) VALUES (?, ?, ?, ?)
+       ON CONFLICT DO NOTHING`,
+    ),
+    detachPolicy: db.prepare<[string, string, string, string]>(
+      `DELETE FROM iam_policy_attachments
+       WHERE account_id = ? AND policy_name = ? AND entity_type = ? AND entity_name = ?`,
+    ),
+    deleteAttachmentsOf: db.prepare<[string, string, string]>(
+      'DELETE FROM iam_policy_attachments WHERE account_id = ? AND entity_type = ? AND entity_name = ?',
+    ),
+    attachedPolicies: db.prepare<[string, string, string], ManagedPolicyRow>(
+      `SELECT p.account_id, p.policy_name, p.policy_id, p.document, p.created_at
+       FROM iam_policy_attachments a JOIN iam_managed_policies p
+         ON p.account_id = a.account_id AND p.policy_name = a.policy_name
+       WHERE a.account_id = ? AND a.entity_type = ? AND a.entity_name = ? ORDER BY p.policy_name`,
+    ),
+    policyAttachments: db.prepare<[string, string], AttachmentRow>(
+      `SELECT account_id, policy_name, entity_type, entity_name FROM iam_policy_attachments
+       WHERE account_id = ? AND policy_name = ? ORDER BY entity_type, entity_name`,
+    ),
     getRole: db.prepare<[string, string], RoleRow>(
       `SELECT ${roleCols} FROM iam_roles WHERE account_id = ? AND role_name = ?`,
     ),
