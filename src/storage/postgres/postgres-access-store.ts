@@ -1,4 +1,13 @@
 import type pg from 'pg';
+import {
+  type ManagedPolicyRow,
+  parseManagedPolicy,
+  parseRole,
+  parseUser,
+  type RoleRow,
+  trustPrincipalsColumn,
+  type UserRow,
+} from '../access-rows.js';
 import type { GrantRecord, GrantStore } from '../grant-store.js';
 import type {
   IdentityStore,
@@ -14,33 +23,6 @@ import type {
 import type { PageRequest } from '../records.js';
 import type { PostgresTarget } from './connection.js';
 import { inTransaction, openMigratedPool, withClient } from './pool-client.js';
-
-interface UserRow {
-  account_id: string;
-  user_name: string;
-  user_id: string;
-  tags: string;
-  created_at: number;
-}
-
-interface RoleRow {
-  account_id: string;
-  role_name: string;
-  role_id: string;
-  trust_policy: string;
-  tags: string;
-  max_session_duration: number;
-  created_at: number;
-  trust_principals: string | null;
-}
-
-interface ManagedPolicyRow {
-  account_id: string;
-  policy_name: string;
-  policy_id: string;
-  document: string;
-  created_at: string | number;
-}
 
 const SESSION_RETENTION_MS = 86_400_000;
 const MANAGED_COLS = 'account_id, policy_name, policy_id, document, created_at';
@@ -612,43 +594,4 @@ export class PostgresAccessStore implements IdentityStore, GrantStore {
   #withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     return withClient(this.#pool, this.#target, fn);
   }
-}
-
-function parseUser(row: UserRow): UserRecord {
-  return {
-    accountId: row.account_id,
-    userName: row.user_name,
-    userId: row.user_id,
-    tags: JSON.parse(row.tags) as Record<string, string>,
-    createdAt: row.created_at,
-  };
-}
-
-function parseRole(row: RoleRow): RoleRecord {
-  return {
-    accountId: row.account_id,
-    roleName: row.role_name,
-    roleId: row.role_id,
-    trustPolicy: row.trust_policy,
-    tags: JSON.parse(row.tags) as Record<string, string>,
-    maxSessionDuration: row.max_session_duration,
-    createdAt: row.created_at,
-    ...(row.trust_principals === null
-      ? {}
-      : { trustPrincipals: JSON.parse(row.trust_principals) as Record<string, string> }),
-  };
-}
-
-function parseManagedPolicy(row: ManagedPolicyRow): ManagedPolicyRecord {
-  return {
-    accountId: row.account_id,
-    policyName: row.policy_name,
-    policyId: row.policy_id,
-    document: row.document,
-    createdAt: Number(row.created_at),
-  };
-}
-
-function trustPrincipalsColumn(r: RoleRecord): string | null {
-  return r.trustPrincipals === undefined ? null : JSON.stringify(r.trustPrincipals);
 }

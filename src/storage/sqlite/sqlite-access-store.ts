@@ -1,5 +1,14 @@
 import { closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import {
+  type ManagedPolicyRow,
+  parseManagedPolicy,
+  parseRole,
+  parseUser,
+  type RoleRow,
+  trustPrincipalsColumn,
+  type UserRow,
+} from '../access-rows.js';
 import type { GrantRecord, GrantStore } from '../grant-store.js';
 import type {
   IdentityStore,
@@ -15,14 +24,6 @@ import type {
 import type { PageRequest } from '../records.js';
 import { applyMigrations } from './migrations.js';
 
-interface UserRow {
-  account_id: string;
-  user_name: string;
-  user_id: string;
-  tags: string;
-  created_at: number;
-}
-
 interface PolicyRow {
   account_id: string;
   user_name: string;
@@ -32,17 +33,6 @@ interface PolicyRow {
 
 interface DocRow {
   doc: string;
-}
-
-interface RoleRow {
-  account_id: string;
-  role_name: string;
-  role_id: string;
-  trust_policy: string;
-  tags: string;
-  max_session_duration: number;
-  created_at: number;
-  trust_principals: string | null;
 }
 
 interface RolePolicyRow {
@@ -56,14 +46,6 @@ interface ScpRow {
   account_id: string;
   policy_name: string;
   document: string;
-}
-
-interface ManagedPolicyRow {
-  account_id: string;
-  policy_name: string;
-  policy_id: string;
-  document: string;
-  created_at: number;
 }
 
 interface AttachmentRow {
@@ -387,45 +369,6 @@ export class SqliteAccessStore implements IdentityStore, GrantStore {
   async close(): Promise<void> {
     this.#db.close();
   }
-}
-
-function parseUser(row: UserRow): UserRecord {
-  return {
-    accountId: row.account_id,
-    userName: row.user_name,
-    userId: row.user_id,
-    tags: JSON.parse(row.tags) as Record<string, string>,
-    createdAt: row.created_at,
-  };
-}
-
-function parseRole(row: RoleRow): RoleRecord {
-  return {
-    accountId: row.account_id,
-    roleName: row.role_name,
-    roleId: row.role_id,
-    trustPolicy: row.trust_policy,
-    tags: JSON.parse(row.tags) as Record<string, string>,
-    maxSessionDuration: row.max_session_duration,
-    createdAt: row.created_at,
-    ...(row.trust_principals === null
-      ? {}
-      : { trustPrincipals: JSON.parse(row.trust_principals) as Record<string, string> }),
-  };
-}
-
-function parseManagedPolicy(row: ManagedPolicyRow): ManagedPolicyRecord {
-  return {
-    accountId: row.account_id,
-    policyName: row.policy_name,
-    policyId: row.policy_id,
-    document: row.document,
-    createdAt: row.created_at,
-  };
-}
-
-function trustPrincipalsColumn(r: RoleRecord): string | null {
-  return r.trustPrincipals === undefined ? null : JSON.stringify(r.trustPrincipals);
 }
 
 function prepare(db: Database.Database) {
