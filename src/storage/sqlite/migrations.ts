@@ -301,6 +301,35 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX iam_policy_attachments_by_entity ON iam_policy_attachments (account_id, entity_type, entity_name);
     `,
   },
+  {
+    version: 8,
+    name: 'audit indexes built after the commit',
+    sql: `
+      -- The audit lookup indexes leave the append's transaction: appending a record writes only
+      -- audit_events and audit_head, and SqliteAuditLog brings these tables up to date afterwards
+      -- (and before any read of them), up to audit_index_state.indexed_seq. They hold nothing that
+      -- audit_events does not, so a crash before they catch up loses nothing.
+      DROP INDEX audit_events_by_time;
+      DROP INDEX audit_events_by_name;
+      DROP INDEX audit_events_by_principal;
+      CREATE TABLE audit_index (
+        seq        INTEGER NOT NULL PRIMARY KEY,
+        event_time INTEGER NOT NULL,
+        event_name TEXT    NOT NULL,
+        principal  TEXT
+      );
+      CREATE INDEX audit_index_by_time ON audit_index (event_time);
+      CREATE INDEX audit_index_by_name ON audit_index (event_name, seq);
+      CREATE INDEX audit_index_by_principal ON audit_index (principal, seq);
+      INSERT INTO audit_index (seq, event_time, event_name, principal)
+        SELECT seq, event_time, event_name, principal FROM audit_events;
+      CREATE TABLE audit_index_state (
+        id          INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+        indexed_seq INTEGER NOT NULL
+      );
+      INSERT INTO audit_index_state (id, indexed_seq) SELECT 1, COALESCE(MAX(seq), 0) FROM audit_events;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

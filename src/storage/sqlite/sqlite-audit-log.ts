@@ -31,6 +31,17 @@ interface EventRow {
   hash: string;
 }
 
+interface IndexRow {
+  seq: number;
+  event_time: number;
+  event_name: string;
+  principal: string | null;
+  key_arns: string;
+  usage: number;
+  event_id: string;
+  request_id: string;
+}
+
 interface HeadRow {
   seq: number;
   hash: string;
@@ -45,17 +56,35 @@ interface DigestDbRow {
   doc: string;
 }
 
+/** How often the lookup indexes catch up with the appended records when nothing reads them. */
+const INDEX_INTERVAL_MS = 50;
+
 const EVENT_COLS =
   'seq, event_id, request_id, event_time, event_name, principal, account_id, error_code, read_only, key_arns, usage, record, prev_hash, hash';
+
+/** Records indexed per transaction when the indexes catch up. */
+const INDEX_CHUNK = 500;
 
 /**
  * The audit log in a SQLite file — by default the store's own file, on a connection of its own.
  * WAL and synchronous=FULL: an appended batch is on stable storage when `append` returns, with one
  * fsync for the whole batch (the writer in src/audit batches concurrent requests).
+ *
+ * The append writes the records and the chain head only. The lookup indexes (audit_index, the
+ * records' keys, each key's last use) are brought up to date after it — every INDEX_INTERVAL_MS,
+ * and before anything reads them — in transactions of their own: on the request path they cost a
+ * sixth of Encrypt's throughput at concurrency 16 (docs/benchmarks.md), and a key used by many
+ * requests in a row gets one last-use update for all of them. They are derived from audit_events
+ * alone, so these transactions need not reach the disk before they return (synchronous=NORMAL:
+ * the next append's fsync carries them); after a crash the indexes resume from
+ * audit_index_state.indexed_seq, which commits with them.
  */
 export class SqliteAuditLog implements AuditLog {
   readonly #db: Database.Database;
   readonly #s: ReturnType<typeof prepare>;
+
+  /** Started by the first append: a process that only reads the log indexes when it reads. */
+  #indexTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     db: Database.Database,
@@ -64,6 +93,55 @@ export class SqliteAuditLog implements AuditLog {
   ) {
     this.#db = db;
     this.#s = prepare(db);
+  }
+
+  #startIndexing(): void {
+    this.#indexTimer = setInterval(() => {
+      try {
+        this.#catchUpIndexes();
+      } catch {
+        // Busy or unwritable: the next tick, or the next read, tries again.
+      }
+    }, INDEX_INTERVAL_MS);
+    this.#indexTimer.unref();
+  }
+
+  /** Indexes every record appended so far (by any process), a chunk per transaction. */
+  #catchUpIndexes(): void {
+    while (this.#indexChunk()) {
+      // until the indexes reach the head
+    }
+  }
+
+  /** Indexes up to INDEX_CHUNK records; false once none were left. */
+  #indexChunk(): boolean {
+    if (this.#s.indexedSeq.get() === this.#s.head.get()?.seq) return false;
+    this.#db.pragma('synchronous = NORMAL');
+    try {
+      return this.#db
+        .transaction(() => {
+          const after = this.#s.indexedSeq.get() ?? 0;
+          const rows = this.#s.toIndex.all(after, INDEX_CHUNK);
+          if (rows.length === 0) return false;
+          // A key's last use is its last use in the chunk: one upsert per key, not per event.
+          const lastUse = new Map<string, IndexRow>();
+          for (const r of rows) {
+            this.#s.insertIndex.run(r.seq, r.event_time, r.event_name, r.principal);
+            if (r.key_arns === '') continue;
+            for (const arn of new Set(r.key_arns.split(' '))) {
+              this.#s.insertEventKey.run(arn, r.seq);
+              if (r.usage === 1) lastUse.set(arn, r);
+            }
+          }
+          for (const [arn, r] of lastUse)
+            this.#s.upsertUsage.run(arn, r.event_name, r.event_time, r.event_id, r.request_id);
+          this.#s.setIndexedSeq.run((rows.at(-1) as IndexRow).seq);
+          return rows.length === INDEX_CHUNK;
+        })
+        .immediate();
+    } finally {
+      this.#db.pragma('synchronous = FULL');
+    }
   }
 
   static open(path: string, now: () => number = Date.now): SqliteAuditLog {
@@ -92,12 +170,11 @@ export class SqliteAuditLog implements AuditLog {
 
   async append(events: readonly NewAuditEvent[], link: Linker): Promise<void> {
     if (events.length === 0) return;
+    if (this.#indexTimer === undefined) this.#startIndexing();
     this.#db
       .transaction(() => {
         const head = this.#head();
         let { seq, hash } = head;
-        // A key's last use is the batch's last event on it: one upsert per key, not per event.
-        const lastUse = new Map<string, NewAuditEvent>();
         for (const e of events) {
           seq += 1;
           const prev = hash;
@@ -118,12 +195,7 @@ export class SqliteAuditLog implements AuditLog {
             prev,
             hash,
           );
-          for (const arn of new Set(e.keyArns)) {
-            this.#s.insertEventKey.run(arn, seq);
-            if (e.countsAsUsage) lastUse.set(arn, e);
-          }
         }
-        for (const [arn, e] of lastUse) this.#s.upsertUsage.run(arn, e.eventName, e.eventTime, e.eventId, e.requestId);
         this.#s.setHead.run(seq, hash);
       })
       .immediate();
@@ -154,15 +226,21 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async firstSeqAtOrAfter(time: number): Promise<number | undefined> {
+    this.#catchUpIndexes();
     return this.#s.firstSeqAtOrAfter.get(time) ?? undefined;
   }
 
   async lookup(filter: AuditFilter, limit: number, beforeSeq?: number): Promise<StoredAuditEvent[]> {
+    this.#catchUpIndexes();
     const where: string[] = ['e.seq < ?'];
     const params: unknown[] = [beforeSeq ?? Number.MAX_SAFE_INTEGER];
-    let from = 'audit_events e';
+    let from = 'audit_index x JOIN audit_events e ON e.seq = x.seq';
+    // Ordered by the seq of the index that drives the search, so that SQLite walks it backwards
+    // instead of sorting every match.
+    let order = 'x.seq';
     if (filter.keyArn !== undefined) {
-      from = 'audit_event_keys k JOIN audit_events e ON e.seq = k.seq';
+      from = 'audit_event_keys k JOIN audit_index x ON x.seq = k.seq JOIN audit_events e ON e.seq = k.seq';
+      order = 'k.seq';
       where.push('k.key_arn = ?');
       params.push(filter.keyArn);
     }
@@ -170,23 +248,23 @@ export class SqliteAuditLog implements AuditLog {
       where.push(`${column} = ?`);
       params.push(value);
     };
-    if (filter.eventName !== undefined) eq('e.event_name', filter.eventName);
-    if (filter.principalArn !== undefined) eq('e.principal', filter.principalArn);
+    if (filter.eventName !== undefined) eq('x.event_name', filter.eventName);
+    if (filter.principalArn !== undefined) eq('x.principal', filter.principalArn);
     if (filter.errorCode !== undefined) eq('e.error_code', filter.errorCode);
     if (filter.readOnly !== undefined) eq('e.read_only', filter.readOnly ? 1 : 0);
     if (filter.accountId !== undefined) eq('e.account_id', filter.accountId);
     if (filter.from !== undefined) {
-      where.push('e.event_time >= ?');
+      where.push('x.event_time >= ?');
       params.push(filter.from);
     }
     if (filter.to !== undefined) {
-      where.push('e.event_time < ?');
+      where.push('x.event_time < ?');
       params.push(filter.to);
     }
     const cols = EVENT_COLS.split(', ')
       .map((c) => `e.${c}`)
       .join(', ');
-    const sql = `SELECT ${cols} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY e.seq DESC LIMIT ?`;
+    const sql = `SELECT ${cols} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${order} DESC LIMIT ?`;
     return this.#db
       .prepare<unknown[], EventRow>(sql)
       .all(...params, limit)
@@ -194,6 +272,7 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async keyLastUsage(keyArn: string): Promise<KeyUsageRow | undefined> {
+    this.#catchUpIndexes();
     const row = this.#s.getUsage.get(keyArn);
     return (
       row && {
@@ -235,16 +314,26 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async prune(throughSeq: number): Promise<number> {
+    // Indexed first, so that a pruned record's key keeps its last use.
+    this.#catchUpIndexes();
     return this.#db
       .transaction(() => {
         this.#s.pruneKeys.run(throughSeq);
+        this.#s.pruneIndex.run(throughSeq);
         return this.#s.pruneEvents.run(throughSeq).changes;
       })
       .immediate();
   }
 
   async close(): Promise<void> {
-    if (this.#db.open) this.#db.close();
+    clearInterval(this.#indexTimer);
+    if (!this.#db.open) return;
+    try {
+      this.#catchUpIndexes();
+    } catch {
+      // Left for the next process that opens the log.
+    }
+    this.#db.close();
   }
 }
 
@@ -272,8 +361,18 @@ function prepare(db: Database.Database) {
     ),
     getEvent: db.prepare<[number], EventRow>(`SELECT ${EVENT_COLS} FROM audit_events WHERE seq = ?`),
     firstSeqAtOrAfter: db
-      .prepare<[number], number | null>('SELECT MIN(seq) FROM audit_events WHERE event_time >= ?')
+      .prepare<[number], number | null>('SELECT MIN(seq) FROM audit_index WHERE event_time >= ?')
       .pluck(),
+    indexedSeq: db.prepare<[], number>('SELECT indexed_seq FROM audit_index_state WHERE id = 1').pluck(),
+    setIndexedSeq: db.prepare<[number]>('UPDATE audit_index_state SET indexed_seq = ? WHERE id = 1'),
+    toIndex: db.prepare<[number, number], IndexRow>(
+      `SELECT seq, event_time, event_name, principal, key_arns, usage, event_id, request_id
+       FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?`,
+    ),
+    insertIndex: db.prepare<[number, number, string, string | null]>(
+      'INSERT OR IGNORE INTO audit_index (seq, event_time, event_name, principal) VALUES (?, ?, ?, ?)',
+    ),
+    pruneIndex: db.prepare<[number]>('DELETE FROM audit_index WHERE seq <= ?'),
     stats: db.prepare<[number, number], { count: number; oldest: number | null; newest: number | null }>(
       `SELECT COUNT(*) AS count, MIN(event_time) AS oldest, MAX(event_time) AS newest
        FROM audit_events WHERE seq > ? AND seq <= ?`,
