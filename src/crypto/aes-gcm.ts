@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, type KeyObject, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, type KeyObject } from 'node:crypto';
+import { randomIv } from './iv-pool.js';
 
 /** AES-256-GCM with a 96-bit random IV and a 128-bit tag (NIST SP 800-38D §8.2.2). */
 export const IV_LENGTH = 12;
@@ -15,7 +16,7 @@ export interface Sealed {
 }
 
 export function seal(key: AesKey, plaintext: Buffer, aad: Buffer): Sealed {
-  const iv = randomBytes(IV_LENGTH);
+  const iv = randomIv(IV_LENGTH);
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_LENGTH });
   cipher.setAAD(aad);
   const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
