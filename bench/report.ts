@@ -6,9 +6,12 @@ import type { LoadResult } from './load.js';
 export interface Row {
   operation: string;
   concurrency: number;
+  /** Trent as a user starts it: the default start (`defaultWorkers`, src/server/settings.ts). */
   trent?: LoadResult;
-  /** Trent with `--workers 2`. */
-  trent2?: LoadResult;
+  /** Trent with `--workers 1`: one process (not in the table; in the JSON and the noise report). */
+  trent1?: LoadResult;
+  /** Trent with `--workers auto`: one worker per core. */
+  trentN?: LoadResult;
   moto?: LoadResult;
   bare?: LoadResult;
   /** The bare limit on two processes. */
@@ -28,8 +31,10 @@ const COLUMNS: Column[] = [
   { title: 'p50 ms', width: 6, value: (r) => ms(r.trent?.p50Ms) },
   { title: 'p99 ms', width: 6, value: (r) => ms(r.trent?.p99Ms) },
   { title: 'RSS MB', width: 6, value: (r) => mb(r.trent?.peakRssMb) },
-  // Trent with --workers 2: what the second core adds while the load generator shares the cores.
-  { title: 'Tx2 r/s', width: 7, value: (r) => rate(r.trent2) },
+  // Trent on one worker per core (--workers auto), and what that gains over the default start
+  // while the load generator shares the cores (on two cores the default start is one process).
+  { title: 'TxN r/s', width: 7, value: (r) => rate(r.trentN) },
+  { title: 'TxN/T', width: 5, value: (r) => ratio(r.trentN, r.trent) },
   { title: 'moto r/s', width: 8, value: (r) => rate(r.moto) },
   { title: 'p99 ms', width: 6, value: (r) => ms(r.moto?.p99Ms) },
   { title: 'RSS MB', width: 6, value: (r) => mb(r.moto?.peakRssMb) },
@@ -97,7 +102,8 @@ export function noiseReport(rows: Row[], threshold = 0.15): string {
 function results(row: Row): [string, LoadResult | undefined][] {
   return [
     ['Trent', row.trent],
-    ['Trent x2', row.trent2],
+    ['Trent 1 process', row.trent1],
+    ['Trent xN', row.trentN],
     ['moto', row.moto],
     ['bare', row.bare],
     ['bare x2', row.bare2],

@@ -20,12 +20,17 @@ import { Signer } from './signer.js';
 /**
  * `npm run bench`: Trent against moto, side by side in one run, on the hot cryptographic
  * operations. A benchmark, not a test: it reports figures and fails only when requests fail.
+ * Trent is measured as a user starts it (`trent`: the default start — one process on up to two
+ * cores, one worker per core above that) and, on the operations the bare server has, with one
+ * worker per core (`trentN`: `--workers auto`); the `TxN/T` column is what the workers gain on this
+ * machine (docs/multi-process.md). `trent1` (`--workers 1`) is there to ask for by name.
  *
  *   --duration N     seconds per measurement (default 4), after a warm-up
  *   --warmup N       seconds of warm-up per measurement (default 1)
- *   --targets L      comma-separated, of trent, trent2 (--workers 2), moto, bare, bare2 (the bare
- *                    limit on one process and on two); default all of them
- *   --only NAME      one target: trent or moto (the same as --targets NAME)
+ *   --targets L      comma-separated, of trent (the default start), trentN (--workers auto), trent1
+ *                    (--workers 1), moto, bare, bare2 (the bare limit on one process and on two);
+ *                    default all but trent1
+ *   --only NAME      one target: trent, trentN, trent1 or moto (the same as --targets NAME)
  *   --concurrency L  comma-separated (default 1,16,64)
  *   --case TEXT      only the operations whose label contains TEXT (e.g. 'Encrypt 1')
  *   --cpu-prof       run Trent under node --cpu-prof; the profile lands in bench/results/
@@ -44,7 +49,8 @@ interface Options {
   cpuProf: boolean;
 }
 
-const ALL_TARGETS: readonly TargetName[] = ['trent', 'trent2', 'moto', 'bare', 'bare2'];
+const DEFAULT_TARGETS: readonly TargetName[] = ['trent', 'trentN', 'moto', 'bare', 'bare2'];
+const ALL_TARGETS: readonly TargetName[] = [...DEFAULT_TARGETS, 'trent1'];
 
 async function main(): Promise<number> {
   // `--postgres`: the storage modes (SQLite, PostgreSQL, two PostgreSQL nodes), bench/postgres-modes.ts.
@@ -70,7 +76,8 @@ async function main(): Promise<number> {
         if (c.concurrencies !== undefined && !c.concurrencies.includes(concurrency)) continue;
         const row: Row = { operation: c.label, concurrency };
         for (const target of targets) {
-          // The second core is measured where the limit is: on the operations the bare server has.
+          // One process and the bare limit are measured where the limit is: on the operations the
+          // bare server has.
           if (target.name !== 'trent' && target.name !== 'moto' && c.bare === false) continue;
           const setup = setups.get(target)!;
           const body = c.body(setup);
@@ -95,15 +102,16 @@ function parseOptions(argv: string[]): Options {
     options: {
       duration: { type: 'string', default: '4' },
       warmup: { type: 'string', default: '1' },
-      targets: { type: 'string', default: ALL_TARGETS.join(',') },
+      targets: { type: 'string', default: DEFAULT_TARGETS.join(',') },
       only: { type: 'string' },
       concurrency: { type: 'string', default: '1,16,64' },
       case: { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
     },
   });
-  if (values.only !== undefined && values.only !== 'trent' && values.only !== 'moto') {
-    throw new Error(`--only takes trent or moto, not '${values.only}'`);
+  const single = ['trent', 'trentN', 'trent1', 'moto'];
+  if (values.only !== undefined && !single.includes(values.only)) {
+    throw new Error(`--only takes ${single.join(', ')}, not '${values.only}'`);
   }
   return {
     durationMs: seconds('duration', values.duration),
@@ -144,8 +152,9 @@ async function startTargets(options: Options): Promise<Target[]> {
   // The profile is written when Trent exits, which it does cleanly on the SIGTERM of stop().
   const nodeArgs = options.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', RESULTS_DIR] : [];
   const wanted = (name: TargetName) => options.targets.includes(name);
-  if (wanted('trent')) targets.push(await startTrent(nodeArgs, 1));
-  if (wanted('trent2')) targets.push(await startTrent(nodeArgs, 2));
+  if (wanted('trent')) targets.push(await startTrent(nodeArgs, 'default'));
+  if (wanted('trentN')) targets.push(await startTrent(nodeArgs, 'auto'));
+  if (wanted('trent1')) targets.push(await startTrent(nodeArgs, 1));
   if (wanted('moto')) {
     const moto = await startMoto();
     if (moto !== undefined) targets.push(moto);
@@ -154,7 +163,10 @@ async function startTargets(options: Options): Promise<Target[]> {
   if (wanted('bare')) targets.push(await startBare(1));
   if (wanted('bare2')) targets.push(await startBare(2));
   if (targets.length === 0) throw new Error('nothing to benchmark');
-  for (const t of targets) console.error(`${t.name}: ${t.url.origin} (pid ${t.pid})`);
+  for (const t of targets) {
+    const workers = t.workers === undefined ? '' : `, ${t.workers} ${t.workers === 1 ? 'process' : 'workers'}`;
+    console.error(`${t.name}: ${t.url.origin} (pid ${t.pid}${workers})`);
+  }
   return targets;
 }
 
@@ -217,6 +229,7 @@ function finish({ startedAt, targets, rows, crash }: Run, options: Options): num
     trentCommit: git(['rev-parse', 'HEAD']),
     trentSourceModified: (git(['status', '--porcelain', '--', 'src']) ?? '') !== '',
     motoVersion: targets.some((t) => t.name === 'moto') ? motoVersion() : undefined,
+    trentWorkers: Object.fromEntries(targets.filter((t) => t.workers !== undefined).map((t) => [t.name, t.workers])),
     options,
     rows,
     crash,

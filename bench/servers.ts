@@ -17,10 +17,12 @@ export interface Credentials {
 }
 
 /**
- * trent: as a user starts it on one process; trent2: `--workers 2`; bare / bare2: the bare limit on
- * one process and on two (one per core of the benchmark machine).
+ * trent: the default start, as a user types it (`defaultWorkers`: one process on up to two cores);
+ * trentN: `--workers auto`, one worker per core, so that trentN/trent is what the workers gain;
+ * trent1: `--workers 1`; bare / bare2: the bare limit on one process and on two (one per core of
+ * the benchmark machine).
  */
-export type TargetName = 'trent' | 'trent2' | 'moto' | 'bare' | 'bare2';
+export type TargetName = 'trent' | 'trent1' | 'trentN' | 'moto' | 'bare' | 'bare2';
 
 export interface Target {
   name: TargetName;
@@ -30,6 +32,8 @@ export interface Target {
   pid: number;
   /** The data directory (Trent only), for admin commands that set up a measurement. */
   dataDir: string | undefined;
+  /** Trent's server processes: its cluster workers, or 1 when it runs without a cluster. */
+  workers?: number;
   /** Set once the process has exited; a benchmark that sees it reports a crash. */
   exited(): boolean;
   /** The last few KiB the server wrote to stdout and stderr. */
@@ -49,25 +53,38 @@ const tempDirs = new Set<string>();
  * `--log-level info`, not warn: the "Trent is ready" line that carries the port is an info line,
  * and with `--port 0` it is the only way to learn the port. Successful requests log at debug, so
  * the level costs nothing on the measured path.
+ *
+ * `workers`: 1 (`--workers 1`, target trent1), `auto` (target trentN), or `default` — no worker
+ * setting at all, not even an inherited TRENT_WORKERS: the default start (target trent).
  */
-export async function startTrent(nodeArgs: string[] = [], workers = 1, existingDataDir?: string): Promise<Target> {
+export async function startTrent(
+  nodeArgs: string[] = [],
+  workers: 1 | 'auto' | 'default' = 1,
+  existingDataDir?: string,
+): Promise<Target> {
   // A given data directory is the caller's to remove; a fresh one is removed when Trent stops.
   const dataDir = existingDataDir ?? mkdtempSync(join(tmpdir(), 'trent-bench-'));
   tempDirs.add(dataDir);
   // TRENT_BENCH_SERVER_ARGS (space-separated) passes extra flags, e.g. `--dev --audit off`.
   const extra = (process.env.TRENT_BENCH_SERVER_ARGS ?? '').split(' ').filter((a) => a !== '');
-  // The worker count is explicit: the default start's choice depends on the machine.
-  const args = ['server', '--data-dir', dataDir, '--port', '0', '--log-level', 'info', '--workers', String(workers)];
+  const args = ['server', '--data-dir', dataDir, '--port', '0', '--log-level', 'info'];
+  if (workers !== 'default') args.push('--workers', String(workers));
   args.push(...extra);
-  const child = launch(process.execPath, [...nodeArgs, join(PROJECT_ROOT, 'bin/trent'), ...args]);
+  const env = { ...process.env };
+  delete env.TRENT_WORKERS;
+  const child = launch(process.execPath, [...nodeArgs, join(PROJECT_ROOT, 'bin/trent'), ...args], env);
   const log = capture(child);
   const url = await waitFor(child, log, 'Trent', () => {
     const m = /"url":"(http:\/\/[^"]+)"[^\n]*Trent is ready/.exec(log.text());
     return m?.[1];
   });
   const credentials = readCredentials(join(dataDir, 'credentials'));
-  const name = workers === 1 ? 'trent' : 'trent2';
-  return target(name, new URL(url), credentials, child, log, dataDir, existingDataDir === undefined);
+  const name = workers === 1 ? 'trent1' : workers === 'auto' ? 'trentN' : 'trent';
+  const started = target(name, new URL(url), credentials, child, log, dataDir, existingDataDir === undefined);
+  // The cluster primary logs its workers before the ready line; a single process logs none.
+  const cluster = /"workers":(\d+)[^\n]*workers listening/.exec(log.text());
+  started.workers = cluster?.[1] === undefined ? 1 : Number(cluster[1]);
+  return started;
 }
 
 /** Returns undefined when moto_server is not on PATH. */
@@ -106,8 +123,8 @@ export function cleanUp(): void {
 
 // A process group of its own, so that stopping it also stops anything it spawned (the pyenv
 // shim's exec chain, werkzeug threads) and a terminal's Ctrl-C reaches us first, not it.
-function launch(command: string, args: string[]): ChildProcess {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+function launch(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;

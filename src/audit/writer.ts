@@ -160,6 +160,42 @@ export class LogAppender implements Appender {
   async close(): Promise<void> {}
 }
 
+/**
+ * Hands everything appended within one turn of the event loop to `inner` as one batch. The cluster
+ * primary puts this in front of its LogAppender: the workers' batches arrive as separate IPC
+ * messages, and without it the first message of each turn would be committed on its own, with an
+ * fsync of its own, before the others in the same turn were even read.
+ */
+export class TurnBatchingAppender implements Appender {
+  #queue: { events: NewAuditEvent[]; resolve: () => void; reject: (err: unknown) => void }[] = [];
+
+  constructor(private readonly inner: Appender) {}
+
+  append(events: NewAuditEvent[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ events, resolve, reject });
+      if (this.#queue.length === 1) setImmediate(() => this.#flush());
+    });
+  }
+
+  #flush(): void {
+    const batch = this.#queue;
+    this.#queue = [];
+    this.inner.append(batch.flatMap((b) => b.events)).then(
+      () => {
+        for (const b of batch) b.resolve();
+      },
+      (err: unknown) => {
+        for (const b of batch) b.reject(err);
+      },
+    );
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
 /** Signs a digest over every record after the last digest; undefined if there are none. */
 export function signDigest(log: AuditLog, key: AuditSigningKey, now: number): Promise<DigestRow | undefined> {
   return log.addDigest((previous, head, stats) => {

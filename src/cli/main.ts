@@ -52,7 +52,7 @@ export async function main(argv: string[]): Promise<void> {
     )
     .option(
       '--workers <n>',
-      'server processes sharing the port, or auto (one per core); see docs/multi-process.md (default 1; env TRENT_WORKERS)',
+      'server processes sharing the port, or auto (one per core); 1 runs a single process; see docs/multi-process.md (default: one per core on more than two cores, else 1; always 1 with --allow-time-travel; env TRENT_WORKERS)',
     )
     .option('--config <file>', 'JSON file with any of the settings above (camelCase names)')
     .action(async (options: Record<string, unknown>) => {
@@ -61,7 +61,8 @@ export async function main(argv: string[]): Promise<void> {
       const logger = createLogger(settings.logLevel);
       if (isClusterWorker()) return runWorker(settings, process.env, logger);
       if (settings.workers > 1 && settings.allowTimeTravel) {
-        // The lifecycle clock lives in each process: moving it must move the only one.
+        // The lifecycle clock lives in each process: moving it must move the only one. (Only an
+        // explicit count gets here: by default, time travel resolves to one worker quietly.)
         logger.warn('--allow-time-travel runs one process: --workers %d ignored', settings.workers);
       } else if (settings.workers > 1) {
         return runPrimary(settings, process.env, logger);

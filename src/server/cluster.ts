@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
-import { type Appender, LogAppender } from '../audit/writer.js';
+import { type Appender, LogAppender, TurnBatchingAppender } from '../audit/writer.js';
 import type { AuditLog, NewAuditEvent } from '../storage/audit-log.js';
 import { openAuditLog } from '../storage/open-audit-log.js';
 import { isPostgresSpec } from '../storage/postgres/connection.js';
@@ -8,13 +8,14 @@ import type { ServerSettings } from './settings.js';
 import { announceReady, type RunningServer, setUpStore, startServer } from './start.js';
 
 /**
- * `trent server --workers N` (docs/multi-process.md): a primary process that runs the first-start
- * setup, forks N workers that share the listening port (node:cluster), prints the ready line once
- * all of them listen, and on SIGTERM or SIGINT lets each finish its in-flight requests. Worker 1 —
- * and a replacement for it — runs the schedulers; the others only serve. Caches stay right across
- * the processes through the store's change feed (SqliteStore.watch). On SQLite, the primary also
- * commits every worker's audit records (IpcAppender → LogAppender): one writer of the chain, so the
- * workers never wait for each other's write lock on the event loop.
+ * `trent server --workers N`, the default on more than one core (docs/multi-process.md): a primary
+ * process that runs the first-start setup (and goes on re-applying the identities file when it
+ * changes), forks N workers that share the listening port (node:cluster), prints the ready line
+ * once all of them listen, and on SIGTERM or SIGINT lets each finish its in-flight requests.
+ * Worker 1 — and a replacement for it — runs the schedulers; the others only serve. Caches stay
+ * right across the processes through the store's change feed (SqliteStore.watch). On SQLite, the
+ * primary also commits every worker's audit records (IpcAppender → LogAppender): one writer of the
+ * chain, so the workers never wait for each other's write lock on the event loop.
  */
 
 const SCHEDULERS_ENV = 'TRENT_CLUSTER_SCHEDULERS';
@@ -32,12 +33,19 @@ export function isClusterWorker(): boolean {
 
 /** Runs the primary; resolves once every worker is ready. The process exits when they have stopped. */
 export async function runPrimary(settings: ServerSettings, env: NodeJS.ProcessEnv, logger: Logger): Promise<void> {
-  const deployment = await setUpStore(settings, env, logger);
-  const auditLog: AuditLog | undefined =
-    settings.audit === 'on' && !isPostgresSpec(settings.store)
-      ? await openAuditLog(settings.store, settings.dataDir)
-      : undefined;
-  const appender = auditLog === undefined ? undefined : new LogAppender(auditLog);
+  // The primary keeps the store open while it watches the identities file (setUpStore).
+  const setup = await setUpStore(settings, env, logger);
+  let auditLog: AuditLog | undefined;
+  try {
+    auditLog =
+      settings.audit === 'on' && !isPostgresSpec(settings.store)
+        ? await openAuditLog(settings.store, settings.dataDir)
+        : undefined;
+  } catch (err) {
+    await setup.close();
+    throw err;
+  }
+  const appender = auditLog === undefined ? undefined : new TurnBatchingAppender(new LogAppender(auditLog));
   const workers = new Set<Worker>();
   let stopping = false;
   let exitCode = 0;
@@ -51,9 +59,11 @@ export async function runPrimary(settings: ServerSettings, env: NodeJS.ProcessEn
     }
   };
 
+  let exiting = false;
   const exit = () => {
-    const closed = auditLog === undefined ? Promise.resolve() : auditLog.close();
-    closed.then(
+    if (exiting) return;
+    exiting = true;
+    Promise.all([setup.close(), auditLog?.close()]).then(
       () => process.exit(exitCode),
       () => process.exit(1),
     );
@@ -121,7 +131,7 @@ export async function runPrimary(settings: ServerSettings, env: NodeJS.ProcessEn
     stopAll();
   });
   logger.info({ workers: settings.workers, pids: started.map((w) => w.process.pid) }, 'workers listening');
-  announceReady(logger, settings, deployment, url);
+  announceReady(logger, settings, setup.deployment, url);
 }
 
 /** Runs one worker: serves until the primary says stop (or goes away), or a signal arrives. */

@@ -40,7 +40,11 @@ export interface ServerSettings {
   allowTimeTravel: boolean;
   /** A URL POSTed to (JSON) whenever a key pending deletion is used; empty: none. */
   deletionAlertUrl: string;
-  /** Server processes sharing the port (node:cluster, docs/multi-process.md); 1: one process. */
+  /**
+   * Server processes sharing the port (node:cluster, docs/multi-process.md); 1: one process, no
+   * cluster. Default: `defaultWorkers` (one per core on more than two), but one with
+   * --allow-time-travel.
+   */
   workers: number;
   /**
    * CIDR blocks of front proxies whose X-Trent-Source-Vpce, X-Trent-Source-Vpc and X-Forwarded-For
@@ -69,9 +73,7 @@ export const DEFAULTS: ServerSettings = {
   identities: '',
   allowTimeTravel: false,
   deletionAlertUrl: '',
-  // One process until several are faster: on the 2-core bench machine, two workers appending to
-  // one SQLite audit chain served fewer requests than one (docs/multi-process.md, "Figures").
-  workers: 1,
+  workers: defaultWorkers(availableParallelism()),
   trustedProxies: [],
 };
 
@@ -104,6 +106,7 @@ export class SettingsError extends Error {}
 export function resolveSettings(flags: Raw, env: NodeJS.ProcessEnv, configFile?: string): ServerSettings {
   const file: Raw = configFile === undefined ? {} : readConfigFile(configFile);
   const pick = (name: keyof ServerSettings): unknown => flags[name] ?? env[ENV[name]] ?? file[name];
+  const allowTimeTravel = bool('allowTimeTravel', pick('allowTimeTravel'), DEFAULTS.allowTimeTravel);
   const settings: ServerSettings = {
     host: text(pick('host'), DEFAULTS.host),
     port: integer('port', pick('port'), DEFAULTS.port, 0, 65535),
@@ -144,12 +147,9 @@ export function resolveSettings(flags: Raw, env: NodeJS.ProcessEnv, configFile?:
       36_500,
     ),
     identities: text(pick('identities'), DEFAULTS.identities),
-    allowTimeTravel: bool('allowTimeTravel', pick('allowTimeTravel'), DEFAULTS.allowTimeTravel),
+    allowTimeTravel,
     deletionAlertUrl: alertUrl(pick('deletionAlertUrl')),
-    workers:
-      pick('workers') === 'auto'
-        ? availableParallelism()
-        : integer('workers', pick('workers'), DEFAULTS.workers, 1, 256),
+    workers: workersSetting(pick('workers'), allowTimeTravel),
     trustedProxies: cidrList('trustedProxies', pick('trustedProxies')),
   };
   if (settings.audit === 'off' && !settings.dev) {
@@ -203,6 +203,27 @@ function cidrList(name: string, value: unknown): string[] {
   const bad = blocks.find((block) => parseIpBlock(block) === undefined);
   if (bad !== undefined) throw new SettingsError(`The setting ${name} must list CIDR blocks, not '${bad}'.`);
   return blocks;
+}
+
+/**
+ * The worker count of a plain start: one per core on more than two cores, else one process.
+ * Measured on the 2-core bench VM (docs/multi-process.md, "Figures"; the load generator shares the
+ * cores): two workers served 1.4× one process at concurrency 64 but 0.3–0.6× at concurrency 16,
+ * where each request's wait for the primary's audit commit, two IPC hops further on four busy
+ * processes, costs more than the second core gives. `--workers auto` asks for one per core anyway.
+ */
+export function defaultWorkers(cores: number): number {
+  return cores > 2 ? cores : 1;
+}
+
+/**
+ * `auto` or a count; unset, one per core — except with --allow-time-travel, whose lifecycle clock
+ * lives in a process: then one, quietly (asking for more explicitly is warned about and ignored).
+ */
+function workersSetting(value: unknown, allowTimeTravel: boolean): number {
+  if (value === 'auto') return availableParallelism();
+  if (value === undefined && allowTimeTravel) return 1;
+  return integer('workers', value, DEFAULTS.workers, 1, 256);
 }
 
 function optionalText(value: unknown): string | undefined {

@@ -66,7 +66,10 @@ export interface RunningServer {
 export interface ProcessRole {
   /** Run the timed work (deletion, rotation and expiry, audit retention): one process per store. */
   schedulers: boolean;
-  /** Apply the identities file and print the start-up lines (the cluster primary does, once). */
+  /**
+   * Apply and watch the identities file, and print the start-up lines (the cluster primary does
+   * these, once: setUpStore, announceReady).
+   */
   announce: boolean;
   /** Where audit batches are committed, when not here (cluster workers: by the primary, over IPC). */
   auditAppender?: Appender;
@@ -331,32 +334,58 @@ export function announceReady(logger: Logger, settings: ServerSettings, deployme
   logger.info({ url, store: describeStore(settings.store, settings.dataDir) }, 'Trent is ready on %s', url);
 }
 
+/** What the cluster primary keeps after setUpStore: the deployment, and the store it watches with. */
+export interface StoreSetUp {
+  deployment: Deployment;
+  /** Stops watching the identities file (waiting for a reload in progress) and closes the store. */
+  close(): Promise<void>;
+}
+
 /**
  * First-start setup without serving (the cluster primary, before it forks): root key, default
  * account and administrator key, audit signing key, identities file — so every worker finds them.
+ * With an identities file, the store, access store and root key stay open and the file is
+ * re-applied whenever it changes (watchIdentitiesFile), as a single process does; the workers see
+ * the changes through identity_version (docs/multi-process.md).
  */
 export async function setUpStore(
   settings: ServerSettings,
   env: NodeJS.ProcessEnv,
   logger: Logger,
-): Promise<Deployment> {
+): Promise<StoreSetUp> {
   mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
-  const store = await openStore(settings.store, settings.dataDir);
+  const store = await openStore(settings.store, settings.dataDir, {
+    onBackgroundError: (err) => logger.warn({ err: err.message }, 'store connection lost; reconnecting on demand'),
+  });
   let access: AccessStore | undefined;
   let rootKey: Buffer | undefined;
+  const closeAll = async () => {
+    rootKey?.fill(0);
+    await access?.close();
+    await store.close();
+  };
+  let deployment: Deployment;
   try {
     if (settings.audit === 'on') await (await openAuditLog(settings.store, settings.dataDir)).close();
     access = await openAccessStore(settings.store, settings.dataDir);
     rootKey = await setUpRootKey(store, rootKeySource(settings.dataDir, env), env);
-    const deployment = await setUpDeployment(store, rootKey, settings.dataDir, settings.accountId, Date.now());
+    deployment = await setUpDeployment(store, rootKey, settings.dataDir, settings.accountId, Date.now());
     await setUpAuditSigningKey(store, rootKey);
     if (settings.identities !== '') {
       await applyIdentitiesFile(settings.identities, { store, identities: access, rootKey, logger, now: Date.now() });
+      const unwatch = watchIdentitiesFile(settings.identities, { store, identities: access, rootKey, logger });
+      return {
+        deployment,
+        close: async () => {
+          await unwatch();
+          await closeAll();
+        },
+      };
     }
-    return deployment;
-  } finally {
-    rootKey?.fill(0);
-    await access?.close();
-    await store.close();
+  } catch (err) {
+    await closeAll();
+    throw err;
   }
+  await closeAll();
+  return { deployment, close: async () => {} };
 }

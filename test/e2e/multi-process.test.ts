@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
 import { CreateKeyCommand, DisableKeyCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
-import { REGION, startServer, type TestServer } from '../helpers/server.js';
+import { defaultWorkers } from '../../src/server/settings.js';
+import { REGION, type StartOptions, startServer, type TestServer } from '../helpers/server.js';
 import { lookupAll, trent } from '../helpers/trent-cli.js';
 
 /**
- * Several processes on one SQLite store (docs/multi-process.md): `--workers 2`, and two servers
- * started on one data directory. A change made through one process reaches the others' caches
+ * Several processes on one SQLite store (docs/multi-process.md): the plain start (one worker per
+ * core), `--workers 1`, `--workers 2`, and two servers started on one data directory. A change made through one process reaches the others' caches
  * (the change feed polls every 100 ms), the audit chain stays one chain, SIGTERM stops cleanly.
  */
 
@@ -43,6 +45,25 @@ function workerPids(server: TestServer): number[] {
   return (m?.[1] ?? '').split(',').filter(Boolean).map(Number);
 }
 
+/** The server's child processes, from /proc: its cluster workers, or none for one process. */
+function childPids(server: TestServer): number[] {
+  const parent = server.process.pid;
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // pid (comm) state ppid …: comm may hold spaces and parentheses, so split after the last ')'.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid === parent) children.push(Number(entry));
+  }
+  return children.sort((a, b) => a - b);
+}
+
 describe('several processes on one store', () => {
   it('--workers 2: a key disabled through one worker is refused by every worker within a second', async () => {
     const server = await startServer({ args: ['--workers', '2'] });
@@ -60,6 +81,63 @@ describe('several processes on one store', () => {
       assert.ok(took < 1000);
     } finally {
       await server.destroy();
+    }
+  });
+
+  it('the plain start runs the default worker count: one per core on more than two cores, else one process', async () => {
+    const server = await startServer({ workers: 'default' });
+    try {
+      const expected = defaultWorkers(availableParallelism());
+      const pids = workerPids(server);
+      if (expected > 1) {
+        assert.equal(pids.length, expected, server.output());
+        assert.deepEqual(
+          childPids(server),
+          [...pids].sort((a, b) => a - b),
+        );
+      } else {
+        assert.deepEqual(pids, [], 'no cluster');
+        assert.deepEqual(childPids(server), []);
+      }
+      const key = await server.client().send(new CreateKeyCommand({}));
+      assert.equal(await encryptOn(freshClient(server), key.KeyMetadata?.KeyId ?? ''), 'ok');
+    } finally {
+      await server.destroy();
+    }
+  });
+
+  const single: [string, StartOptions][] = [
+    ['--workers 1', { workers: 'default', args: ['--workers', '1'] }],
+    ['TRENT_WORKERS=1', { workers: 1 }],
+  ];
+  for (const [how, options] of single) {
+    it(`${how} stays one process: no cluster, no worker`, async () => {
+      const server = await startServer(options);
+      try {
+        assert.deepEqual(workerPids(server), [], server.output());
+        assert.deepEqual(childPids(server), []);
+        const key = await server.client().send(new CreateKeyCommand({}));
+        assert.equal(await encryptOn(freshClient(server), key.KeyMetadata?.KeyId ?? ''), 'ok');
+      } finally {
+        await server.destroy();
+      }
+    });
+  }
+
+  it('--allow-time-travel: the plain start runs one process quietly; an explicit --workers 2 is warned about', async () => {
+    const quiet = await startServer({ workers: 'default', args: ['--allow-time-travel'] });
+    try {
+      assert.deepEqual(childPids(quiet), [], quiet.output());
+      assert.doesNotMatch(quiet.output(), /ignored/);
+    } finally {
+      await quiet.destroy();
+    }
+    const warned = await startServer({ args: ['--allow-time-travel', '--workers', '2'] });
+    try {
+      assert.deepEqual(childPids(warned), [], warned.output());
+      assert.match(warned.output(), /--allow-time-travel runs one process: --workers 2 ignored/);
+    } finally {
+      await warned.destroy();
     }
   });
 

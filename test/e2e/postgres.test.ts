@@ -180,6 +180,8 @@ describe('Trent on PostgreSQL', { timeout: 120_000 }, () => {
       [
         join(PROJECT_ROOT, 'bin/trent'),
         'server',
+        '--workers',
+        '1',
         '--port',
         '0',
         '--data-dir',

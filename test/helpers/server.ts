@@ -32,14 +32,23 @@ export interface StartOptions {
   dataDir?: string;
   args?: string[];
   env?: NodeJS.ProcessEnv;
+  /**
+   * Server processes (TRENT_WORKERS): 1 unless asked — the plain start runs one per core, and the
+   * suite starts many servers side by side — a count, `auto`, or `default`: no worker setting at
+   * all, the start a user types. A `--workers` in `args` wins over this.
+   */
+  workers?: number | 'auto' | 'default';
 }
 
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'trent-test-'));
+  const workers = options.workers ?? 1;
+  const env: NodeJS.ProcessEnv = { ...process.env, TRENT_WORKERS: String(workers), ...options.env };
+  if (workers === 'default') delete env.TRENT_WORKERS;
   const child = spawn(
     process.execPath,
     [join(PROJECT_ROOT, 'bin/trent'), 'server', '--data-dir', dataDir, '--port', '0', ...(options.args ?? [])],
-    { env: { ...process.env, TRENT_WORKERS: '1', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));

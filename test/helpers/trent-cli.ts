@@ -2,13 +2,16 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from './server.js';
 
-/** Runs `bin/trent <args>` to completion, as an operator would. */
+/**
+ * Runs `bin/trent <args>` to completion, as an operator would. A `trent server` run through here
+ * is one process (TRENT_WORKERS=1) unless `env` says otherwise, as in helpers/server.ts.
+ */
 export function trent(
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin/trent'), ...args], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, TRENT_WORKERS: '1', ...env },
     encoding: 'utf8',
     timeout: 60_000,
   });

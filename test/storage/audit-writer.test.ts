@@ -9,7 +9,7 @@ import type { AuditRecord } from '../../src/audit/record.js';
 import { type AuditSigningKey, fingerprintOf } from '../../src/audit/signing-key.js';
 import { verifyLog } from '../../src/audit/verify-log.js';
 import { WorkerAppender } from '../../src/audit/worker-appender.js';
-import { type Appender, AuditWriter } from '../../src/audit/writer.js';
+import { type Appender, AuditWriter, TurnBatchingAppender } from '../../src/audit/writer.js';
 import { SqliteAuditLog } from '../../src/storage/sqlite/sqlite-audit-log.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 
@@ -160,5 +160,55 @@ describe('audit writer', () => {
     const writer = new AuditWriter(log, signingKey, Date.now, 0, new WorkerAppender(path));
     await writer.close();
     await assert.rejects(writer.write(record(), Date.now()), /closed/);
+  });
+});
+
+describe('TurnBatchingAppender (the cluster primary)', () => {
+  const event = (n: number) => ({
+    eventId: `e${n}`,
+    requestId: `r${n}`,
+    eventTime: n,
+    eventName: 'Encrypt',
+    principalArn: undefined,
+    accountId: '111122223333',
+    errorCode: undefined,
+    readOnly: true,
+    keyArns: [],
+    countsAsUsage: false,
+    record: `{"n":${n}}`,
+  });
+
+  it('hands everything appended in one turn to the inner appender as one batch, in order', async () => {
+    const batches: string[][] = [];
+    const inner: Appender = {
+      append: async (events) => {
+        batches.push(events.map((e) => e.eventId));
+      },
+      close: async () => {},
+    };
+    const appender = new TurnBatchingAppender(inner);
+    // Three workers' messages read in one turn, then one more in a later turn.
+    await Promise.all([
+      appender.append([event(1), event(2)]),
+      appender.append([event(3)]),
+      appender.append([event(4)]),
+    ]);
+    await appender.append([event(5)]);
+    assert.deepEqual(batches, [['e1', 'e2', 'e3', 'e4'], ['e5']]);
+  });
+
+  it('fails every append of the batch when the inner append fails', async () => {
+    const inner: Appender = {
+      append: async () => {
+        throw new Error('disk full');
+      },
+      close: async () => {},
+    };
+    const appender = new TurnBatchingAppender(inner);
+    const results = await Promise.allSettled([appender.append([event(1)]), appender.append([event(2)])]);
+    assert.deepEqual(
+      results.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : 'ok')),
+      ['disk full', 'disk full'],
+    );
   });
 });
