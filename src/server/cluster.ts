@@ -8,7 +8,7 @@ import type { ServerSettings } from './settings.js';
 import { announceReady, type RunningServer, setUpStore, startServer } from './start.js';
 
 /**
- * `trent server --workers N`, the default on more than one core (docs/multi-process.md): a primary
+ * `trent server --workers N`, the default on more than two cores (docs/multi-process.md): a primary
  * process that runs the first-start setup (and goes on re-applying the identities file when it
  * changes), forks N workers that share the listening port (node:cluster), prints the ready line
  * once all of them listen, and on SIGTERM or SIGINT lets each finish its in-flight requests.
