@@ -1,55 +1,69 @@
 /**
- * A bounded least-recently-used map. Map iteration order is insertion order, so re-inserting on
- * read moves an entry to the young end and the first key is always the oldest.
+ * A bounded cache that keeps what was used recently: at most `capacity` entries, and always at
+ * least the `capacity / 2` most recently used ones (got or set).
+ *
+ * Two generations of plain Maps: entries are added to the young one, and an entry found in the old
+ * one moves to the young one; when the young one reaches half the capacity it becomes the old one
+ * and the previous old one is dropped whole. A hit in the young generation changes nothing, so the
+ * hot entries of a busy cache cost one Map lookup.
+ *
+ * Why not a Map re-inserted on every read (move to the young end): V8 leaves a deleted Map entry in
+ * its hash bucket until the table is rehashed, so reading one hot key over and over piles up dead
+ * entries in that key's bucket, and every read walks them — measured on node 20 with 100,000
+ * entries: 206 µs per read of one hot key, against 3 µs for random keys.
  */
 export class Lru<K, V> {
-  private readonly map = new Map<K, V>();
+  private young = new Map<K, V>();
+  private old = new Map<K, V>();
+  private readonly generation: number;
 
-  constructor(
-    private readonly capacity: number,
-    private readonly onEvict?: (key: K, value: V) => void,
-  ) {}
+  constructor(capacity: number) {
+    this.generation = Math.max(1, Math.floor(capacity / 2));
+  }
 
   get(key: K): V | undefined {
-    const value = this.map.get(key);
-    if (value !== undefined) {
-      this.map.delete(key);
-      this.map.set(key, value);
+    const value = this.young.get(key);
+    if (value !== undefined) return value;
+    const old = this.old.get(key);
+    if (old !== undefined) {
+      this.old.delete(key);
+      this.add(key, old);
     }
-    return value;
+    return old;
   }
 
   set(key: K, value: V): void {
-    const old = this.map.get(key);
-    this.map.delete(key);
-    if (old !== undefined && old !== value) this.onEvict?.(key, old);
-    this.map.set(key, value);
-    if (this.map.size > this.capacity) {
-      const oldest = this.map.keys().next().value as K;
-      const evicted = this.map.get(oldest) as V;
-      this.map.delete(oldest);
-      this.onEvict?.(oldest, evicted);
+    if (this.young.has(key)) {
+      this.young.set(key, value);
+      return;
     }
+    this.old.delete(key);
+    this.add(key, value);
   }
 
   delete(key: K): void {
-    const value = this.map.get(key);
-    if (value === undefined) return;
-    this.map.delete(key);
-    this.onEvict?.(key, value);
+    if (!this.young.delete(key)) this.old.delete(key);
   }
 
   clear(): void {
-    for (const [key, value] of this.map) this.onEvict?.(key, value);
-    this.map.clear();
+    this.young.clear();
+    this.old.clear();
   }
 
-  /** A snapshot of the entries, oldest first; safe to delete from while iterating it. */
+  /** A snapshot of the entries, roughly oldest first; safe to delete from while iterating it. */
   entries(): [K, V][] {
-    return [...this.map.entries()];
+    return [...this.old.entries(), ...this.young.entries()];
   }
 
   get size(): number {
-    return this.map.size;
+    return this.young.size + this.old.size;
+  }
+
+  private add(key: K, value: V): void {
+    this.young.set(key, value);
+    if (this.young.size >= this.generation) {
+      this.old = this.young;
+      this.young = new Map();
+    }
   }
 }

@@ -13,18 +13,31 @@ import type { EncryptionContext } from './encryption-context.js';
  * (src/policy/request-context.ts), not from here.
  */
 
-const KEY_CONDITIONS = new WeakMap<KeyRecord, Record<string, string>>();
+const KEY_CONDITIONS = new WeakMap<KeyRecord, Readonly<Record<string, string>>>();
+/** Keys without tags: one frozen object per spec, usage, origin and multi-Region flag. */
+const UNTAGGED_CONDITIONS = new Map<string, Readonly<Record<string, string>>>();
 
 /**
  * What every operation on a key sets about the key: kms:KeySpec, kms:KeyUsage, kms:KeyOrigin,
- * kms:MultiRegion (and the legacy CustomerMasterKey* twins) and aws:ResourceTag/*. Computed once
- * per cached key record (records are replaced, never changed, when a key changes).
+ * kms:MultiRegion (and the legacy CustomerMasterKey* twins) and aws:ResourceTag/*. Shared by all
+ * keys without tags that have the same properties; computed once per cached record of a tagged
+ * key (records are replaced, never changed, when a key changes). Read-only.
  */
-export function keyConditions(key: KeyRecord): Record<string, string> {
+export function keyConditions(key: KeyRecord): Readonly<Record<string, string>> {
+  if (key.tags.length === 0) {
+    const id = `${key.keySpec}\u0000${key.keyUsage}\u0000${key.origin}\u0000${key.multiRegion}`;
+    let conditions = UNTAGGED_CONDITIONS.get(id);
+    if (conditions === undefined) {
+      conditions = Object.freeze(keyPropertyConditions(key.keySpec, key.keyUsage, key.origin, key.multiRegion));
+      UNTAGGED_CONDITIONS.set(id, conditions);
+    }
+    return conditions;
+  }
   let conditions = KEY_CONDITIONS.get(key);
   if (conditions === undefined) {
-    conditions = keyPropertyConditions(key.keySpec, key.keyUsage, key.origin, key.multiRegion);
-    for (const tag of key.tags) conditions[AWS.ResourceTagPrefix + tag.TagKey] = tag.TagValue;
+    const tagged = keyPropertyConditions(key.keySpec, key.keyUsage, key.origin, key.multiRegion);
+    for (const tag of key.tags) tagged[AWS.ResourceTagPrefix + tag.TagKey] = tag.TagValue;
+    conditions = Object.freeze(tagged);
     KEY_CONDITIONS.set(key, conditions);
   }
   return conditions;

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Caller } from '../auth/caller.js';
 import { AccessDeniedException, MalformedPolicyDocumentException } from '../errors.js';
 import { Lru } from '../lru.js';
 import type { GrantRecord, GrantStore } from '../storage/grant-store.js';
 import type { KeyRecord } from '../storage/records.js';
-import { authorizationCacheKey } from './authorization-cache-key.js';
+import { authorizationCacheKey, withResource } from './authorization-cache-key.js';
 import { authorizeKms, type KmsAuthorization, type KmsAuthorizationInput } from './authorize-kms.js';
 import { AWS_CONDITION_KEYS as AWS, conditionKey, KMS_CONDITION_KEYS as KMS } from './condition-keys.js';
 import type { ChildGrant, GrantInput } from './grant-constraints.js';
@@ -81,9 +81,11 @@ export interface KmsAuthorizerLimits {
   grants: number;
 }
 
-// grants: above the default key quota (100,000), so that a store full of keys keeps the grants of
-// every key — for most, the one shared empty list — instead of querying the store per request.
-const DEFAULT_LIMITS: KmsAuthorizerLimits = { decisions: 100_000, policies: 20_000, grants: 120_000 };
+// An Lru keeps at least half its capacity. grants: twice the default key quota (100,000), so that a
+// store full of keys keeps the grants of every key — for most, the one shared empty list — instead
+// of querying the store per request; decisions likewise, for policies that name keys (a decision
+// per key). What is not used takes no memory.
+const DEFAULT_LIMITS: KmsAuthorizerLimits = { decisions: 200_000, policies: 20_000, grants: 200_000 };
 
 const NO_GRANTS: readonly GrantRecord[] = Object.freeze([]);
 
@@ -103,15 +105,18 @@ const USER_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):user\/(?:[\w+=,.@-]+\/)*([\w+=,.
  * revision, the caller's IAM policies from the identity directory, the caller's grants on the key,
  * and the condition keys of the request.
  *
- * Decisions are memoized by `authorizationCacheKey` — principal, action, resource, policy
- * fingerprints, grants, and only the condition values some policy reads — so a request that a
- * policy evaluated before costs one string join and one map lookup.
+ * Decisions are memoized by `authorizationCacheKey` — principal, action, policy fingerprints,
+ * grants, and only the condition values (and the resource) some policy reads — so a request that a
+ * policy evaluated before costs one string join, one hash and one map lookup, and keys with the
+ * same policy share their decisions.
  */
 export class KmsAuthorizer implements Authorizer {
   private readonly decisions: Lru<string, KmsAuthorization>;
   private readonly keyPolicies: Lru<string, CompiledPolicy>;
+  /** Keys whose policy binds principals to unique ids: their compiled policy, by record. */
   private readonly policyOfRecord = new WeakMap<KeyRecord, CompiledPolicy>();
-  private readonly grants: Lru<string, Promise<readonly GrantRecord[]>>;
+  /** By key ARN: the key's grants, or their pending read. */
+  private readonly grants: Lru<string, readonly GrantRecord[] | Promise<readonly GrantRecord[]>>;
 
   constructor(
     private readonly identities: IdentityDirectory,
@@ -188,13 +193,17 @@ export class KmsAuthorizer implements Authorizer {
       childGrant: request.childGrant,
     };
     // Held as a digest: the key text runs to hundreds of characters, kept for each cached decision.
-    const cacheKey = createHash('sha256').update(authorizationCacheKey(input)).digest('base64');
-    const cached = this.decisions.get(cacheKey);
+    // An allow is kept under the key; a denial, whose message names the resource, under the key
+    // with the resource.
+    const text = authorizationCacheKey(input);
+    const cacheKey = hash('sha256', text, 'base64');
+    const cached = this.decisions.get(cacheKey) ?? this.decisions.get(denialKey(text, request.resource));
     if (cached !== undefined && (!withTrace || cached.decision !== 'Allow')) return cached;
     const decision = authorizeKms(input);
     // The request path needs only the verdict of an allow; its trace (an object per statement
     // evaluated) would make each of up to 100,000 cached decisions many times larger.
-    this.decisions.set(cacheKey, decision.decision === 'Allow' ? { ...decision, trace: NO_TRACE } : decision);
+    if (decision.decision === 'Allow') this.decisions.set(cacheKey, { ...decision, trace: NO_TRACE });
+    else this.decisions.set(denialKey(text, request.resource), decision);
     return decision;
   }
 
@@ -255,13 +264,18 @@ export class KmsAuthorizer implements Authorizer {
   /**
    * The key's policy, compiled once per distinct policy: keys with the same text and the same bound
    * principals (every key with its account's default policy) share one compiled policy, so a store
-   * of many keys does not parse the same document again for each. A record (replaced, never
-   * changed, when its key changes) remembers its compiled policy.
+   * of many keys does not parse the same document again for each. A record whose policy is not
+   * found by its text alone (replaced, never changed, when its key changes) remembers its compiled
+   * policy.
    */
   private keyPolicy(key: KeyRecord): CompiledPolicy {
-    let policy = this.policyOfRecord.get(key);
-    if (policy !== undefined) return policy;
     const principals = key.policyPrincipals;
+    // Most keys: the text alone names the compiled policy, found with one map lookup and no entry
+    // per record (parsed records share their policy text, and with it the text's hash, which V8
+    // computes over at most 16,383 characters: a longer text is remembered by record).
+    const byText = principals === undefined && key.policy.length < 16_384;
+    let policy = byText ? this.keyPolicies.get(key.policy) : this.policyOfRecord.get(key);
+    if (policy !== undefined) return policy;
     const id = principals === undefined ? key.policy : `${key.policy}\n${JSON.stringify(principals)}`;
     policy = this.keyPolicies.get(id);
     if (policy === undefined) {
@@ -272,7 +286,7 @@ export class KmsAuthorizer implements Authorizer {
       });
       this.keyPolicies.set(id, policy);
     }
-    this.policyOfRecord.set(key, policy);
+    if (!byText) this.policyOfRecord.set(key, policy);
     return policy;
   }
 
@@ -285,11 +299,21 @@ export class KmsAuthorizer implements Authorizer {
       if (!required.every((id) => cached.some((g) => g.grantId === id))) entry = undefined;
     }
     if (entry === undefined) {
-      entry = store
+      const read = store
         .listGrants(keyArn, { limit: 1_000_000 })
         .then((grants) => (grants.length === 0 ? NO_GRANTS : grants));
-      this.grants.set(keyArn, entry);
-      entry.catch(() => this.grants.delete(keyArn));
+      entry = read;
+      this.grants.set(keyArn, read);
+      // Once read, the list replaces its promise (most keys: the one shared empty list), unless
+      // the entry was forgotten or replaced meanwhile.
+      read.then(
+        (grants) => {
+          if (this.grants.get(keyArn) === read) this.grants.set(keyArn, grants);
+        },
+        () => {
+          if (this.grants.get(keyArn) === read) this.grants.delete(keyArn);
+        },
+      );
     }
     return entry;
   }
@@ -312,6 +336,10 @@ export function callerConditions(caller: Caller): Conditions {
     'aws:CalledViaLast': via.principal,
     [AWS.ViaAWSService]: 'true',
   };
+}
+
+function denialKey(text: string, resource: string): string {
+  return hash('sha256', withResource(text, resource), 'base64');
 }
 
 const RESOURCE_ALIASES = conditionKey(KMS.ResourceAliases);

@@ -395,4 +395,34 @@ describe('authorizationCacheKey', () => {
     }
     assert.equal(decisions.size, principals.length * 3);
   });
+
+  it('counts the resource only when a policy reads it', () => {
+    const other = KEY_ARN.replace(/key\/.*/, 'key/0000aaaa-00aa-00aa-00aa-000000aaaa00');
+    const on = (resource: string, identityPolicies = [ALLOW_KMS]) =>
+      authorizationCacheKey({
+        request: ctx({ principal: user('alice'), resource }),
+        resourceAccountId: A,
+        keyPolicy: DEFAULT_KEY_POLICY,
+        identityPolicies,
+      });
+    // Resource "*" everywhere: one decision for every key.
+    assert.equal(on(KEY_ARN), on(other));
+    // An IAM policy that names keys: a decision per key.
+    const oneKey = policy({ Effect: 'Allow', Action: 'kms:*', Resource: KEY_ARN }, 'identity', 'one-key');
+    assert.notEqual(on(KEY_ARN, [oneKey]), on(other, [oneKey]));
+    assert.equal(authorizeKms({ ...inputOn(KEY_ARN), identityPolicies: [oneKey] }).decision, 'Allow');
+    assert.equal(authorizeKms({ ...inputOn(other), identityPolicies: [oneKey] }).decision, 'ImplicitDeny');
+    // NotResource "*" matches no resource, whatever it is.
+    const none = policy({ Effect: 'Allow', Action: 'kms:*', NotResource: '*' }, 'identity', 'none');
+    assert.equal(on(KEY_ARN, [none]), on(other, [none]));
+  });
 });
+
+function inputOn(resource: string): KmsAuthorizationInput {
+  return {
+    request: ctx({ principal: user('alice'), resource }),
+    resourceAccountId: A,
+    keyPolicy: DEFAULT_KEY_POLICY,
+    identityPolicies: [],
+  };
+}

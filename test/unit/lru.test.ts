@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Lru } from '../../src/lru.js';
+
+describe('Lru', () => {
+  it('holds at most its capacity, and at least the half most recently used', () => {
+    const lru = new Lru<number, string>(10);
+    for (let i = 0; i < 1000; i++) {
+      lru.set(i, `v${i}`);
+      assert.ok(lru.size <= 10, `size ${lru.size} after ${i + 1} sets`);
+      for (let j = Math.max(0, i - 4); j <= i; j++) assert.equal(lru.get(j), `v${j}`, `entry ${j} after set ${i}`);
+    }
+  });
+
+  it('keeps an entry that is used, however many others come and go', () => {
+    const lru = new Lru<string, number>(4);
+    lru.set('hot', 0);
+    for (let i = 0; i < 100; i++) {
+      lru.set(`cold${i}`, i);
+      assert.equal(lru.get('hot'), 0);
+    }
+    assert.equal(lru.get('cold0'), undefined);
+    assert.equal(lru.get('cold99'), 99);
+  });
+
+  it('replaces a value, deletes, clears', () => {
+    const lru = new Lru<string, number>(6);
+    lru.set('a', 1);
+    lru.set('b', 2);
+    lru.set('c', 3);
+    lru.set('a', 10); // a is in the old generation by now
+    assert.equal(lru.get('a'), 10);
+    assert.equal(lru.size, 3);
+    lru.delete('b');
+    lru.delete('missing');
+    assert.equal(lru.get('b'), undefined);
+    assert.deepEqual(new Set(lru.entries().map(([k]) => k)), new Set(['a', 'c']));
+    lru.clear();
+    assert.equal(lru.size, 0);
+    assert.equal(lru.get('a'), undefined);
+  });
+
+  it('entries can be deleted while iterating them', () => {
+    const lru = new Lru<number, number>(100);
+    for (let i = 0; i < 80; i++) lru.set(i, i);
+    for (const [k] of lru.entries()) if (k % 2 === 0) lru.delete(k);
+    assert.equal(lru.size, 40);
+    assert.ok(lru.entries().every(([k]) => k % 2 === 1));
+  });
+
+  it('a capacity of 1 keeps the last entry', () => {
+    const lru = new Lru<string, number>(1);
+    lru.set('a', 1);
+    assert.equal(lru.get('a'), 1);
+    lru.set('b', 2);
+    assert.equal(lru.get('b'), 2);
+    assert.equal(lru.get('a'), undefined);
+    assert.equal(lru.size, 1);
+  });
+});

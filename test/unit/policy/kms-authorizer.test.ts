@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Caller } from '../../../src/auth/caller.js';
+import { AccessDeniedException } from '../../../src/errors.js';
+import { keyArn } from '../../../src/keys/arn.js';
+import { defaultKeyPolicy } from '../../../src/keys/default-policy.js';
+import type { CallerIdentity, IdentityDirectory } from '../../../src/policy/identity-directory.js';
+import { KmsAuthorizer } from '../../../src/policy/kms-authorizer.js';
+import type { CompiledPolicy } from '../../../src/policy/policy.js';
+import type { KeyRecord } from '../../../src/storage/records.js';
+import { A, policy, REGION, rootOf, user } from './fixtures.js';
+
+const key = (keyId: string): KeyRecord => ({
+  keyId,
+  arn: keyArn(REGION, A, keyId),
+  accountId: A,
+  region: REGION,
+  creationDate: 0,
+  description: '',
+  keySpec: 'SYMMETRIC_DEFAULT',
+  keyUsage: 'ENCRYPT_DECRYPT',
+  origin: 'AWS_KMS',
+  keyManager: 'CUSTOMER',
+  keyState: 'Enabled',
+  multiRegion: false,
+  policy: defaultKeyPolicy(A),
+  tags: [],
+  revision: 1,
+});
+
+const K1 = key('11111111-1111-1111-1111-111111111111');
+const K2 = key('22222222-2222-2222-2222-222222222222');
+
+const callerOf = (arn: string, type: Caller['type']): Caller => ({ accountId: A, arn, type, accessKeyId: 'AKIA' });
+const ROOT = callerOf(rootOf(A).arn, 'Root');
+const ALICE = callerOf(user('alice').arn, 'IAMUser');
+
+/** Alice holds `policies`; the root user none (it needs none). */
+function authorizer(policies: CompiledPolicy[]): KmsAuthorizer {
+  const directory = {
+    identity: async (caller: Caller): Promise<CallerIdentity> => ({
+      principal: caller.type === 'Root' ? rootOf(A) : user('alice'),
+      policies: caller.type === 'Root' ? [] : policies,
+      serviceControlPolicies: [],
+    }),
+  };
+  return new KmsAuthorizer(directory as unknown as IdentityDirectory, undefined);
+}
+
+const encrypt = (auth: KmsAuthorizer, caller: Caller, k: KeyRecord) =>
+  auth.authorize({
+    caller,
+    action: 'kms:Encrypt',
+    key: k,
+    resource: k.arn,
+    resourceAccountId: A,
+    sourceIp: '127.0.0.1',
+  });
+
+const deniedOn = (arn: string) => (err: unknown) => {
+  assert.ok(err instanceof AccessDeniedException);
+  assert.match(err.message, new RegExp(`on resource: ${arn} because`));
+  return true;
+};
+
+describe('KmsAuthorizer: decisions shared between keys', () => {
+  it('a denial names the key of its request, though the keys share their decisions', async () => {
+    const auth = authorizer([]);
+    await encrypt(auth, ROOT, K1);
+    await encrypt(auth, ROOT, K2);
+    for (let i = 0; i < 2; i++) {
+      await assert.rejects(encrypt(auth, ALICE, K1), deniedOn(K1.arn));
+      await assert.rejects(encrypt(auth, ALICE, K2), deniedOn(K2.arn));
+    }
+  });
+
+  it('an IAM policy that names one key allows that key only, cached or not', async () => {
+    const auth = authorizer([policy({ Effect: 'Allow', Action: 'kms:*', Resource: K1.arn }, 'identity', 'k1')]);
+    for (let i = 0; i < 2; i++) {
+      await encrypt(auth, ALICE, K1);
+      await assert.rejects(encrypt(auth, ALICE, K2), deniedOn(K2.arn));
+    }
+  });
+});
