@@ -295,6 +295,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX iam_policy_attachments_by_entity ON iam_policy_attachments (account_id, entity_type, entity_name);
     `,
   },
+  {
+    version: 7,
+    name: 'scheduler lookups by index',
+    sql: `
+      -- The rotation and expiry schedulers' questions, answered from an index instead of a read of
+      -- every key's document; only keys that have the date are indexed. The queries
+      -- (postgres-store.ts) repeat these expressions exactly.
+      CREATE INDEX keys_by_next_rotation ON keys (((doc::json->>'nextRotationDate')::bigint))
+        WHERE key_state = 'Enabled' AND (doc::json->>'nextRotationDate') IS NOT NULL;
+      CREATE INDEX keys_by_material_expiry ON keys (((doc::json->>'materialExpiry')::bigint))
+        WHERE (doc::json->>'materialExpiry') IS NOT NULL;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

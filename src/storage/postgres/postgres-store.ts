@@ -49,13 +49,15 @@ const SQL = {
   deleteAliasesOfKey: 'DELETE FROM aliases WHERE account_id = $1 AND region = $2 AND target_key_id = $3',
   listKeysDue: `SELECT doc FROM keys WHERE key_state = 'PendingDeletion' AND deletion_date <= $1
                 ORDER BY deletion_date, arn LIMIT $2`,
-  // Scheduler queries look inside doc (json, not jsonb: see the migration); they run once a minute,
-  // off the request path.
+  // Scheduler queries look inside doc (json, not jsonb: see the migration), through the partial
+  // expression indexes of migration 7 (the expressions must stay exactly as the indexes have them).
+  // Most overdue first: ordered by the indexed date, the planner reads the index (0.7 ms at 100,000
+  // keys) instead of walking the primary key past every key without the date (225 ms).
   listKeysDueForRotation: `SELECT doc FROM keys
                            WHERE key_state = 'Enabled' AND (doc::json->>'nextRotationDate')::bigint <= $1
-                           ORDER BY arn LIMIT $2`,
+                           ORDER BY (doc::json->>'nextRotationDate')::bigint, arn LIMIT $2`,
   listKeysWithExpiredMaterial: `SELECT doc FROM keys WHERE (doc::json->>'materialExpiry')::bigint <= $1
-                                ORDER BY arn LIMIT $2`,
+                                ORDER BY (doc::json->>'materialExpiry')::bigint, arn LIMIT $2`,
   deleteBackingKey: 'DELETE FROM backing_keys WHERE key_arn = $1 AND material_id = $2',
   getBackingKeys: `SELECT key_arn, material_id, wrapped, created_at FROM backing_keys WHERE key_arn = $1
                    ORDER BY created_at, seq`,

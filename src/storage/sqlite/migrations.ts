@@ -330,6 +330,19 @@ export const MIGRATIONS: readonly Migration[] = [
       INSERT INTO audit_index_state (id, indexed_seq) SELECT 1, COALESCE(MAX(seq), 0) FROM audit_events;
     `,
   },
+  {
+    version: 9,
+    name: 'scheduler lookups by index',
+    sql: `
+      -- The rotation and expiry schedulers' questions, answered from an index instead of a read of
+      -- every key's document (0.3 s and 0.7 s on the event loop, once a minute, at 100,000 keys).
+      -- Only keys that have the date are indexed; the queries repeat these expressions exactly.
+      CREATE INDEX keys_by_next_rotation ON keys (json_extract(doc, '$.nextRotationDate'))
+        WHERE key_state = 'Enabled' AND json_extract(doc, '$.nextRotationDate') IS NOT NULL;
+      CREATE INDEX keys_by_material_expiry ON keys (json_extract(doc, '$.materialExpiry'))
+        WHERE json_extract(doc, '$.materialExpiry') IS NOT NULL;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

@@ -318,14 +318,19 @@ function prepareStatements(db: Database.Database) {
       `SELECT doc FROM keys WHERE key_state = 'PendingDeletion' AND deletion_date <= ?
        ORDER BY deletion_date, arn LIMIT ?`,
     ),
-    // Scheduler queries look inside doc: they run once a minute, not on the request path, so a
-    // scan is acceptable until a key count says otherwise.
+    // Scheduler queries look inside doc, through the expression indexes of migration 9 (the
+    // expressions must stay exactly as the indexes have them), most overdue first. INDEXED BY: without statistics the
+    // planner prefers walking the primary key in arn order, a read of every key; with it, a query
+    // that stopped matching its index fails at prepare instead of scanning quietly.
     listKeysDueForRotation: p<[number, number], KeyRow>(
-      `SELECT doc FROM keys WHERE key_state = 'Enabled' AND json_extract(doc, '$.nextRotationDate') <= ?
-       ORDER BY arn LIMIT ?`,
+      `SELECT doc FROM keys INDEXED BY keys_by_next_rotation
+       WHERE key_state = 'Enabled' AND json_extract(doc, '$.nextRotationDate') <= ?
+       ORDER BY json_extract(doc, '$.nextRotationDate'), arn LIMIT ?`,
     ),
     listKeysWithExpiredMaterial: p<[number, number], KeyRow>(
-      `SELECT doc FROM keys WHERE json_extract(doc, '$.materialExpiry') <= ? ORDER BY arn LIMIT ?`,
+      `SELECT doc FROM keys INDEXED BY keys_by_material_expiry
+       WHERE json_extract(doc, '$.materialExpiry') <= ?
+       ORDER BY json_extract(doc, '$.materialExpiry'), arn LIMIT ?`,
     ),
     deleteBackingKey: p<[string, string]>('DELETE FROM backing_keys WHERE key_arn = ? AND material_id = ?'),
     getBackingKeys: p<[string], BackingKeyRow>(
