@@ -14,11 +14,11 @@ export interface AuditLogFixture {
   cleanup: () => Promise<void>;
 }
 
-const link: Linker = (prev, text) => createHash('sha256').update(prev).update(text).digest('hex');
-const KEY_A = 'arn:aws:kms:eu-west-1:111122223333:key/a';
-const KEY_B = 'arn:aws:kms:eu-west-1:111122223333:key/b';
+export const link: Linker = (prev, text) => createHash('sha256').update(prev).update(text).digest('hex');
+export const KEY_A = 'arn:aws:kms:eu-west-1:111122223333:key/a';
+export const KEY_B = 'arn:aws:kms:eu-west-1:111122223333:key/b';
 
-function event(n: number, over: Partial<NewAuditEvent> = {}): NewAuditEvent {
+export function event(n: number, over: Partial<NewAuditEvent> = {}): NewAuditEvent {
   return {
     eventId: `event-${n}`,
     requestId: `request-${n}`,

@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import type { Linker, NewAuditEvent } from '../../src/storage/audit-log.js';
 import { MIGRATIONS } from '../../src/storage/sqlite/migrations.js';
 import { SqliteAuditLog } from '../../src/storage/sqlite/sqlite-audit-log.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
-import { runAuditLogContract } from './audit-log-contract.js';
+import { event, KEY_A, KEY_B, link, runAuditLogContract } from './audit-log-contract.js';
 
 runAuditLogContract('SqliteAuditLog (beside a SqliteStore on one file)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'trent-audit-'));
@@ -143,25 +141,8 @@ describe('SqliteAuditLog: lookup indexes built after the append', () => {
   });
 });
 
-const KEY_A = 'arn:aws:kms:eu-west-1:111122223333:key/a';
-const KEY_B = 'arn:aws:kms:eu-west-1:111122223333:key/b';
-const link: Linker = (prev, text) => createHash('sha256').update(prev).update(text).digest('hex');
-
-function usage(n: number, keyArn: string): NewAuditEvent {
-  return {
-    eventId: `event-${n}`,
-    requestId: `request-${n}`,
-    eventTime: 1_700_000_000_000 + n * 1000,
-    eventName: 'Encrypt',
-    principalArn: 'arn:aws:iam::111122223333:root',
-    accountId: '111122223333',
-    errorCode: undefined,
-    readOnly: true,
-    keyArns: [keyArn],
-    countsAsUsage: true,
-    record: `{"n":${n}}`,
-  };
-}
+/** An Encrypt by the account root on `keyArn`, at second `n`. */
+const usage = (n: number, keyArn: string) => event(n, { keyArns: [keyArn] });
 
 /** The schema as an older Trent left it: migrations up to `version` only. */
 function applyMigrationsUpTo(db: Database.Database, version: number): void {
