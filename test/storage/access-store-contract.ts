@@ -4,6 +4,7 @@ import type { GrantRecord } from '../../src/storage/grant-store.js';
 import type { AccessStore } from '../../src/storage/open-access-store.js';
 import type { KeyRecord } from '../../src/storage/records.js';
 import type { Store } from '../../src/storage/store.js';
+import { keyRecord } from '../helpers/key-record.js';
 
 /**
  * The IdentityStore and GrantStore contract, for every adapter: users, roles, their policies, SCPs
@@ -21,25 +22,7 @@ export interface AccessStoreFixture {
 const A = '111122223333';
 const KEY_ARN = `arn:aws:kms:eu-west-1:${A}:key/k1`;
 
-function key(keyId: string): KeyRecord {
-  return {
-    keyId,
-    arn: `arn:aws:kms:eu-west-1:${A}:key/${keyId}`,
-    accountId: A,
-    region: 'eu-west-1',
-    creationDate: 1_700_000_000_000,
-    description: '',
-    keySpec: 'SYMMETRIC_DEFAULT',
-    keyUsage: 'ENCRYPT_DECRYPT',
-    origin: 'AWS_KMS',
-    keyManager: 'CUSTOMER',
-    keyState: 'Enabled',
-    multiRegion: false,
-    policy: '{}',
-    tags: [],
-    revision: 1,
-  };
-}
+const key = (keyId: string): KeyRecord => keyRecord(keyId, { accountId: A });
 
 function grant(grantId: string, over: Partial<GrantRecord> = {}): GrantRecord {
   return {

@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { AccessKeyRecord, AliasRecord, BackingKeyRecord, KeyRecord } from '../../src/storage/records.js';
 import type { Store } from '../../src/storage/store.js';
+import { keyRecord } from '../helpers/key-record.js';
 
 /**
  * One fresh, empty store per test. `cleanup` closes `store` (close is idempotent) and removes
@@ -27,27 +28,15 @@ function materialId(seed: string): string {
 }
 
 function makeKey(keyId: string, over: Partial<KeyRecord> = {}): KeyRecord {
-  const accountId = over.accountId ?? ACCOUNT;
-  const region = over.region ?? REGION;
-  return {
-    keyId,
-    arn: `arn:aws:kms:${region}:${accountId}:key/${keyId}`,
-    accountId,
-    region,
+  return keyRecord(keyId, {
+    accountId: ACCOUNT,
+    region: REGION,
     creationDate: T0,
     description: `key ${keyId}`,
-    keySpec: 'SYMMETRIC_DEFAULT',
-    keyUsage: 'ENCRYPT_DECRYPT',
-    origin: 'AWS_KMS',
-    keyManager: 'CUSTOMER',
-    keyState: 'Enabled',
-    multiRegion: false,
     policy: JSON.stringify({ Version: '2012-10-17', Statement: [] }),
     currentMaterialId: materialId(`${keyId}/1`),
-    tags: [],
-    revision: 1,
     ...over,
-  };
+  });
 }
 
 function makeBackingKey(key: KeyRecord, version: number, createdAt = T0): BackingKeyRecord {

@@ -7,28 +7,14 @@ import { KeyRepository } from '../../src/keys/key-repository.js';
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import { SchedulerLock } from '../../src/storage/postgres/scheduler-lock.js';
 import type { KeyRecord } from '../../src/storage/records.js';
+import { keyRecord } from '../helpers/key-record.js';
 import { createTestSchema } from '../helpers/postgres.js';
 
 function pendingKey(n: number): KeyRecord {
-  const keyId = `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
-  return {
-    keyId,
-    arn: `arn:aws:kms:eu-west-1:111122223333:key/${keyId}`,
-    accountId: '111122223333',
-    region: 'eu-west-1',
-    creationDate: 1_700_000_000_000,
-    description: '',
-    keySpec: 'SYMMETRIC_DEFAULT',
-    keyUsage: 'ENCRYPT_DECRYPT',
-    origin: 'AWS_KMS',
-    keyManager: 'CUSTOMER',
+  return keyRecord(`00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, {
     keyState: 'PendingDeletion',
     deletionDate: 1_700_000_000_000 + n,
-    multiRegion: false,
-    policy: '{}',
-    tags: [],
-    revision: 1,
-  };
+  });
 }
 
 async function until(condition: () => boolean, ms: number): Promise<void> {

@@ -8,9 +8,9 @@ import { describeTarget, postgresConnection, StoreConfigError } from '../../src/
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../src/storage/postgres/migrations.js';
 import { StoreUnavailableError } from '../../src/storage/postgres/pg-errors.js';
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
-import type { KeyRecord } from '../../src/storage/records.js';
 import { SchemaTooNewError } from '../../src/storage/sqlite/migrations.js';
 import type { StoreChange } from '../../src/storage/store.js';
+import { keyRecord as key } from '../helpers/key-record.js';
 import { adminQuery, createTestSchema, POSTGRES_URL, type TestSchema, urlWithSchema } from '../helpers/postgres.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { runStoreContract } from './contract.js';
@@ -27,26 +27,6 @@ runStoreContract('PostgresStore', async () => {
     },
   };
 });
-
-function key(keyId: string): KeyRecord {
-  return {
-    keyId,
-    arn: `arn:aws:kms:eu-west-1:111122223333:key/${keyId}`,
-    accountId: '111122223333',
-    region: 'eu-west-1',
-    creationDate: 1_700_000_000_000,
-    description: '',
-    keySpec: 'SYMMETRIC_DEFAULT',
-    keyUsage: 'ENCRYPT_DECRYPT',
-    origin: 'AWS_KMS',
-    keyManager: 'CUSTOMER',
-    keyState: 'Enabled',
-    multiRegion: false,
-    policy: '{}',
-    tags: [],
-    revision: 1,
-  };
-}
 
 /** A port on 127.0.0.1 that nothing listens on (it was free a moment ago). */
 async function closedPort(): Promise<number> {

@@ -4,31 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import type { KeyRecord } from '../../src/storage/records.js';
 import { watchChanges } from '../../src/storage/sqlite/change-feed.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import type { StoreChange } from '../../src/storage/store.js';
+import { keyRecord as key } from '../helpers/key-record.js';
 
 /** The change feed (docs/multi-process.md): what one connection writes, another hears of. */
-function key(keyId: string): KeyRecord {
-  return {
-    keyId,
-    arn: `arn:aws:kms:eu-west-1:111122223333:key/${keyId}`,
-    accountId: '111122223333',
-    region: 'eu-west-1',
-    creationDate: 1_700_000_000_000,
-    description: '',
-    keySpec: 'SYMMETRIC_DEFAULT',
-    keyUsage: 'ENCRYPT_DECRYPT',
-    origin: 'AWS_KMS',
-    keyManager: 'CUSTOMER',
-    keyState: 'Enabled',
-    multiRegion: false,
-    policy: '{}',
-    tags: [],
-    revision: 1,
-  };
-}
 
 const settle = () => new Promise((r) => setTimeout(r, 250));
 

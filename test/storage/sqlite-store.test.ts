@@ -9,6 +9,7 @@ import { openStore } from '../../src/storage/open-store.js';
 import type { BackingKeyRecord, KeyRecord } from '../../src/storage/records.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, SchemaTooNewError } from '../../src/storage/sqlite/migrations.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
+import { keyRecord as key } from '../helpers/key-record.js';
 import { runStoreContract } from './contract.js';
 
 function tempDir(): string {
@@ -37,26 +38,6 @@ function withRawDb<T>(path: string, fn: (db: Database.Database) => T): T {
   } finally {
     db.close();
   }
-}
-
-function key(keyId: string): KeyRecord {
-  return {
-    keyId,
-    arn: `arn:aws:kms:eu-west-1:111122223333:key/${keyId}`,
-    accountId: '111122223333',
-    region: 'eu-west-1',
-    creationDate: 1_700_000_000_000,
-    description: '',
-    keySpec: 'SYMMETRIC_DEFAULT',
-    keyUsage: 'ENCRYPT_DECRYPT',
-    origin: 'AWS_KMS',
-    keyManager: 'CUSTOMER',
-    keyState: 'Enabled',
-    multiRegion: false,
-    policy: '{}',
-    tags: [],
-    revision: 1,
-  };
 }
 
 function backing(k: KeyRecord, wrapped: Buffer): BackingKeyRecord {

@@ -4,35 +4,18 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { keyArn } from '../../src/keys/arn.js';
 import { deleteDueKeys } from '../../src/keys/delete-due-keys.js';
 import { KeyRepository } from '../../src/keys/key-repository.js';
 import type { KeyRecord } from '../../src/storage/records.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
+import { keyRecord } from '../helpers/key-record.js';
 
 const DAY = 86_400_000;
 const ACCOUNT = '111122223333';
 const REGION = 'us-east-1';
 
 function newKey(now: number): KeyRecord {
-  const keyId = randomUUID();
-  return {
-    keyId,
-    arn: keyArn(REGION, ACCOUNT, keyId),
-    accountId: ACCOUNT,
-    region: REGION,
-    creationDate: now,
-    description: '',
-    keySpec: 'SYMMETRIC_DEFAULT',
-    keyUsage: 'ENCRYPT_DECRYPT',
-    origin: 'AWS_KMS',
-    keyManager: 'CUSTOMER',
-    keyState: 'Enabled',
-    multiRegion: false,
-    policy: '{}',
-    tags: [],
-    revision: 0,
-  };
+  return keyRecord(randomUUID(), { accountId: ACCOUNT, region: REGION, creationDate: now, revision: 0 });
 }
 
 describe('deletion at the end of the waiting period', () => {

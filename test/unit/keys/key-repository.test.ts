@@ -4,36 +4,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { keyArn } from '../../../src/keys/arn.js';
 import { KeyRepository, newMaterialId } from '../../../src/keys/key-repository.js';
 import { materialsOf } from '../../../src/keys/rotation.js';
 import type { KeyRecord } from '../../../src/storage/records.js';
 import { SqliteStore } from '../../../src/storage/sqlite/sqlite-store.js';
 import type { Store } from '../../../src/storage/store.js';
+import { keyRecord } from '../../helpers/key-record.js';
 
 const ACCOUNT = '111122223333';
 const REGION = 'us-east-1';
 
 function newKey(fields: Partial<KeyRecord> = {}): KeyRecord {
-  const keyId = randomUUID();
-  return {
-    keyId,
-    arn: keyArn(REGION, ACCOUNT, keyId),
-    accountId: ACCOUNT,
-    region: REGION,
-    creationDate: 1_700_000_000_000,
-    description: 'test',
-    keySpec: 'SYMMETRIC_DEFAULT',
-    keyUsage: 'ENCRYPT_DECRYPT',
-    origin: 'AWS_KMS',
-    keyManager: 'CUSTOMER',
-    keyState: 'Enabled',
-    multiRegion: false,
-    policy: '{}',
-    tags: [],
-    revision: 0,
-    ...fields,
-  };
+  return keyRecord(randomUUID(), { accountId: ACCOUNT, region: REGION, description: 'test', revision: 0, ...fields });
 }
 
 /** The record as the domain reads it: `materials` through materialsOf. */

@@ -2,31 +2,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Caller } from '../../../src/auth/caller.js';
 import { AccessDeniedException } from '../../../src/errors.js';
-import { keyArn } from '../../../src/keys/arn.js';
 import { defaultKeyPolicy } from '../../../src/keys/default-policy.js';
 import type { CallerIdentity, IdentityDirectory } from '../../../src/policy/identity-directory.js';
 import { KmsAuthorizer } from '../../../src/policy/kms-authorizer.js';
 import type { CompiledPolicy } from '../../../src/policy/policy.js';
 import type { KeyRecord } from '../../../src/storage/records.js';
+import { keyRecord } from '../../helpers/key-record.js';
 import { A, policy, REGION, rootOf, user } from './fixtures.js';
 
-const key = (keyId: string): KeyRecord => ({
-  keyId,
-  arn: keyArn(REGION, A, keyId),
-  accountId: A,
-  region: REGION,
-  creationDate: 0,
-  description: '',
-  keySpec: 'SYMMETRIC_DEFAULT',
-  keyUsage: 'ENCRYPT_DECRYPT',
-  origin: 'AWS_KMS',
-  keyManager: 'CUSTOMER',
-  keyState: 'Enabled',
-  multiRegion: false,
-  policy: defaultKeyPolicy(A),
-  tags: [],
-  revision: 1,
-});
+const key = (keyId: string): KeyRecord =>
+  keyRecord(keyId, { accountId: A, region: REGION, creationDate: 0, policy: defaultKeyPolicy(A) });
 
 const K1 = key('11111111-1111-1111-1111-111111111111');
 const K2 = key('22222222-2222-2222-2222-222222222222');
