@@ -27,24 +27,16 @@ export interface Appender {
   close(): Promise<void>;
 }
 
-interface Pending {
-  event: NewAuditEvent;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
 /**
  * Group commit. Records written within the same turn of the event loop go to the appender as one
- * batch; the appender commits, in one transaction (one fsync), every batch handed to it while its
- * previous commit was in progress. The default appender commits on the event loop (with
- * better-sqlite3, synchronously); WorkerAppender commits on a thread of its own instead. Measured
- * on a 2-CPU machine the thread cost more CPU per record than it saved (see docs/audit.md), so it
- * is not the default.
+ * batch (TurnBatchingAppender); the appender commits, in one transaction (one fsync), every batch
+ * handed to it while its previous commit was in progress. The default appender commits on the
+ * event loop (with better-sqlite3, synchronously); WorkerAppender commits on a thread of its own
+ * instead. Measured on a 2-CPU machine the thread cost more CPU per record than it saved (see
+ * docs/audit.md), so it is not the default.
  */
 export class AuditWriter implements AuditSink {
-  #queue: Pending[] = [];
-  #scheduled = false;
-  readonly #inFlight = new Set<Promise<void>>();
+  readonly #batches: TurnBatchingAppender;
   #failure: string | undefined;
   #timer: NodeJS.Timeout | undefined;
 
@@ -53,8 +45,11 @@ export class AuditWriter implements AuditSink {
     private readonly signingKey: AuditSigningKey,
     private readonly now: () => number = Date.now,
     digestIntervalMs = 0,
-    private readonly appender: Appender = new LogAppender(log),
+    appender: Appender = new LogAppender(log),
   ) {
+    this.#batches = new TurnBatchingAppender(appender, (err) => {
+      this.#failure = err === undefined ? undefined : err instanceof Error ? err.message : String(err);
+    });
     if (digestIntervalMs > 0) {
       this.#timer = setInterval(() => void this.signDigest().catch(() => undefined), digestIntervalMs);
       this.#timer.unref();
@@ -62,43 +57,7 @@ export class AuditWriter implements AuditSink {
   }
 
   write(record: AuditRecord, time: number): Promise<void> {
-    const event = indexOf(record, time);
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ event, resolve, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => this.#post());
-      }
-    });
-  }
-
-  #post(): void {
-    this.#scheduled = false;
-    const batch = this.#queue;
-    this.#queue = [];
-    if (batch.length === 0) return;
-    const done = this.appender
-      .append(batch.map((p) => p.event))
-      .then(
-        () => {
-          this.#failure = undefined;
-          for (const p of batch) p.resolve();
-        },
-        (err: unknown) => {
-          this.#failure = err instanceof Error ? err.message : String(err);
-          for (const p of batch) p.reject(err);
-        },
-      )
-      .finally(() => this.#inFlight.delete(done));
-    this.#inFlight.add(done);
-  }
-
-  /** Resolves once every record written so far is committed (or has failed). */
-  async #drained(): Promise<void> {
-    while (this.#scheduled || this.#inFlight.size > 0) {
-      if (this.#scheduled) await new Promise<void>((resolve) => setImmediate(resolve));
-      else await Promise.all(this.#inFlight);
-    }
+    return this.#batches.append([indexOf(record, time)]);
   }
 
   health(): { ok: true } | { ok: false; reason: string } {
@@ -106,19 +65,19 @@ export class AuditWriter implements AuditSink {
   }
 
   async signDigest(): Promise<DigestRow | undefined> {
-    await this.#drained();
+    await this.#batches.drained();
     return signDigest(this.log, this.signingKey, this.now());
   }
 
   async close(): Promise<void> {
     if (this.#timer !== undefined) clearInterval(this.#timer);
-    await this.#drained();
+    await this.#batches.drained();
     try {
       await this.signDigest();
     } catch {
       // The store may be unwritable (that is reported by health); closing must still finish.
     }
-    await this.appender.close();
+    await this.#batches.close();
   }
 }
 
@@ -161,15 +120,20 @@ export class LogAppender implements Appender {
 }
 
 /**
- * Hands everything appended within one turn of the event loop to `inner` as one batch. The cluster
- * primary puts this in front of its LogAppender: the workers' batches arrive as separate IPC
- * messages, and without it the first message of each turn would be committed on its own, with an
- * fsync of its own, before the others in the same turn were even read.
+ * Hands everything appended within one turn of the event loop to `inner` as one batch: the
+ * AuditWriter's group commit, and the cluster primary's in front of its LogAppender (the workers'
+ * batches arrive as separate IPC messages; without it the first message of each turn would be
+ * committed on its own, with an fsync of its own, before the others in the same turn were read).
+ * `onBatch` hears each batch's outcome (undefined: committed).
  */
 export class TurnBatchingAppender implements Appender {
   #queue: { events: NewAuditEvent[]; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  readonly #inFlight = new Set<Promise<void>>();
 
-  constructor(private readonly inner: Appender) {}
+  constructor(
+    private readonly inner: Appender,
+    private readonly onBatch: (err: unknown) => void = () => {},
+  ) {}
 
   append(events: NewAuditEvent[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -181,14 +145,28 @@ export class TurnBatchingAppender implements Appender {
   #flush(): void {
     const batch = this.#queue;
     this.#queue = [];
-    this.inner.append(batch.flatMap((b) => b.events)).then(
-      () => {
-        for (const b of batch) b.resolve();
-      },
-      (err: unknown) => {
-        for (const b of batch) b.reject(err);
-      },
-    );
+    const done = this.inner
+      .append(batch.flatMap((b) => b.events))
+      .then(
+        () => {
+          this.onBatch(undefined);
+          for (const b of batch) b.resolve();
+        },
+        (err: unknown) => {
+          this.onBatch(err);
+          for (const b of batch) b.reject(err);
+        },
+      )
+      .finally(() => this.#inFlight.delete(done));
+    this.#inFlight.add(done);
+  }
+
+  /** Resolves once everything appended so far is committed (or has failed). */
+  async drained(): Promise<void> {
+    while (this.#queue.length > 0 || this.#inFlight.size > 0) {
+      if (this.#queue.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      else await Promise.all(this.#inFlight);
+    }
   }
 
   close(): Promise<void> {
