@@ -6,6 +6,7 @@ import { isPostgresSpec, postgresConnection } from './postgres/connection.js';
 import { PostgresAccessStore } from './postgres/postgres-access-store.js';
 import { PostgresAuditLog } from './postgres/postgres-audit-log.js';
 import { PostgresStore } from './postgres/postgres-store.js';
+import { auditIndexPath } from './sqlite/audit-index.js';
 import { SqliteAccessStore } from './sqlite/sqlite-access-store.js';
 import { SqliteAuditLog } from './sqlite/sqlite-audit-log.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
@@ -25,8 +26,15 @@ export interface CopySummary {
   tables: Record<string, number>;
 }
 
-/** Tables in insertion order; `order` keeps rows in the order the source gave them. */
-const TABLES: ReadonlyArray<{ name: string; order: string; replace?: boolean; skip?: readonly string[] }> = [
+/** Tables in insertion order; `order` keeps rows in the order the source gave them; `from` is where
+ * the source keeps a table outside its main file (`ix`: the audit index file, attached). */
+const TABLES: ReadonlyArray<{
+  name: string;
+  order: string;
+  replace?: boolean;
+  skip?: readonly string[];
+  from?: string;
+}> = [
   { name: 'meta', order: 'name' },
   { name: 'accounts', order: 'account_id' },
   { name: 'access_keys', order: 'access_key_id' },
@@ -44,8 +52,8 @@ const TABLES: ReadonlyArray<{ name: string; order: string; replace?: boolean; sk
   { name: 'grants', order: 'key_arn, grant_id' },
   { name: 'audit_head', order: 'id', replace: true },
   { name: 'audit_events', order: 'seq' },
-  { name: 'audit_event_keys', order: 'seq, key_arn' },
-  { name: 'audit_key_usage', order: 'key_arn' },
+  { name: 'audit_event_keys', order: 'seq, key_arn', from: 'ix.audit_event_keys' },
+  { name: 'audit_key_usage', order: 'key_arn', from: 'ix.audit_key_usage' },
   { name: 'audit_digests', order: 'number' },
 ];
 
@@ -70,6 +78,7 @@ export async function copyStore(from: string, to: string): Promise<CopySummary> 
   await (await PostgresAuditLog.open(to)).close();
 
   const source = new Database(path, { readonly: true, fileMustExist: true });
+  source.prepare('ATTACH DATABASE ? AS ix').run(auditIndexPath(path));
   const target = new pg.Client(postgresConnection(to).pool);
   await target.connect();
   try {
@@ -89,7 +98,9 @@ export async function copyStore(from: string, to: string): Promise<CopySummary> 
       const columns = [...types.keys()].filter((c) => !(table.skip ?? []).includes(c));
       if (table.replace) await target.query(`DELETE FROM ${table.name}`);
       const rows = source
-        .prepare<[], Record<string, unknown>>(`SELECT ${columns.join(', ')} FROM ${table.name} ORDER BY ${table.order}`)
+        .prepare<[], Record<string, unknown>>(
+          `SELECT ${columns.join(', ')} FROM ${table.from ?? table.name} ORDER BY ${table.order}`,
+        )
         .all();
       for (let i = 0; i < rows.length; i += BATCH) {
         const chunk = rows.slice(i, i + BATCH);

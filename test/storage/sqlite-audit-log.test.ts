@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { auditIndexPath } from '../../src/storage/sqlite/audit-index.js';
 import { MIGRATIONS } from '../../src/storage/sqlite/migrations.js';
 import { SqliteAuditLog } from '../../src/storage/sqlite/sqlite-audit-log.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
@@ -26,7 +27,7 @@ runAuditLogContract('SqliteAuditLog (beside a SqliteStore on one file)', async (
   };
 });
 
-describe('SqliteAuditLog: lookup indexes built after the append', () => {
+describe('SqliteAuditLog: lookup indexes built after the append, in a file of their own', () => {
   let dir: string;
   let path: string;
   beforeEach(() => {
@@ -37,7 +38,7 @@ describe('SqliteAuditLog: lookup indexes built after the append', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   const indexedSeq = () => {
-    const db = new Database(path, { readonly: true });
+    const db = new Database(auditIndexPath(path), { readonly: true });
     try {
       return db.prepare('SELECT indexed_seq FROM audit_index_state').pluck().get();
     } finally {
@@ -46,7 +47,8 @@ describe('SqliteAuditLog: lookup indexes built after the append', () => {
   };
 
   it('leaves the indexes to after the append, and every read brings them up to date first', async () => {
-    const log = SqliteAuditLog.open(path);
+    // Without the index thread, so that nothing but the reads below indexes.
+    const log = SqliteAuditLog.open(path, { indexInBackground: false });
     try {
       await log.append([usage(1, KEY_A), usage(2, KEY_B)], link);
       // Nothing indexed by the append's own transaction…
@@ -71,7 +73,7 @@ describe('SqliteAuditLog: lookup indexes built after the append', () => {
     }
   });
 
-  it('catches up on its own while records keep coming, without a read', async () => {
+  it('catches up on its own (on its thread) while records keep coming, without a read', async () => {
     const log = SqliteAuditLog.open(path);
     try {
       await log.append([usage(1, KEY_A)], link);
@@ -88,7 +90,7 @@ describe('SqliteAuditLog: lookup indexes built after the append', () => {
     const module = new URL('../../src/storage/sqlite/sqlite-audit-log.js', import.meta.url).href;
     const script = `
       const { SqliteAuditLog } = await import(${JSON.stringify(module)});
-      const log = SqliteAuditLog.open(${JSON.stringify(path)});
+      const log = SqliteAuditLog.open(${JSON.stringify(path)}, { indexInBackground: false });
       await log.append(${JSON.stringify([usage(1, KEY_A), usage(2, KEY_A)])}, (prev, text) => prev + '.');
       process.exit(0);`;
     const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
@@ -121,11 +123,34 @@ describe('SqliteAuditLog: lookup indexes built after the append', () => {
       )
       .run(KEY_A, '0'.repeat(64));
     old.prepare('INSERT INTO audit_event_keys (key_arn, seq) VALUES (?, 1)').run(KEY_A);
+    // KEY_B's last use was in a record pruned since: only this row remembers it.
+    old
+      .prepare(
+        `INSERT INTO audit_key_usage (key_arn, operation, event_time, event_id, request_id)
+         VALUES (?, 'Decrypt', 1600000000000, 'event-0', 'request-0')`,
+      )
+      .run(KEY_B);
     old.prepare('INSERT INTO audit_head (id, seq, hash, started_at) VALUES (1, 1, ?, 0)').run('h1');
     old.close();
     const log = SqliteAuditLog.open(path);
     try {
-      assert.equal(indexedSeq(), 1);
+      const tables = new Database(path, { readonly: true });
+      try {
+        const left = tables
+          .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'audit_%' ORDER BY name")
+          .pluck()
+          .all();
+        assert.deepEqual(left, ['audit_digests', 'audit_events', 'audit_head']);
+      } finally {
+        tables.close();
+      }
+      assert.deepEqual(await log.keyLastUsage(KEY_B), {
+        keyArn: KEY_B,
+        operation: 'Decrypt',
+        eventTime: 1600000000000,
+        eventId: 'event-0',
+        requestId: 'request-0',
+      });
       await log.append([usage(2, KEY_A)], link);
       assert.deepEqual(
         (await log.lookup({ eventName: 'Encrypt', from: 1700000001000 }, 10)).map((e) => e.seq),
@@ -135,6 +160,67 @@ describe('SqliteAuditLog: lookup indexes built after the append', () => {
         (await log.lookup({ keyArn: KEY_A }, 10)).map((e) => e.seq),
         [2, 1],
       );
+    } finally {
+      await log.close();
+    }
+  });
+
+  it('empties an index file left by another log instead of mixing the two', async () => {
+    const first = SqliteAuditLog.open(path, { now: () => 1_000 });
+    await first.append([usage(1, KEY_A), usage(2, KEY_A)], link);
+    assert.equal((await first.keyLastUsage(KEY_A))?.eventId, 'event-2');
+    await first.close();
+    // The log goes, its index file stays: a new log starts at seq 1 again.
+    for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
+    SqliteStore.open(path).close();
+    const second = SqliteAuditLog.open(path, { now: () => 2_000 });
+    try {
+      assert.equal(await second.keyLastUsage(KEY_A), undefined);
+      await second.append([usage(3, KEY_B)], link);
+      assert.deepEqual(
+        (await second.lookup({}, 10)).map((e) => e.eventId),
+        ['event-3'],
+      );
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('rebuilds a missing index file from the records', async () => {
+    const first = SqliteAuditLog.open(path);
+    await first.append([usage(1, KEY_A), usage(2, KEY_B)], link);
+    await first.close();
+    for (const suffix of ['', '-wal', '-shm']) rmSync(auditIndexPath(path) + suffix, { force: true });
+    const again = SqliteAuditLog.open(path);
+    try {
+      assert.deepEqual(
+        (await again.lookup({ keyArn: KEY_B }, 10)).map((e) => e.seq),
+        [2],
+      );
+      assert.equal((await again.keyLastUsage(KEY_A))?.eventId, 'event-1');
+    } finally {
+      await again.close();
+    }
+  });
+
+  it("prunes records and their index rows, and keeps the pruned keys' last use", async () => {
+    const log = SqliteAuditLog.open(path);
+    try {
+      await log.append([usage(1, KEY_A), usage(2, KEY_B), usage(3, KEY_B)], link);
+      assert.equal(await log.prune(2), 2);
+      assert.deepEqual(
+        (await log.lookup({}, 10)).map((e) => e.seq),
+        [3],
+      );
+      assert.deepEqual(await log.lookup({ keyArn: KEY_A }, 10), []);
+      assert.equal((await log.keyLastUsage(KEY_A))?.eventId, 'event-1');
+      const index = new Database(auditIndexPath(path), { readonly: true });
+      try {
+        assert.deepEqual(index.prepare('SELECT seq FROM audit_event_keys ORDER BY seq').pluck().all(), [3]);
+        assert.deepEqual(index.prepare('SELECT seq FROM audit_index ORDER BY seq').pluck().all(), [3]);
+      } finally {
+        index.close();
+      }
     } finally {
       await log.close();
     }

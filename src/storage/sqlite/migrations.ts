@@ -343,6 +343,20 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE json_extract(doc, '$.materialExpiry') IS NOT NULL;
     `,
   },
+  {
+    version: 10,
+    name: 'audit indexes move to a file of their own',
+    sql: `
+      -- The audit lookup indexes move to a file beside the log (storage/sqlite/audit-index.ts),
+      -- where a thread keeps them up to date without holding this file's write lock. They are
+      -- rebuilt there from audit_events; only each key's last use, which outlives pruned records,
+      -- is carried over: SqliteAuditLog.open copies this table to the index file and drops it.
+      DROP TABLE audit_index;
+      DROP TABLE audit_index_state;
+      DROP TABLE audit_event_keys;
+      ALTER TABLE audit_key_usage RENAME TO audit_key_usage_moved;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

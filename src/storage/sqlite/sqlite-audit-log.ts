@@ -1,4 +1,5 @@
 import { closeSync, openSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import {
   type AuditFilter,
@@ -12,6 +13,8 @@ import {
   type RangeStats,
   type StoredAuditEvent,
 } from '../audit-log.js';
+import { auditIndexPath, type KeyUsageDbRow, SqliteAuditIndex } from './audit-index.js';
+import type { IndexThreadOptions } from './audit-index-thread.js';
 import { applyMigrations } from './migrations.js';
 
 interface EventRow {
@@ -31,17 +34,6 @@ interface EventRow {
   hash: string;
 }
 
-interface IndexRow {
-  seq: number;
-  event_time: number;
-  event_name: string;
-  principal: string | null;
-  key_arns: string;
-  usage: number;
-  event_id: string;
-  request_id: string;
-}
-
 interface HeadRow {
   seq: number;
   hash: string;
@@ -56,95 +48,72 @@ interface DigestDbRow {
   doc: string;
 }
 
-/** How often the lookup indexes catch up with the appended records when nothing reads them. */
-const INDEX_INTERVAL_MS = 50;
+/** How often the index thread brings the lookup indexes up to date with the appended records. */
+const INDEX_INTERVAL_MS = 25;
 
 const EVENT_COLS =
   'seq, event_id, request_id, event_time, event_name, principal, account_id, error_code, read_only, key_arns, usage, record, prev_hash, hash';
 
-/** Records indexed per transaction when the indexes catch up. */
-const INDEX_CHUNK = 500;
+export interface SqliteAuditLogOptions {
+  now?: () => number;
+  /** Index on a thread of its own from the first append (the default); else only before reads. */
+  indexInBackground?: boolean;
+}
 
 /**
  * The audit log in a SQLite file — by default the store's own file, on a connection of its own.
  * WAL and synchronous=FULL: an appended batch is on stable storage when `append` returns, with one
  * fsync for the whole batch (the writer in src/audit batches concurrent requests).
  *
- * The append writes the records and the chain head only. The lookup indexes (audit_index, the
- * records' keys, each key's last use) are brought up to date after it — every INDEX_INTERVAL_MS,
- * and before anything reads them — in transactions of their own: on the request path they cost a
- * sixth of Encrypt's throughput at concurrency 16 (docs/benchmarks.md), and a key used by many
- * requests in a row gets one last-use update for all of them. They are derived from audit_events
- * alone, so these transactions need not reach the disk before they return (synchronous=NORMAL:
- * the next append's fsync carries them); after a crash the indexes resume from
- * audit_index_state.indexed_seq, which commits with them.
+ * The append writes the records and the chain head only. The lookup indexes (the records' times,
+ * names and principals, their keys, each key's last use) live in a file of their own
+ * (audit-index.ts) and are brought up to date after the append: by a thread of their own every
+ * INDEX_INTERVAL_MS from the first append (audit-index-thread.ts), and by any process before it
+ * reads them. On the event loop they cost a tenth of Encrypt's throughput at concurrency 16 and a
+ * millisecond of its p99, more with many keys in use (docs/benchmarks.md).
  */
 export class SqliteAuditLog implements AuditLog {
   readonly #db: Database.Database;
   readonly #s: ReturnType<typeof prepare>;
-
-  /** Started by the first append: a process that only reads the log indexes when it reads. */
-  #indexTimer: NodeJS.Timeout | undefined;
+  readonly #index: SqliteAuditIndex;
+  /** A connection that sees the log and its index together, for lookups; opened on first use. */
+  #reader: Database.Database | undefined;
+  #indexThread: Worker | undefined;
+  readonly #indexInBackground: boolean;
 
   private constructor(
     db: Database.Database,
+    index: SqliteAuditIndex,
     /** The file, for another connection to it (the audit layer appends on a thread of its own). */
     readonly path: string,
+    indexInBackground: boolean,
   ) {
     this.#db = db;
     this.#s = prepare(db);
+    this.#index = index;
+    this.#indexInBackground = indexInBackground;
   }
 
-  #startIndexing(): void {
-    this.#indexTimer = setInterval(() => {
-      try {
-        this.#catchUpIndexes();
-      } catch {
-        // Busy or unwritable: the next tick, or the next read, tries again.
-      }
-    }, INDEX_INTERVAL_MS);
-    this.#indexTimer.unref();
+  /** Started by the first append: a process that only reads the log indexes when it reads. */
+  #startIndexThread(): void {
+    const thread = new Worker(new URL('./audit-index-thread.js', import.meta.url), {
+      workerData: {
+        logPath: this.path,
+        indexPath: auditIndexPath(this.path),
+        intervalMs: INDEX_INTERVAL_MS,
+      } satisfies IndexThreadOptions,
+    });
+    thread.unref();
+    // A thread that fails is started again by the next append; reads catch up meanwhile.
+    const lost = () => {
+      if (this.#indexThread === thread) this.#indexThread = undefined;
+    };
+    thread.on('error', lost);
+    thread.on('exit', lost);
+    this.#indexThread = thread;
   }
 
-  /** Indexes every record appended so far (by any process), a chunk per transaction. */
-  #catchUpIndexes(): void {
-    while (this.#indexChunk()) {
-      // until the indexes reach the head
-    }
-  }
-
-  /** Indexes up to INDEX_CHUNK records; false once none were left. */
-  #indexChunk(): boolean {
-    if (this.#s.indexedSeq.get() === this.#s.head.get()?.seq) return false;
-    this.#db.pragma('synchronous = NORMAL');
-    try {
-      return this.#db
-        .transaction(() => {
-          const after = this.#s.indexedSeq.get() ?? 0;
-          const rows = this.#s.toIndex.all(after, INDEX_CHUNK);
-          if (rows.length === 0) return false;
-          // A key's last use is its last use in the chunk: one upsert per key, not per event.
-          const lastUse = new Map<string, IndexRow>();
-          for (const r of rows) {
-            this.#s.insertIndex.run(r.seq, r.event_time, r.event_name, r.principal);
-            if (r.key_arns === '') continue;
-            for (const arn of new Set(r.key_arns.split(' '))) {
-              this.#s.insertEventKey.run(arn, r.seq);
-              if (r.usage === 1) lastUse.set(arn, r);
-            }
-          }
-          for (const [arn, r] of lastUse)
-            this.#s.upsertUsage.run(arn, r.event_name, r.event_time, r.event_id, r.request_id);
-          this.#s.setIndexedSeq.run((rows.at(-1) as IndexRow).seq);
-          return rows.length === INDEX_CHUNK;
-        })
-        .immediate();
-    } finally {
-      this.#db.pragma('synchronous = FULL');
-    }
-  }
-
-  static open(path: string, now: () => number = Date.now): SqliteAuditLog {
+  static open(path: string, options: SqliteAuditLogOptions = {}): SqliteAuditLog {
     closeSync(openSync(path, 'a', 0o600));
     const db = new Database(path, { timeout: 5000 });
     try {
@@ -160,8 +129,15 @@ export class SqliteAuditLog implements AuditLog {
       applyMigrations(db);
       db.prepare(
         'INSERT INTO audit_head (id, seq, hash, started_at) VALUES (1, 0, ?, ?) ON CONFLICT (id) DO NOTHING',
-      ).run(GENESIS_HASH, now());
-      return new SqliteAuditLog(db, path);
+      ).run(GENESIS_HASH, (options.now ?? Date.now)());
+      const index = SqliteAuditIndex.open(auditIndexPath(path), db);
+      try {
+        adoptMovedKeyUsage(db, index);
+      } catch (err) {
+        index.close();
+        throw err;
+      }
+      return new SqliteAuditLog(db, index, path, options.indexInBackground ?? true);
     } catch (err) {
       db.close();
       throw err;
@@ -170,7 +146,7 @@ export class SqliteAuditLog implements AuditLog {
 
   async append(events: readonly NewAuditEvent[], link: Linker): Promise<void> {
     if (events.length === 0) return;
-    if (this.#indexTimer === undefined) this.#startIndexing();
+    if (this.#indexThread === undefined && this.#indexInBackground) this.#startIndexThread();
     this.#db
       .transaction(() => {
         const head = this.#head();
@@ -226,20 +202,20 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async firstSeqAtOrAfter(time: number): Promise<number | undefined> {
-    this.#catchUpIndexes();
-    return this.#s.firstSeqAtOrAfter.get(time) ?? undefined;
+    this.#index.catchUp();
+    return this.#index.firstSeqAtOrAfter(time);
   }
 
   async lookup(filter: AuditFilter, limit: number, beforeSeq?: number): Promise<StoredAuditEvent[]> {
-    this.#catchUpIndexes();
+    this.#index.catchUp();
     const where: string[] = ['e.seq < ?'];
     const params: unknown[] = [beforeSeq ?? Number.MAX_SAFE_INTEGER];
-    let from = 'audit_index x JOIN audit_events e ON e.seq = x.seq';
+    let from = 'ix.audit_index x JOIN audit_events e ON e.seq = x.seq';
     // Ordered by the seq of the index that drives the search, so that SQLite walks it backwards
     // instead of sorting every match.
     let order = 'x.seq';
     if (filter.keyArn !== undefined) {
-      from = 'audit_event_keys k JOIN audit_index x ON x.seq = k.seq JOIN audit_events e ON e.seq = k.seq';
+      from = 'ix.audit_event_keys k JOIN ix.audit_index x ON x.seq = k.seq JOIN audit_events e ON e.seq = k.seq';
       order = 'k.seq';
       where.push('k.key_arn = ?');
       params.push(filter.keyArn);
@@ -265,15 +241,15 @@ export class SqliteAuditLog implements AuditLog {
       .map((c) => `e.${c}`)
       .join(', ');
     const sql = `SELECT ${cols} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${order} DESC LIMIT ?`;
-    return this.#db
+    return this.#lookupConnection()
       .prepare<unknown[], EventRow>(sql)
       .all(...params, limit)
       .map(parseEvent);
   }
 
   async keyLastUsage(keyArn: string): Promise<KeyUsageRow | undefined> {
-    this.#catchUpIndexes();
-    const row = this.#s.getUsage.get(keyArn);
+    this.#index.catchUp();
+    const row = this.#index.keyUsage(keyArn);
     return (
       row && {
         keyArn: row.key_arn,
@@ -314,27 +290,63 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async prune(throughSeq: number): Promise<number> {
-    // Indexed first, so that a pruned record's key keeps its last use.
-    this.#catchUpIndexes();
-    return this.#db
-      .transaction(() => {
-        this.#s.pruneKeys.run(throughSeq);
-        this.#s.pruneIndex.run(throughSeq);
-        return this.#s.pruneEvents.run(throughSeq).changes;
-      })
-      .immediate();
+    // Indexed and synced first, so that a pruned record's key keeps its last use. The index rows
+    // go after the records: a crash in between leaves index rows that no lookup joins to a record.
+    this.#index.catchUp({ durable: true });
+    const pruned = this.#db.transaction(() => this.#s.pruneEvents.run(throughSeq).changes).immediate();
+    this.#index.prune(throughSeq);
+    return pruned;
+  }
+
+  #lookupConnection(): Database.Database {
+    if (this.#reader === undefined) {
+      const reader = new Database(this.path, { fileMustExist: true, timeout: 5000 });
+      reader.prepare('ATTACH DATABASE ? AS ix').run(auditIndexPath(this.path));
+      this.#reader = reader;
+    }
+    return this.#reader;
   }
 
   async close(): Promise<void> {
-    clearInterval(this.#indexTimer);
+    const thread = this.#indexThread;
+    this.#indexThread = undefined;
+    if (thread !== undefined) {
+      await new Promise<void>((resolve) => {
+        thread.once('exit', () => resolve());
+        thread.ref();
+        thread.postMessage('close');
+      });
+    }
     if (!this.#db.open) return;
     try {
-      this.#catchUpIndexes();
+      this.#index.catchUp();
     } catch {
       // Left for the next process that opens the log.
     }
+    this.#index.close();
+    this.#reader?.close();
     this.#db.close();
   }
+}
+
+/**
+ * Keys' last uses recorded by an older Trent in the log's own file (migration 10 set them aside)
+ * move to the index; the rest of the old indexes is rebuilt from the records.
+ */
+function adoptMovedKeyUsage(db: Database.Database, index: SqliteAuditIndex): void {
+  const moved = db
+    .prepare<[], number>("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_key_usage_moved'")
+    .pluck()
+    .get();
+  if (moved === 0) return;
+  index.adoptKeyUsage(
+    db
+      .prepare<[], KeyUsageDbRow>(
+        'SELECT key_arn, operation, event_time, event_id, request_id FROM audit_key_usage_moved',
+      )
+      .all(),
+  );
+  db.exec('DROP TABLE IF EXISTS audit_key_usage_moved');
 }
 
 function prepare(db: Database.Database) {
@@ -346,33 +358,10 @@ function prepare(db: Database.Database) {
         .map(() => '?')
         .join(', ')})`,
     ),
-    insertEventKey: db.prepare<[string, number]>('INSERT OR IGNORE INTO audit_event_keys (key_arn, seq) VALUES (?, ?)'),
-    upsertUsage: db.prepare<[string, string, number, string, string]>(
-      `INSERT INTO audit_key_usage (key_arn, operation, event_time, event_id, request_id) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (key_arn) DO UPDATE SET operation = excluded.operation, event_time = excluded.event_time,
-         event_id = excluded.event_id, request_id = excluded.request_id`,
-    ),
-    getUsage: db.prepare<
-      [string],
-      { key_arn: string; operation: string; event_time: number; event_id: string; request_id: string }
-    >('SELECT key_arn, operation, event_time, event_id, request_id FROM audit_key_usage WHERE key_arn = ?'),
     readRange: db.prepare<[number, number], EventRow>(
       `SELECT ${EVENT_COLS} FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?`,
     ),
     getEvent: db.prepare<[number], EventRow>(`SELECT ${EVENT_COLS} FROM audit_events WHERE seq = ?`),
-    firstSeqAtOrAfter: db
-      .prepare<[number], number | null>('SELECT MIN(seq) FROM audit_index WHERE event_time >= ?')
-      .pluck(),
-    indexedSeq: db.prepare<[], number>('SELECT indexed_seq FROM audit_index_state WHERE id = 1').pluck(),
-    setIndexedSeq: db.prepare<[number]>('UPDATE audit_index_state SET indexed_seq = ? WHERE id = 1'),
-    toIndex: db.prepare<[number, number], IndexRow>(
-      `SELECT seq, event_time, event_name, principal, key_arns, usage, event_id, request_id
-       FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?`,
-    ),
-    insertIndex: db.prepare<[number, number, string, string | null]>(
-      'INSERT OR IGNORE INTO audit_index (seq, event_time, event_name, principal) VALUES (?, ?, ?, ?)',
-    ),
-    pruneIndex: db.prepare<[number]>('DELETE FROM audit_index WHERE seq <= ?'),
     stats: db.prepare<[number, number], { count: number; oldest: number | null; newest: number | null }>(
       `SELECT COUNT(*) AS count, MIN(event_time) AS oldest, MAX(event_time) AS newest
        FROM audit_events WHERE seq > ? AND seq <= ?`,
@@ -386,7 +375,6 @@ function prepare(db: Database.Database) {
     insertDigest: db.prepare<[number, number, number, number, string]>(
       'INSERT INTO audit_digests (number, from_seq, to_seq, created_at, doc) VALUES (?, ?, ?, ?, ?)',
     ),
-    pruneKeys: db.prepare<[number]>('DELETE FROM audit_event_keys WHERE seq <= ?'),
     pruneEvents: db.prepare<[number]>('DELETE FROM audit_events WHERE seq <= ?'),
   };
 }
