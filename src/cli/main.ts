@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { isClusterWorker, runPrimary, runWorker } from '../server/cluster.js';
+import { limitHeapGrowth } from '../server/heap-growth.js';
 import { createLogger } from '../server/logger.js';
 import { resolveSettings } from '../server/settings.js';
 import { startServer } from '../server/start.js';
@@ -56,6 +57,7 @@ export async function main(argv: string[]): Promise<void> {
     )
     .option('--config <file>', 'JSON file with any of the settings above (camelCase names)')
     .action(async (options: Record<string, unknown>) => {
+      limitHeapGrowth();
       const { config, ...flags } = options;
       const settings = resolveSettings(flags, process.env, config as string | undefined);
       const logger = createLogger(settings.logLevel);
