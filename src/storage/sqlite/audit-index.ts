@@ -42,6 +42,11 @@ export class SqliteAuditIndex {
       if (mode !== 'wal')
         throw new Error(`SQLite audit index ${path}: cannot switch to WAL mode (got '${String(mode)}')`);
       db.pragma('synchronous = NORMAL');
+      // Checkpoint every ~40 MB of WAL rather than SQLite's ~4 MB: indexing records on many keys
+      // rewrites pages all over the key tables, and a page rewritten many times between two
+      // checkpoints is copied back once (in-process, 100,000 keys at random: 31 → 24 µs of CPU a
+      // record).
+      db.pragma(`wal_autocheckpoint = ${CHECKPOINT_PAGES}`);
       db.transaction(() => {
         if (db.pragma('user_version', { simple: true }) === 0) {
           db.exec(INDEX_SCHEMA);
@@ -177,6 +182,9 @@ interface IndexRow {
 const INDEX_CHUNK = 500;
 
 const INDEX_SCHEMA_VERSION = 1;
+
+/** WAL pages between automatic checkpoints of the index file (4 KiB each). */
+const CHECKPOINT_PAGES = 10_000;
 
 // WITHOUT ROWID: a row lives in its primary key's B-tree alone, so indexing a record on a key
 // touches one page there instead of two (the table's and its key index's).
