@@ -14,7 +14,7 @@ import {
   type StoredAuditEvent,
 } from '../audit-log.js';
 import { auditIndexPath, type KeyUsageDbRow, SqliteAuditIndex } from './audit-index.js';
-import type { IndexThreadOptions } from './audit-index-thread.js';
+import type { IndexThreadOptions, IndexThreadReply, IndexThreadRequest } from './audit-index-thread.js';
 import { applyMigrations } from './migrations.js';
 
 interface EventRow {
@@ -79,6 +79,9 @@ export class SqliteAuditLog implements AuditLog {
   /** A connection that sees the log and its index together, for lookups; opened on first use. */
   #reader: Database.Database | undefined;
   #indexThread: Worker | undefined;
+  /** Reads waiting for the index thread to catch up, by request number (see `#indexed`). */
+  readonly #waitingForIndex = new Map<number, (caughtUp: boolean) => void>();
+  #nextIndexRequest = 1;
   readonly #indexInBackground: boolean;
 
   private constructor(
@@ -104,13 +107,40 @@ export class SqliteAuditLog implements AuditLog {
       } satisfies IndexThreadOptions,
     });
     thread.unref();
-    // A thread that fails is started again by the next append; reads catch up meanwhile.
+    thread.on('message', (reply: IndexThreadReply) => this.#settleIndexWait(reply.caughtUp, reply.ok));
+    // A thread that fails is started again by the next append; its waiting reads catch up themselves.
     const lost = () => {
       if (this.#indexThread === thread) this.#indexThread = undefined;
+      for (const id of [...this.#waitingForIndex.keys()]) this.#settleIndexWait(id, false);
     };
     thread.on('error', lost);
     thread.on('exit', lost);
     this.#indexThread = thread;
+  }
+
+  /**
+   * Brings the indexes up to date before a read. With the index thread running, the thread does it
+   * and the event loop waits for its answer without blocking; otherwise (a process that only reads,
+   * or a thread that failed) it is done here.
+   */
+  async #indexed(): Promise<void> {
+    const thread = this.#indexThread;
+    if (thread !== undefined) {
+      const id = this.#nextIndexRequest++;
+      const caughtUp = new Promise<boolean>((resolve) => this.#waitingForIndex.set(id, resolve));
+      thread.ref();
+      thread.postMessage({ catchUp: id } satisfies IndexThreadRequest);
+      if (await caughtUp) return;
+    }
+    this.#index.catchUp();
+  }
+
+  #settleIndexWait(id: number, caughtUp: boolean): void {
+    const resolve = this.#waitingForIndex.get(id);
+    if (resolve === undefined) return;
+    this.#waitingForIndex.delete(id);
+    if (this.#waitingForIndex.size === 0) this.#indexThread?.unref();
+    resolve(caughtUp);
   }
 
   static open(path: string, options: SqliteAuditLogOptions = {}): SqliteAuditLog {
@@ -202,12 +232,12 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async firstSeqAtOrAfter(time: number): Promise<number | undefined> {
-    this.#index.catchUp();
+    await this.#indexed();
     return this.#index.firstSeqAtOrAfter(time);
   }
 
   async lookup(filter: AuditFilter, limit: number, beforeSeq?: number): Promise<StoredAuditEvent[]> {
-    this.#index.catchUp();
+    await this.#indexed();
     const where: string[] = ['e.seq < ?'];
     const params: unknown[] = [beforeSeq ?? Number.MAX_SAFE_INTEGER];
     let from = 'ix.audit_index x JOIN audit_events e ON e.seq = x.seq';
@@ -248,7 +278,7 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async keyLastUsage(keyArn: string): Promise<KeyUsageRow | undefined> {
-    this.#index.catchUp();
+    await this.#indexed();
     const row = this.#index.keyUsage(keyArn);
     return (
       row && {
@@ -314,7 +344,7 @@ export class SqliteAuditLog implements AuditLog {
       await new Promise<void>((resolve) => {
         thread.once('exit', () => resolve());
         thread.ref();
-        thread.postMessage('close');
+        thread.postMessage('close' satisfies IndexThreadRequest);
       });
     }
     if (!this.#db.open) return;
