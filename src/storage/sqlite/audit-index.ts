@@ -1,5 +1,5 @@
-import { closeSync, openSync } from 'node:fs';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openWalDatabase } from './wal-database.js';
 
 /**
  * The SQLite audit log's lookup indexes, in a file of their own beside the log (`auditIndexPath`):
@@ -34,14 +34,8 @@ export class SqliteAuditIndex {
    * reads through. An index left by another log — one started at another time — is emptied.
    */
   static open(path: string, log: Database.Database): SqliteAuditIndex {
-    closeSync(openSync(path, 'a', 0o600));
-    const db = new Database(path, { timeout: 5000 });
+    const db = openWalDatabase(path, 'SQLite audit index', 'NORMAL');
     try {
-      db.pragma('busy_timeout = 5000');
-      const mode = db.pragma('journal_mode = WAL', { simple: true });
-      if (mode !== 'wal')
-        throw new Error(`SQLite audit index ${path}: cannot switch to WAL mode (got '${String(mode)}')`);
-      db.pragma('synchronous = NORMAL');
       // Checkpoint every ~40 MB of WAL rather than SQLite's ~4 MB: indexing records on many keys
       // rewrites pages all over the key tables, and a page rewritten many times between two
       // checkpoints is copied back once (in-process, 100,000 keys at random: 31 → 24 µs of CPU a

@@ -1,5 +1,4 @@
-import { closeSync, openSync } from 'node:fs';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import {
   type ManagedPolicyRow,
   parseManagedPolicy,
@@ -23,6 +22,7 @@ import type {
 } from '../identity-store.js';
 import type { PageRequest } from '../records.js';
 import { applyMigrations } from './migrations.js';
+import { openWalDatabase } from './wal-database.js';
 
 interface PolicyRow {
   account_id: string;
@@ -77,14 +77,8 @@ export class SqliteAccessStore implements IdentityStore, GrantStore {
   }
 
   static open(path: string): SqliteAccessStore {
-    closeSync(openSync(path, 'a', 0o600));
-    const db = new Database(path, { timeout: 5000 });
+    const db = openWalDatabase(path, 'SQLite access store', 'FULL');
     try {
-      db.pragma('busy_timeout = 5000');
-      const mode = db.pragma('journal_mode = WAL', { simple: true });
-      if (mode !== 'wal')
-        throw new Error(`SQLite access store ${path}: cannot switch to WAL mode (got '${String(mode)}')`);
-      db.pragma('synchronous = FULL');
       applyMigrations(db);
       return new SqliteAccessStore(db);
     } catch (err) {

@@ -1,4 +1,3 @@
-import { closeSync, openSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import {
@@ -16,6 +15,7 @@ import {
 import { auditIndexPath, type KeyUsageDbRow, SqliteAuditIndex } from './audit-index.js';
 import type { IndexThreadOptions, IndexThreadReply, IndexThreadRequest } from './audit-index-thread.js';
 import { applyMigrations } from './migrations.js';
+import { openWalDatabase } from './wal-database.js';
 
 interface EventRow {
   seq: number;
@@ -144,18 +144,12 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   static open(path: string, options: SqliteAuditLogOptions = {}): SqliteAuditLog {
-    closeSync(openSync(path, 'a', 0o600));
-    const db = new Database(path, { timeout: 5000 });
+    // FULL: a record acknowledged to the request path must survive power loss. The commit's fsync
+    // runs on the event loop; moving it to libuv's pool (synchronous=NORMAL plus an fdatasync of
+    // the WAL before acknowledging) was measured and did not pay here: the same throughput at
+    // concurrency 16, a fifth less at concurrency 1 (docs/benchmarks.md).
+    const db = openWalDatabase(path, 'SQLite audit log', 'FULL');
     try {
-      db.pragma('busy_timeout = 5000');
-      const mode = db.pragma('journal_mode = WAL', { simple: true });
-      if (mode !== 'wal')
-        throw new Error(`SQLite audit log ${path}: cannot switch to WAL mode (got '${String(mode)}')`);
-      // FULL: a record acknowledged to the request path must survive power loss. The commit's fsync
-      // runs on the event loop; moving it to libuv's pool (synchronous=NORMAL plus an fdatasync of
-      // the WAL before acknowledging) was measured and did not pay here: the same throughput at
-      // concurrency 16, a fifth less at concurrency 1 (docs/benchmarks.md).
-      db.pragma('synchronous = FULL');
       applyMigrations(db);
       db.prepare(
         'INSERT INTO audit_head (id, seq, hash, started_at) VALUES (1, 0, ?, ?) ON CONFLICT (id) DO NOTHING',
