@@ -51,6 +51,9 @@ interface DigestDbRow {
 /** How often the index thread brings the lookup indexes up to date with the appended records. */
 const INDEX_INTERVAL_MS = 25;
 
+/** How long after the index thread failed an append may start another. */
+const INDEX_THREAD_RETRY_MS = 5_000;
+
 const EVENT_COLS =
   'seq, event_id, request_id, event_time, event_name, principal, account_id, error_code, read_only, key_arns, usage, record, prev_hash, hash';
 
@@ -82,6 +85,8 @@ export class SqliteAuditLog implements AuditLog {
   /** Reads waiting for the index thread to catch up, by request number (see `#indexed`). */
   readonly #waitingForIndex = new Map<number, (caughtUp: boolean) => void>();
   #nextIndexRequest = 1;
+  /** After a thread failed, when the next append may start another (not on every append). */
+  #indexThreadRetryAt = 0;
   readonly #indexInBackground: boolean;
 
   private constructor(
@@ -108,9 +113,13 @@ export class SqliteAuditLog implements AuditLog {
     });
     thread.unref();
     thread.on('message', (reply: IndexThreadReply) => this.#settleIndexWait(reply.caughtUp, reply.ok));
-    // A thread that fails is started again by the next append; its waiting reads catch up themselves.
+    // A thread that fails is started again by an append INDEX_THREAD_RETRY_MS later; its waiting
+    // reads, and any read meanwhile, catch up themselves.
     const lost = () => {
-      if (this.#indexThread === thread) this.#indexThread = undefined;
+      if (this.#indexThread === thread) {
+        this.#indexThread = undefined;
+        this.#indexThreadRetryAt = Date.now() + INDEX_THREAD_RETRY_MS;
+      }
       for (const id of [...this.#waitingForIndex.keys()]) this.#settleIndexWait(id, false);
     };
     thread.on('error', lost);
@@ -170,7 +179,6 @@ export class SqliteAuditLog implements AuditLog {
 
   async append(events: readonly NewAuditEvent[], link: Linker): Promise<void> {
     if (events.length === 0) return;
-    if (this.#indexThread === undefined && this.#indexInBackground) this.#startIndexThread();
     this.#db
       .transaction(() => {
         const head = this.#head();
@@ -199,6 +207,10 @@ export class SqliteAuditLog implements AuditLog {
         this.#s.setHead.run(seq, hash);
       })
       .immediate();
+    // After the commit: a closed or failing log starts no thread.
+    if (this.#indexThread === undefined && this.#indexInBackground && Date.now() >= this.#indexThreadRetryAt) {
+      this.#startIndexThread();
+    }
   }
 
   #head(): HeadRow {
