@@ -26,6 +26,20 @@ export interface CopySummary {
   tables: Record<string, number>;
 }
 
+// The SQLite index numbers its keys and keeps a key's last use as its newest record that counts as
+// one (audit-index.ts); PostgreSQL keeps ARNs, and each key's last use in a row of its own.
+const EVENT_KEYS = '(SELECT k.key_arn, e.seq FROM ix.audit_event_keys e JOIN ix.audit_keys k ON k.ref = e.key_ref)';
+const KEY_USAGE = `(SELECT k.key_arn,
+    CASE WHEN e.seq IS NULL THEN p.operation ELSE e.event_name END AS operation,
+    CASE WHEN e.seq IS NULL THEN p.event_time ELSE e.event_time END AS event_time,
+    CASE WHEN e.seq IS NULL THEN p.event_id ELSE e.event_id END AS event_id,
+    CASE WHEN e.seq IS NULL THEN p.request_id ELSE e.request_id END AS request_id
+  FROM ix.audit_keys k
+  LEFT JOIN audit_events e ON e.seq =
+    (SELECT MAX(u.seq) FROM ix.audit_event_keys u WHERE u.key_ref = k.ref AND u.usage = 1)
+  LEFT JOIN ix.audit_key_usage p ON p.key_ref = k.ref
+  WHERE e.seq IS NOT NULL OR p.key_ref IS NOT NULL)`;
+
 /** Tables in insertion order; `order` keeps rows in the order the source gave them; `from` is where
  * the source keeps a table outside its main file (`ix`: the audit index file, attached). */
 const TABLES: ReadonlyArray<{
@@ -52,8 +66,8 @@ const TABLES: ReadonlyArray<{
   { name: 'grants', order: 'key_arn, grant_id' },
   { name: 'audit_head', order: 'id', replace: true },
   { name: 'audit_events', order: 'seq' },
-  { name: 'audit_event_keys', order: 'seq, key_arn', from: 'ix.audit_event_keys' },
-  { name: 'audit_key_usage', order: 'key_arn', from: 'ix.audit_key_usage' },
+  { name: 'audit_event_keys', order: 'seq, key_arn', from: EVENT_KEYS },
+  { name: 'audit_key_usage', order: 'key_arn', from: KEY_USAGE },
   { name: 'audit_digests', order: 'number' },
 ];
 

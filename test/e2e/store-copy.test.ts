@@ -10,6 +10,7 @@ import {
   DecryptCommand,
   DescribeKeyCommand,
   EncryptCommand,
+  GetKeyLastUsageCommand,
   ListGrantsCommand,
   ListResourceTagsCommand,
 } from '@aws-sdk/client-kms';
@@ -59,6 +60,9 @@ describe('trent store copy: SQLite to PostgreSQL', { timeout: 120_000 }, () => {
     const user = trent(['user', 'create', 'carol', '--data-dir', dirA]);
     assert.equal(user.code, 0, user.stderr);
     const enc = await kms.send(new EncryptCommand({ KeyId: alias, Plaintext: text }));
+    await kms.send(new DescribeKeyCommand({ KeyId: arn }));
+    const lastUse = await kms.send(new GetKeyLastUsageCommand({ KeyId: arn }));
+    assert.equal(lastUse.KeyLastUsage?.Operation, 'Encrypt');
     assert.equal(await a.stop(), 0);
     servers.pop();
 
@@ -68,6 +72,9 @@ describe('trent store copy: SQLite to PostgreSQL', { timeout: 120_000 }, () => {
     const summary = JSON.parse(copied.stdout) as { copied: Record<string, number> };
     assert.equal(summary.copied.keys, 1);
     assert.ok((summary.copied.audit_events ?? 0) >= 4, copied.stdout);
+    // The records that name the key: CreateKey, CreateAlias, CreateGrant, Encrypt, DescribeKey, GetKeyLastUsage.
+    assert.equal(summary.copied.audit_event_keys, 6, copied.stdout);
+    assert.equal(summary.copied.audit_key_usage, 1, copied.stdout);
 
     // Copying again onto the now non-empty target is refused.
     const again = trent(['store', 'copy', '--from', `sqlite:${join(dirA, 'trent.db')}`, '--to', schema.url]);
@@ -81,6 +88,8 @@ describe('trent store copy: SQLite to PostgreSQL', { timeout: 120_000 }, () => {
     });
     servers.push(b);
     const onB = b.client({ credentials: a.credentials });
+    const copiedUse = await onB.send(new GetKeyLastUsageCommand({ KeyId: arn }));
+    assert.deepEqual(copiedUse.KeyLastUsage, lastUse.KeyLastUsage);
     const described = await onB.send(new DescribeKeyCommand({ KeyId: alias }));
     assert.equal(described.KeyMetadata?.Arn, arn);
     assert.equal(described.KeyMetadata?.Description, 'to copy');

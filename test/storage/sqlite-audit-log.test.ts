@@ -165,6 +165,48 @@ describe('SqliteAuditLog: lookup indexes built after the append, in a file of th
     }
   });
 
+  it('upgrades an index file of version 1 (last uses by ARN), keeping the last uses of pruned records', async () => {
+    const first = SqliteAuditLog.open(path, { now: () => 1_000 });
+    await first.append([usage(1, KEY_A), usage(2, KEY_A)], link);
+    await first.close();
+    for (const suffix of ['', '-wal', '-shm']) rmSync(auditIndexPath(path) + suffix, { force: true });
+    const v1 = new Database(auditIndexPath(path));
+    v1.exec(`
+      CREATE TABLE audit_index (seq INTEGER NOT NULL PRIMARY KEY, event_time INTEGER NOT NULL,
+        event_name TEXT NOT NULL, principal TEXT);
+      CREATE TABLE audit_event_keys (key_arn TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (key_arn, seq))
+        WITHOUT ROWID;
+      CREATE TABLE audit_key_usage (key_arn TEXT NOT NULL PRIMARY KEY, operation TEXT NOT NULL,
+        event_time INTEGER NOT NULL, event_id TEXT NOT NULL, request_id TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE audit_index_state (id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+        indexed_seq INTEGER NOT NULL, log_started_at INTEGER NOT NULL);
+      INSERT INTO audit_index_state VALUES (1, 2, 1000);
+      PRAGMA user_version = 1;`);
+    const row = v1.prepare('INSERT INTO audit_key_usage VALUES (?, ?, ?, ?, ?)');
+    row.run(KEY_A, 'Encrypt', usage(1, KEY_A).eventTime, 'event-1', 'request-1');
+    // KEY_B's last use was in a record pruned since: only this row remembers it.
+    row.run(KEY_B, 'Decrypt', 1600000000000, 'event-0', 'request-0');
+    v1.close();
+    const log = SqliteAuditLog.open(path);
+    try {
+      assert.equal((await log.keyLastUsage(KEY_A))?.eventId, 'event-2');
+      assert.deepEqual(await log.keyLastUsage(KEY_B), {
+        keyArn: KEY_B,
+        operation: 'Decrypt',
+        eventTime: 1600000000000,
+        eventId: 'event-0',
+        requestId: 'request-0',
+      });
+      assert.deepEqual(
+        (await log.lookup({ keyArn: KEY_A }, 10)).map((e) => e.seq),
+        [2, 1],
+      );
+      assert.equal(indexedSeq(), 2);
+    } finally {
+      await log.close();
+    }
+  });
+
   it('empties an index file left by another log instead of mixing the two', async () => {
     const first = SqliteAuditLog.open(path, { now: () => 1_000 });
     await first.append([usage(1, KEY_A), usage(2, KEY_A)], link);
@@ -214,10 +256,18 @@ describe('SqliteAuditLog: lookup indexes built after the append, in a file of th
       );
       assert.deepEqual(await log.lookup({ keyArn: KEY_A }, 10), []);
       assert.equal((await log.keyLastUsage(KEY_A))?.eventId, 'event-1');
+      assert.equal((await log.keyLastUsage(KEY_B))?.eventId, 'event-3');
       const index = new Database(auditIndexPath(path), { readonly: true });
       try {
         assert.deepEqual(index.prepare('SELECT seq FROM audit_event_keys ORDER BY seq').pluck().all(), [3]);
         assert.deepEqual(index.prepare('SELECT seq FROM audit_index ORDER BY seq').pluck().all(), [3]);
+        // Kept aside: the last use of the key whose records went, not of the one still in the log.
+        assert.deepEqual(
+          index
+            .prepare('SELECT k.key_arn, u.event_id FROM audit_key_usage u JOIN audit_keys k ON k.ref = u.key_ref')
+            .all(),
+          [{ key_arn: KEY_A, event_id: 'event-1' }],
+        );
       } finally {
         index.close();
       }

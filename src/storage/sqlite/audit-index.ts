@@ -3,9 +3,9 @@ import { openWalDatabase } from './wal-database.js';
 
 /**
  * The SQLite audit log's lookup indexes, in a file of their own beside the log (`auditIndexPath`):
- * `audit_index` (each record's time, event name and principal), `audit_event_keys` (each record's
- * keys) and `audit_key_usage` (each key's last cryptographic use, for GetKeyLastUsage), indexed up
- * to `audit_index_state.indexed_seq`, which commits with them.
+ * `audit_index` (each record's time, event name and principal) and `audit_event_keys` (each
+ * record's keys, by a small number per key from `audit_keys`, and whether the record counts as a
+ * use of the key), indexed up to `audit_index_state.indexed_seq`, which commits with them.
  *
  * Why a file of its own: the records are appended on the event loop, and the indexes are brought up
  * to date after that, by a thread (audit-index-thread.ts). SQLite has one writer per file; in the
@@ -13,10 +13,17 @@ import { openWalDatabase } from './wal-database.js';
  * and the event loop would wait with it. Here the two never contend: the thread reads the log
  * (a WAL reader blocks no writer) and writes only this file.
  *
- * Everything but the key usage is derived from the records, so the file needs no fsync of its own
+ * A key's last use (GetKeyLastUsage) is its newest `audit_event_keys` row that counts as a use,
+ * read back from the log. Indexing a record so touches one page per key; a table of each key's last
+ * use, updated with every record, touched a second, and with many keys in use every page written is
+ * a different one (100,000 keys at random: 41 → 15 µs of CPU a record on the index thread, with
+ * the numbers for ARNs). Key usage outlives pruned records, so before records are pruned the last
+ * use of each key among them moves to `audit_key_usage` and is synced (`keepUsageThrough`): a use
+ * found among the records still in the log is always the newer one.
+ *
+ * Everything else is derived from the records, so the file needs no fsync of its own
  * (synchronous=NORMAL: after a crash it resumes from `indexed_seq`), and it is rebuilt if it goes
- * missing or belongs to another log. Key usage outlives pruned records, so before records are
- * pruned it is indexed and synced (`catchUp({ durable: true })`).
+ * missing or belongs to another log.
  */
 export class SqliteAuditIndex {
   readonly #db: Database.Database;
@@ -42,10 +49,10 @@ export class SqliteAuditIndex {
       // record).
       db.pragma(`wal_autocheckpoint = ${CHECKPOINT_PAGES}`);
       db.transaction(() => {
-        if (db.pragma('user_version', { simple: true }) === 0) {
-          db.exec(INDEX_SCHEMA);
-          db.pragma(`user_version = ${INDEX_SCHEMA_VERSION}`);
-        }
+        const version = db.pragma('user_version', { simple: true });
+        if (version === 0) db.exec(INDEX_SCHEMA);
+        else if (version === 1) upgradeFromVersion1(db);
+        db.pragma(`user_version = ${INDEX_SCHEMA_VERSION}`);
       }).immediate();
       const index = new SqliteAuditIndex(db, log);
       index.#adopt();
@@ -64,69 +71,102 @@ export class SqliteAuditIndex {
       .transaction(() => {
         const state = this.#s.state.get();
         if (state?.log_started_at === startedAt) return;
-        this.#db.exec('DELETE FROM audit_index; DELETE FROM audit_event_keys; DELETE FROM audit_key_usage');
+        this.#db.exec(
+          'DELETE FROM audit_index; DELETE FROM audit_event_keys; DELETE FROM audit_key_usage; DELETE FROM audit_keys',
+        );
         this.#s.resetState.run(startedAt);
       })
       .immediate();
   }
 
-  /** Copies last-use rows kept by an older Trent in the log's own file; newer rows here win. */
+  /**
+   * Copies last-use rows kept by an older Trent in the log's own file. A use found among the
+   * records still in the log wins over them, as over any kept row.
+   */
   adoptKeyUsage(rows: readonly KeyUsageDbRow[]): void {
     this.#db
       .transaction(() => {
-        for (const r of rows)
-          this.#s.insertUsageIfAbsent.run(r.key_arn, r.operation, r.event_time, r.event_id, r.request_id);
+        for (const r of rows) {
+          const ref = refOf(this.#s, r.key_arn);
+          this.#s.insertKeptUsageIfAbsent.run(ref, r.operation, r.event_time, r.event_id, r.request_id);
+        }
       })
       .immediate();
   }
 
-  /**
-   * Indexes every record appended so far (by any process), a chunk per transaction. `durable`: and
-   * syncs the index to disk, even what earlier transactions left unsynced.
-   */
-  catchUp(options: { durable?: boolean } = {}): void {
-    if (options.durable) this.#db.pragma('synchronous = FULL');
-    try {
-      let more = true;
-      while (more) more = this.#indexChunk(options.durable === true);
-    } finally {
-      if (options.durable) this.#db.pragma('synchronous = NORMAL');
-    }
+  /** Indexes every record appended so far (by any process), a chunk per transaction. */
+  catchUp(): void {
+    while (this.#indexChunk());
   }
 
   /** Indexes up to INDEX_CHUNK records; false once none were left. */
-  #indexChunk(commitAnyway: boolean): boolean {
+  #indexChunk(): boolean {
     const head = this.#log.headSeq.get() ?? 0;
-    if (!commitAnyway && this.#s.indexedSeq.get() === head) return false;
+    if (this.#s.indexedSeq.get() === head) return false;
     return this.#db
       .transaction(() => {
         const after = this.#s.indexedSeq.get() ?? 0;
         const rows = this.#log.toIndex.all(after, INDEX_CHUNK);
-        if (rows.length === 0) {
-          // A commit at synchronous=FULL syncs the whole WAL, earlier commits with it.
-          if (commitAnyway) this.#s.setIndexedSeq.run(after);
-          return false;
-        }
-        // A key's last use is its last use in the chunk: one upsert per key, not per event.
-        const lastUse = new Map<string, IndexRow>();
+        if (rows.length === 0) return false;
+        const refs = new Map<string, number>();
         for (const r of rows) {
           this.#s.insertIndex.run(r.seq, r.event_time, r.event_name, r.principal);
           if (r.key_arns === '') continue;
           for (const arn of new Set(r.key_arns.split(' '))) {
-            this.#s.insertEventKey.run(arn, r.seq);
-            if (r.usage === 1) lastUse.set(arn, r);
+            let ref = refs.get(arn);
+            if (ref === undefined) {
+              ref = refOf(this.#s, arn);
+              refs.set(arn, ref);
+            }
+            this.#s.insertEventKey.run(ref, r.seq, r.usage);
           }
         }
-        for (const [arn, r] of lastUse)
-          this.#s.upsertUsage.run(arn, r.event_name, r.event_time, r.event_id, r.request_id);
         this.#s.setIndexedSeq.run((rows.at(-1) as IndexRow).seq);
         return rows.length === INDEX_CHUNK;
       })
       .immediate();
   }
 
+  /** The key's last use: in the records indexed so far, else as kept when its records were pruned. */
   keyUsage(keyArn: string): KeyUsageDbRow | undefined {
-    return this.#s.getUsage.get(keyArn);
+    const ref = this.#s.getRef.get(keyArn);
+    if (ref === undefined) return undefined;
+    const seq = this.#s.lastUseSeq.get(ref);
+    // Missing from the log: pruned, and the index rows not yet (a crash between the two).
+    const used = seq === undefined ? undefined : this.#log.usageAt.get(seq);
+    if (used !== undefined) return { key_arn: keyArn, ...used };
+    const kept = this.#s.getKeptUsage.get(ref);
+    return kept && { key_arn: keyArn, ...kept };
+  }
+
+  /**
+   * Before the log's records up to `throughSeq` are pruned: keeps the last use of every key whose
+   * last indexed use is among them, synced to disk with everything indexed before. Index first
+   * (`catchUp`), so that no record to be pruned is left unread.
+   */
+  keepUsageThrough(throughSeq: number): void {
+    this.#db.pragma('synchronous = FULL');
+    try {
+      this.#db
+        .transaction(() => {
+          const rows: KeyUsageDbRow[] = [];
+          for (const { key_ref, seq } of this.#s.lastUsesThrough.all(throughSeq)) {
+            if (this.#s.usedAfter.get(key_ref, throughSeq) !== undefined) continue;
+            const used = this.#log.usageAt.get(seq);
+            const keyArn = this.#s.arnOf.get(key_ref);
+            if (used !== undefined && keyArn !== undefined) rows.push({ key_arn: keyArn, ...used });
+          }
+          for (const r of rows) {
+            this.#s.upsertKeptUsage.run(refOf(this.#s, r.key_arn), r.operation, r.event_time, r.event_id, r.request_id);
+          }
+          // Committed at synchronous=FULL even when there was nothing to keep: that syncs the
+          // WAL, and the unsynced index transactions before it with it.
+          this.#s.setIndexedSeq.run(this.#s.indexedSeq.get() ?? 0);
+        })
+        .immediate();
+    } finally {
+      this.#db.pragma('synchronous = NORMAL');
+    }
   }
 
   firstSeqAtOrAfter(time: number): number | undefined {
@@ -168,21 +208,20 @@ interface IndexRow {
   principal: string | null;
   key_arns: string;
   usage: number;
-  event_id: string;
-  request_id: string;
 }
 
 /** Records indexed per transaction: each transaction holds the index file's write lock. */
 const INDEX_CHUNK = 500;
 
-const INDEX_SCHEMA_VERSION = 1;
+const INDEX_SCHEMA_VERSION = 2;
 
 /** WAL pages between automatic checkpoints of the index file (4 KiB each). */
 const CHECKPOINT_PAGES = 10_000;
 
 // WITHOUT ROWID: a row lives in its primary key's B-tree alone, so indexing a record on a key
-// touches one page there instead of two (the table's and its key index's).
-const INDEX_SCHEMA = `
+// touches one page there instead of two (the table's and its key index's). Keys go by their
+// `audit_keys.ref`: an ARN is ~75 bytes, and rows a sixth of the size touch fewer pages.
+const TABLES = `
   CREATE TABLE audit_index (
     seq        INTEGER NOT NULL PRIMARY KEY,
     event_time INTEGER NOT NULL,
@@ -192,18 +231,28 @@ const INDEX_SCHEMA = `
   CREATE INDEX audit_index_by_time ON audit_index (event_time);
   CREATE INDEX audit_index_by_name ON audit_index (event_name, seq);
   CREATE INDEX audit_index_by_principal ON audit_index (principal, seq);
+  CREATE TABLE audit_keys (
+    ref     INTEGER NOT NULL PRIMARY KEY,
+    key_arn TEXT    NOT NULL UNIQUE
+  );
+  -- usage: 1 when the record counts as a use of the key (GetKeyLastUsage).
   CREATE TABLE audit_event_keys (
-    key_arn TEXT    NOT NULL,
+    key_ref INTEGER NOT NULL,
     seq     INTEGER NOT NULL,
-    PRIMARY KEY (key_arn, seq)
+    usage   INTEGER NOT NULL,
+    PRIMARY KEY (key_ref, seq)
   ) WITHOUT ROWID;
+  -- Each key's last use among records pruned since (keepUsageThrough).
   CREATE TABLE audit_key_usage (
-    key_arn    TEXT    NOT NULL PRIMARY KEY,
+    key_ref    INTEGER NOT NULL PRIMARY KEY,
     operation  TEXT    NOT NULL,
     event_time INTEGER NOT NULL,
     event_id   TEXT    NOT NULL,
     request_id TEXT    NOT NULL
   ) WITHOUT ROWID;
+`;
+
+const INDEX_SCHEMA = `${TABLES}
   -- One row: how far the indexes reach, and which log they index (its audit_head.started_at).
   CREATE TABLE audit_index_state (
     id             INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
@@ -212,7 +261,31 @@ const INDEX_SCHEMA = `
   );
 `;
 
+/**
+ * Version 1 kept each key's last use in a table updated with every record, by ARN. Its rows are
+ * kept (some may be of records pruned since); the rest is rebuilt from the records.
+ */
+function upgradeFromVersion1(db: Database.Database): void {
+  const usage = db
+    .prepare<[], KeyUsageDbRow>('SELECT key_arn, operation, event_time, event_id, request_id FROM audit_key_usage')
+    .all();
+  db.exec(`DROP TABLE audit_index; DROP TABLE audit_event_keys; DROP TABLE audit_key_usage; ${TABLES}`);
+  db.prepare('UPDATE audit_index_state SET indexed_seq = 0').run();
+  const s = prepareIndex(db);
+  for (const r of usage) {
+    s.insertKeptUsageIfAbsent.run(refOf(s, r.key_arn), r.operation, r.event_time, r.event_id, r.request_id);
+  }
+}
+
+type IndexStatements = ReturnType<typeof prepareIndex>;
+
+/** The key's number in this index, given it on first sight. */
+function refOf(s: IndexStatements, keyArn: string): number {
+  return s.getRef.get(keyArn) ?? Number(s.insertRef.run(keyArn).lastInsertRowid);
+}
+
 function prepareIndex(db: Database.Database) {
+  const keptUsageColumns = 'key_ref, operation, event_time, event_id, request_id';
   return {
     state: db.prepare<[], { indexed_seq: number; log_started_at: number }>(
       'SELECT indexed_seq, log_started_at FROM audit_index_state WHERE id = 1',
@@ -222,21 +295,38 @@ function prepareIndex(db: Database.Database) {
     ),
     indexedSeq: db.prepare<[], number>('SELECT indexed_seq FROM audit_index_state WHERE id = 1').pluck(),
     setIndexedSeq: db.prepare<[number]>('UPDATE audit_index_state SET indexed_seq = ? WHERE id = 1'),
+    getRef: db.prepare<[string], number>('SELECT ref FROM audit_keys WHERE key_arn = ?').pluck(),
+    insertRef: db.prepare<[string]>('INSERT INTO audit_keys (key_arn) VALUES (?)'),
+    arnOf: db.prepare<[number], string>('SELECT key_arn FROM audit_keys WHERE ref = ?').pluck(),
     insertIndex: db.prepare<[number, number, string, string | null]>(
       'INSERT OR IGNORE INTO audit_index (seq, event_time, event_name, principal) VALUES (?, ?, ?, ?)',
     ),
-    insertEventKey: db.prepare<[string, number]>('INSERT OR IGNORE INTO audit_event_keys (key_arn, seq) VALUES (?, ?)'),
-    upsertUsage: db.prepare<[string, string, number, string, string]>(
-      `INSERT INTO audit_key_usage (key_arn, operation, event_time, event_id, request_id) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (key_arn) DO UPDATE SET operation = excluded.operation, event_time = excluded.event_time,
+    insertEventKey: db.prepare<[number, number, number]>(
+      'INSERT OR IGNORE INTO audit_event_keys (key_ref, seq, usage) VALUES (?, ?, ?)',
+    ),
+    lastUseSeq: db
+      .prepare<[number], number>(
+        'SELECT seq FROM audit_event_keys WHERE key_ref = ? AND usage = 1 ORDER BY seq DESC LIMIT 1',
+      )
+      .pluck(),
+    lastUsesThrough: db.prepare<[number], { key_ref: number; seq: number }>(
+      'SELECT key_ref, MAX(seq) AS seq FROM audit_event_keys WHERE usage = 1 AND seq <= ? GROUP BY key_ref',
+    ),
+    usedAfter: db
+      .prepare<[number, number], number>(
+        'SELECT 1 FROM audit_event_keys WHERE key_ref = ? AND seq > ? AND usage = 1 LIMIT 1',
+      )
+      .pluck(),
+    getKeptUsage: db.prepare<[number], Omit<KeyUsageDbRow, 'key_arn'>>(
+      'SELECT operation, event_time, event_id, request_id FROM audit_key_usage WHERE key_ref = ?',
+    ),
+    upsertKeptUsage: db.prepare<[number, string, number, string, string]>(
+      `INSERT INTO audit_key_usage (${keptUsageColumns}) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (key_ref) DO UPDATE SET operation = excluded.operation, event_time = excluded.event_time,
          event_id = excluded.event_id, request_id = excluded.request_id`,
     ),
-    insertUsageIfAbsent: db.prepare<[string, string, number, string, string]>(
-      `INSERT OR IGNORE INTO audit_key_usage (key_arn, operation, event_time, event_id, request_id)
-       VALUES (?, ?, ?, ?, ?)`,
-    ),
-    getUsage: db.prepare<[string], KeyUsageDbRow>(
-      'SELECT key_arn, operation, event_time, event_id, request_id FROM audit_key_usage WHERE key_arn = ?',
+    insertKeptUsageIfAbsent: db.prepare<[number, string, number, string, string]>(
+      `INSERT OR IGNORE INTO audit_key_usage (${keptUsageColumns}) VALUES (?, ?, ?, ?, ?)`,
     ),
     firstSeqAtOrAfter: db
       .prepare<[number], number | null>('SELECT MIN(seq) FROM audit_index WHERE event_time >= ?')
@@ -251,8 +341,10 @@ function prepareLogReads(log: Database.Database) {
     startedAt: log.prepare<[], number>('SELECT started_at FROM audit_head WHERE id = 1').pluck(),
     headSeq: log.prepare<[], number>('SELECT seq FROM audit_head WHERE id = 1').pluck(),
     toIndex: log.prepare<[number, number], IndexRow>(
-      `SELECT seq, event_time, event_name, principal, key_arns, usage, event_id, request_id
-       FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?`,
+      'SELECT seq, event_time, event_name, principal, key_arns, usage FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?',
+    ),
+    usageAt: log.prepare<[number], Omit<KeyUsageDbRow, 'key_arn'>>(
+      `SELECT event_name AS operation, event_time, event_id, request_id FROM audit_events WHERE seq = ?`,
     ),
   };
 }

@@ -253,7 +253,7 @@ export class SqliteAuditLog implements AuditLog {
     if (filter.keyArn !== undefined) {
       from = 'ix.audit_event_keys k JOIN ix.audit_index x ON x.seq = k.seq JOIN audit_events e ON e.seq = k.seq';
       order = 'k.seq';
-      where.push('k.key_arn = ?');
+      where.push('k.key_ref = (SELECT ref FROM ix.audit_keys WHERE key_arn = ?)');
       params.push(filter.keyArn);
     }
     const eq = (column: string, value: unknown) => {
@@ -326,9 +326,10 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async prune(throughSeq: number): Promise<number> {
-    // Indexed and synced first, so that a pruned record's key keeps its last use. The index rows
-    // go after the records: a crash in between leaves index rows that no lookup joins to a record.
-    this.#index.catchUp({ durable: true });
+    // Indexed, and each key's last use among the records kept, synced, first. The index rows go
+    // after the records: a crash in between leaves index rows that no lookup joins to a record.
+    this.#index.catchUp();
+    this.#index.keepUsageThrough(throughSeq);
     const pruned = this.#db.transaction(() => this.#s.pruneEvents.run(throughSeq).changes).immediate();
     this.#index.prune(throughSeq);
     return pruned;
