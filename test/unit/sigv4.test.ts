@@ -772,17 +772,20 @@ describe('SigningKeyCache', () => {
     assert.deepEqual(cache.get('AKID', SECRET, '20150830', REGION, SERVICE), base);
   });
 
-  it('is bounded and evicts the least recently used entry', () => {
-    const cache = new SigningKeyCache(3);
-    const k1 = cache.get('K1', SECRET, '20150830', REGION, SERVICE);
-    cache.get('K2', SECRET, '20150830', REGION, SERVICE);
-    cache.get('K3', SECRET, '20150830', REGION, SERVICE);
-    assert.equal(cache.get('K1', SECRET, '20150830', REGION, SERVICE), k1); // K1 now most recent
-    cache.get('K4', SECRET, '20150830', REGION, SERVICE); // evicts K2
-    assert.equal(cache.size, 3);
-    assert.equal(cache.get('K1', SECRET, '20150830', REGION, SERVICE), k1);
-    for (let i = 0; i < 2000; i++) cache.get(`X${i}`, SECRET, '20150830', REGION, SERVICE);
-    assert.equal(cache.size, 3);
+  it('is bounded, and keeps the recently used entries', () => {
+    const cache = new SigningKeyCache(4);
+    const hot = cache.get('HOT', SECRET, '20150830', REGION, SERVICE);
+    const x0 = cache.get('X0', SECRET, '20150830', REGION, SERVICE);
+    for (let i = 1; i < 2000; i++) {
+      cache.get(`X${i}`, SECRET, '20150830', REGION, SERVICE);
+      // The same Buffer: kept, not derived again.
+      assert.equal(cache.get('HOT', SECRET, '20150830', REGION, SERVICE), hot);
+      assert.ok(cache.size <= 4, String(cache.size));
+    }
+    // An entry not used since is gone: derived again, an equal key in a new Buffer.
+    const cold = cache.get('X0', SECRET, '20150830', REGION, SERVICE);
+    assert.notEqual(cold, x0);
+    assert.deepEqual(cold, x0);
     assert.equal(new SigningKeyCache().size, 0);
     assert.throws(() => new SigningKeyCache(0), RangeError);
   });
