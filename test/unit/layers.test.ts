@@ -15,7 +15,7 @@ const ALLOWED: Record<string, string[]> = {
   policy: ['errors', 'auth', 'storage', 'lru'],
   storage: ['errors'],
   audit: ['errors', 'storage', 'crypto', 'auth', 'wire'],
-  auth: ['errors', 'crypto', 'storage'],
+  auth: ['errors', 'crypto', 'storage', 'lru'],
   keys: ['errors', 'crypto', 'storage', 'lru', 'clock', 'policy'],
   operations: ['errors', 'keys', 'wire', 'auth', 'policy', 'storage', 'clock', 'crypto'],
   server: ['errors', 'keys', 'wire', 'auth', 'policy', 'storage', 'clock', 'crypto', 'operations', 'lru', 'audit'],
