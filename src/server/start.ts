@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { pruneAudit } from '../audit/retention.js';
@@ -49,6 +50,8 @@ import { VpcEndpointsFile } from './vpc-endpoints-file.js';
 export interface RunningServer {
   url: string;
   port: number;
+  /** The listener itself, for handing it requests in process (bench/request-path.ts). */
+  httpServer: Server;
   deployment: Deployment;
   services: Services;
   deletionScheduler: DeletionScheduler;
@@ -305,6 +308,7 @@ async function startOnStore(
   return {
     url,
     port,
+    httpServer: server,
     deployment,
     services,
     deletionScheduler,

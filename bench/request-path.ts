@@ -1,0 +1,162 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { formatAmzDate, signRequest } from '../src/auth/sigv4.js';
+import { DEFAULTS } from '../src/server/settings.js';
+import { startServer } from '../src/server/start.js';
+
+/**
+ * The request path in process: a Trent server started in this process, its request listener handed
+ * requests as Node's HTTP parser would hand them over, without the sockets. Everything else runs as
+ * in `trent server`: SigV4, validation, policy, the operation, the audit record and its durable
+ * commit, the reply. Prints, per operation, the process's CPU time per request (every thread: the
+ * index thread and GC included) and requests/s at the given concurrency. A benchmark, not a test:
+ * for comparing commits, where the HTTP benchmark's noise (client and server sharing two cores)
+ * hides a few µs.
+ *
+ *   node dist/bench/request-path.js [--requests 20000] [--concurrency 16] [--case Encrypt]
+ */
+const { values } = parseArgs({
+  options: {
+    requests: { type: 'string', default: '20000' },
+    concurrency: { type: 'string', default: '16' },
+    case: { type: 'string', default: '' },
+  },
+});
+const requests = Number(values.requests);
+const concurrency = Number(values.concurrency);
+const REGION = 'us-east-1';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'trent-request-path-'));
+const server = await startServer({ ...DEFAULTS, dataDir, port: 0, logLevel: 'warn', workers: 1 });
+const credentials = readFileSync(join(dataDir, 'credentials'), 'utf8');
+const accessKeyId = /aws_access_key_id = (\S+)/.exec(credentials)?.[1] ?? '';
+const secret = /aws_secret_access_key = (\S+)/.exec(credentials)?.[1] ?? '';
+
+interface Reply {
+  status: number;
+  body: string;
+}
+
+/**
+ * A signed request, as IncomingMessage: headers, body stream, peer address. Signed once per body
+ * (a signature stays valid for minutes), so that the client's share of the CPU stays small.
+ */
+function request(operation: string, body: string): IncomingMessage {
+  const key = `${operation} ${body}`;
+  let signed = signedHeaders.get(key);
+  if (signed === undefined) {
+    signed = sign(operation, body);
+    signedHeaders.set(key, signed);
+  }
+  return Object.assign(Readable.from([Buffer.from(body)]), {
+    method: 'POST',
+    url: '/',
+    headers: signed.headers,
+    headersDistinct: signed.distinct,
+    socket: { remoteAddress: '127.0.0.1' },
+    complete: true,
+  }) as unknown as IncomingMessage;
+}
+
+interface Signed {
+  headers: Record<string, string>;
+  distinct: Record<string, string[]>;
+}
+
+const signedHeaders = new Map<string, Signed>();
+
+function sign(operation: string, body: string): Signed {
+  const headers: Record<string, string> = {
+    host: 'localhost',
+    'content-type': 'application/x-amz-json-1.1',
+    'x-amz-target': `TrentService.${operation}`,
+    'x-amz-date': formatAmzDate(new Date()),
+    'user-agent': 'aws-sdk-js/3 request-path-bench',
+    'content-length': String(Buffer.byteLength(body)),
+  };
+  headers.authorization = signRequest({
+    method: 'POST',
+    path: '/',
+    headers,
+    body,
+    accessKeyId,
+    secret,
+    region: REGION,
+    service: 'kms',
+    amzDate: headers['x-amz-date'] as string,
+  });
+  return { headers, distinct: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])) };
+}
+
+function send(req: IncomingMessage): Promise<Reply> {
+  return new Promise((resolve) => {
+    const reply = { status: 0, body: '' };
+    const res = {
+      headersSent: false,
+      setHeader: () => undefined,
+      writeHead(status: number) {
+        reply.status = status;
+        this.headersSent = true;
+        return this;
+      },
+      end(body?: string) {
+        reply.body = body ?? '';
+        resolve(reply);
+      },
+    };
+    server.httpServer.emit('request', req, res as unknown as ServerResponse);
+  });
+}
+
+async function call(operation: string, input: unknown): Promise<Record<string, unknown>> {
+  const reply = await send(request(operation, JSON.stringify(input)));
+  if (reply.status !== 200) throw new Error(`${operation}: HTTP ${reply.status} ${reply.body}`);
+  return JSON.parse(reply.body) as Record<string, unknown>;
+}
+
+const keyId = ((await call('CreateKey', {})).KeyMetadata as { KeyId: string }).KeyId;
+const plaintext = (size: number) => randomBytes(size).toString('base64');
+const ciphertext = (await call('Encrypt', { KeyId: keyId, Plaintext: plaintext(1024) })).CiphertextBlob;
+const CASES: [string, string, unknown][] = [
+  ['Encrypt 1 KiB', 'Encrypt', { KeyId: keyId, Plaintext: plaintext(1024) }],
+  ['Encrypt 4 KiB', 'Encrypt', { KeyId: keyId, Plaintext: plaintext(4096) }],
+  ['Decrypt 1 KiB', 'Decrypt', { CiphertextBlob: ciphertext }],
+  ['GenerateDataKey', 'GenerateDataKey', { KeyId: keyId, NumberOfBytes: 32 }],
+];
+
+/** `count` requests, `concurrency` at a time; every reply must be a 200. */
+async function drive(operation: string, body: string, count: number): Promise<void> {
+  let left = count;
+  const loop = async () => {
+    while (left > 0) {
+      left -= 1;
+      const reply = await send(request(operation, body));
+      if (reply.status !== 200) throw new Error(`${operation}: HTTP ${reply.status} ${reply.body}`);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, loop));
+}
+
+console.log(`${requests} requests per operation, concurrency ${concurrency}, node ${process.version}`);
+for (const [label, operation, input] of CASES) {
+  if (!label.includes(values.case)) continue;
+  const body = JSON.stringify(input);
+  await drive(operation, body, Math.min(requests, 2000));
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  await drive(operation, body, requests);
+  const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  const perRequest = (used.user + used.system) / requests;
+  console.log(
+    `${label.padEnd(16)} ${perRequest.toFixed(1).padStart(6)} µs CPU/request ` +
+      `(${(used.system / requests).toFixed(1)} system)  ${Math.round(requests / seconds)} req/s`,
+  );
+}
+await server.close();
+rmSync(dataDir, { recursive: true, force: true });
