@@ -124,12 +124,12 @@ describe('SqliteAuditLog: lookup indexes built after the append, in a file of th
       .run(KEY_A, '0'.repeat(64));
     old.prepare('INSERT INTO audit_event_keys (key_arn, seq) VALUES (?, 1)').run(KEY_A);
     // KEY_B's last use was in a record pruned since: only this row remembers it.
+    const b = PRUNED_USE_OF_B;
     old
       .prepare(
-        `INSERT INTO audit_key_usage (key_arn, operation, event_time, event_id, request_id)
-         VALUES (?, 'Decrypt', 1600000000000, 'event-0', 'request-0')`,
+        'INSERT INTO audit_key_usage (key_arn, operation, event_time, event_id, request_id) VALUES (?, ?, ?, ?, ?)',
       )
-      .run(KEY_B);
+      .run(KEY_B, b.operation, b.eventTime, b.eventId, b.requestId);
     old.prepare('INSERT INTO audit_head (id, seq, hash, started_at) VALUES (1, 1, ?, 0)').run('h1');
     old.close();
     const log = SqliteAuditLog.open(path);
@@ -144,13 +144,7 @@ describe('SqliteAuditLog: lookup indexes built after the append, in a file of th
       } finally {
         tables.close();
       }
-      assert.deepEqual(await log.keyLastUsage(KEY_B), {
-        keyArn: KEY_B,
-        operation: 'Decrypt',
-        eventTime: 1600000000000,
-        eventId: 'event-0',
-        requestId: 'request-0',
-      });
+      assert.deepEqual(await log.keyLastUsage(KEY_B), PRUNED_USE_OF_B);
       await log.append([usage(2, KEY_A)], link);
       assert.deepEqual(
         (await log.lookup({ eventName: 'Encrypt', from: 1700000001000 }, 10)).map((e) => e.seq),
@@ -185,18 +179,13 @@ describe('SqliteAuditLog: lookup indexes built after the append, in a file of th
     const row = v1.prepare('INSERT INTO audit_key_usage VALUES (?, ?, ?, ?, ?)');
     row.run(KEY_A, 'Encrypt', usage(1, KEY_A).eventTime, 'event-1', 'request-1');
     // KEY_B's last use was in a record pruned since: only this row remembers it.
-    row.run(KEY_B, 'Decrypt', 1600000000000, 'event-0', 'request-0');
+    const b = PRUNED_USE_OF_B;
+    row.run(KEY_B, b.operation, b.eventTime, b.eventId, b.requestId);
     v1.close();
     const log = SqliteAuditLog.open(path);
     try {
       assert.equal((await log.keyLastUsage(KEY_A))?.eventId, 'event-2');
-      assert.deepEqual(await log.keyLastUsage(KEY_B), {
-        keyArn: KEY_B,
-        operation: 'Decrypt',
-        eventTime: 1600000000000,
-        eventId: 'event-0',
-        requestId: 'request-0',
-      });
+      assert.deepEqual(await log.keyLastUsage(KEY_B), PRUNED_USE_OF_B);
       assert.deepEqual(
         (await log.lookup({ keyArn: KEY_A }, 10)).map((e) => e.seq),
         [2, 1],
@@ -276,6 +265,15 @@ describe('SqliteAuditLog: lookup indexes built after the append, in a file of th
     }
   });
 });
+
+/** KEY_B's last use, in a record pruned long ago: only a last-use row remembers it. */
+const PRUNED_USE_OF_B = {
+  keyArn: KEY_B,
+  operation: 'Decrypt',
+  eventTime: 1600000000000,
+  eventId: 'event-0',
+  requestId: 'request-0',
+};
 
 /** An Encrypt by the account root on `keyArn`, at second `n`. */
 const usage = (n: number, keyArn: string) => event(n, { keyArns: [keyArn] });
