@@ -149,15 +149,11 @@ export class SqliteAuditIndex {
     try {
       this.#db
         .transaction(() => {
-          const rows: KeyUsageDbRow[] = [];
           for (const { key_ref, seq } of this.#s.lastUsesThrough.all(throughSeq)) {
             if (this.#s.usedAfter.get(key_ref, throughSeq) !== undefined) continue;
             const used = this.#log.usageAt.get(seq);
-            const keyArn = this.#s.arnOf.get(key_ref);
-            if (used !== undefined && keyArn !== undefined) rows.push({ key_arn: keyArn, ...used });
-          }
-          for (const r of rows) {
-            this.#s.upsertKeptUsage.run(refOf(this.#s, r.key_arn), r.operation, r.event_time, r.event_id, r.request_id);
+            if (used === undefined) continue;
+            this.#s.upsertKeptUsage.run(key_ref, used.operation, used.event_time, used.event_id, used.request_id);
           }
           // Committed at synchronous=FULL even when there was nothing to keep: that syncs the
           // WAL, and the unsynced index transactions before it with it.
@@ -297,7 +293,6 @@ function prepareIndex(db: Database.Database) {
     setIndexedSeq: db.prepare<[number]>('UPDATE audit_index_state SET indexed_seq = ? WHERE id = 1'),
     getRef: db.prepare<[string], number>('SELECT ref FROM audit_keys WHERE key_arn = ?').pluck(),
     insertRef: db.prepare<[string]>('INSERT INTO audit_keys (key_arn) VALUES (?)'),
-    arnOf: db.prepare<[number], string>('SELECT key_arn FROM audit_keys WHERE ref = ?').pluck(),
     insertIndex: db.prepare<[number, number, string, string | null]>(
       'INSERT OR IGNORE INTO audit_index (seq, event_time, event_name, principal) VALUES (?, ?, ?, ?)',
     ),
