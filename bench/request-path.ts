@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { formatAmzDate, signRequest } from '../src/auth/sigv4.js';
 import { DEFAULTS } from '../src/server/settings.js';
 import { startServer } from '../src/server/start.js';
+import { readCredentials } from './servers.js';
 
 /**
  * The request path in process: a Trent server started in this process, its request listener handed
@@ -33,9 +34,7 @@ const REGION = 'us-east-1';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'trent-request-path-'));
 const server = await startServer({ ...DEFAULTS, dataDir, port: 0, logLevel: 'warn', workers: 1 });
-const credentials = readFileSync(join(dataDir, 'credentials'), 'utf8');
-const accessKeyId = /aws_access_key_id = (\S+)/.exec(credentials)?.[1] ?? '';
-const secret = /aws_secret_access_key = (\S+)/.exec(credentials)?.[1] ?? '';
+const { accessKeyId, secretAccessKey: secret } = readCredentials(join(dataDir, 'credentials'));
 
 interface Reply {
   status: number;

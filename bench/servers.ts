@@ -230,7 +230,8 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-function readCredentials(path: string): Credentials {
+/** The access key in a Trent data directory's `credentials` file (profile `default`). */
+export function readCredentials(path: string): Credentials {
   const text = readFileSync(path, 'utf8');
   const accessKeyId = /aws_access_key_id = (\S+)/.exec(text)?.[1];
   const secretAccessKey = /aws_secret_access_key = (\S+)/.exec(text)?.[1];

@@ -92,7 +92,7 @@ export class SqliteAuditLog implements AuditLog {
   private constructor(
     db: Database.Database,
     index: SqliteAuditIndex,
-    /** The file, for another connection to it (the audit layer appends on a thread of its own). */
+    /** The file, for the other connections to it: the index thread's and the lookups'. */
     readonly path: string,
     indexInBackground: boolean,
   ) {
