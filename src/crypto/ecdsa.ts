@@ -1,6 +1,7 @@
 import { type KeyObject, sign, verify } from 'node:crypto';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { signOffLoop, verifyOffLoop } from './off-loop.js';
 
 /**
  * ECDSA (FIPS 186-5 §6) with DER `ECDSA-Sig-Value` signatures (RFC 3279 §2.2.3).
@@ -18,8 +19,18 @@ export interface EcInput {
 
 const NOBLE = { 'P-256': p256, 'P-384': p384, 'P-521': p521, secp256k1 } as const;
 
-export function ecdsaSign(key: KeyObject, curve: EcCurve, hash: EcHash, input: EcInput): Buffer {
-  if (input.kind === 'raw') return sign(hash, input.bytes, { key, dsaEncoding: 'der' });
+/**
+ * P-256 signs and verifies inline (~26 and ~66 µs); the other curves, 330 µs to ~1.9 ms an
+ * operation, on libuv's thread pool (off-loop.ts).
+ */
+const INLINE_CURVES: ReadonlySet<EcCurve> = new Set(['P-256']);
+
+export async function ecdsaSign(key: KeyObject, curve: EcCurve, hash: EcHash, input: EcInput): Promise<Buffer> {
+  if (input.kind === 'raw') {
+    return INLINE_CURVES.has(curve)
+      ? sign(hash, input.bytes, { key, dsaEncoding: 'der' })
+      : signOffLoop(hash, input.bytes, { key, dsaEncoding: 'der' });
+  }
   const d = jwkBytes(key, 'd');
   try {
     return Buffer.from(NOBLE[curve].sign(input.bytes, d, { prehash: false, format: 'der', lowS: false }));
@@ -29,7 +40,16 @@ export function ecdsaSign(key: KeyObject, curve: EcCurve, hash: EcHash, input: E
 }
 
 /** True when the signature is valid; malformed signatures are invalid. High-S is accepted. */
-export function ecdsaVerify(key: KeyObject, curve: EcCurve, hash: EcHash, input: EcInput, signature: Buffer): boolean {
+export async function ecdsaVerify(
+  key: KeyObject,
+  curve: EcCurve,
+  hash: EcHash,
+  input: EcInput,
+  signature: Buffer,
+): Promise<boolean> {
+  if (input.kind === 'raw' && !INLINE_CURVES.has(curve)) {
+    return verifyOffLoop(hash, input.bytes, { key, dsaEncoding: 'der' }, signature);
+  }
   try {
     if (input.kind === 'raw') return verify(hash, input.bytes, { key, dsaEncoding: 'der' }, signature);
     const point = Buffer.concat([Buffer.of(0x04), jwkBytes(key, 'x'), jwkBytes(key, 'y')]);

@@ -7,10 +7,10 @@ import {
   publicDecrypt,
   publicEncrypt,
   randomBytes,
-  sign,
   timingSafeEqual,
   verify,
 } from 'node:crypto';
+import { signOffLoop } from './off-loop.js';
 
 /**
  * RSA primitives: RSASSA-PSS and RSASSA-PKCS1-v1_5 signatures (RFC 8017 §8), RSAES-OAEP (§7.1).
@@ -43,9 +43,13 @@ function modulusBits(key: KeyObject): number {
   return bits;
 }
 
-export function rsaSign(key: KeyObject, padding: RsaPadding, hash: RsaHash, input: SignInput): Buffer {
+/**
+ * A RAW message is signed on libuv's thread pool (off-loop.ts: 250 µs to 4 ms of private-key work
+ * by modulus size). A DIGEST is signed inline: Node has no asynchronous `privateEncrypt`.
+ */
+export async function rsaSign(key: KeyObject, padding: RsaPadding, hash: RsaHash, input: SignInput): Promise<Buffer> {
   if (input.kind === 'raw') {
-    return sign(hash, input.bytes, {
+    return signOffLoop(hash, input.bytes, {
       key,
       padding: padding === 'pss' ? constants.RSA_PKCS1_PSS_PADDING : constants.RSA_PKCS1_PADDING,
       saltLength: HASH_LENGTH[hash],

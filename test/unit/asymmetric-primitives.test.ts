@@ -70,14 +70,14 @@ describe('Ed25519 and Ed25519ph against RFC 8032', () => {
 describe('RSA DIGEST path (EMSA-PSS and DigestInfo encoded here, RSA in OpenSSL)', () => {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   for (const hash of ['sha256', 'sha384', 'sha512'] as const) {
-    it(`${hash}: digest signatures verify in OpenSSL as signatures of the message, and back`, () => {
+    it(`${hash}: digest signatures verify in OpenSSL as signatures of the message, and back`, async () => {
       const message = randomBytes(200);
       const digest = createHash(hash).update(message).digest();
       for (const padding of ['pss', 'pkcs1'] as const) {
         const options = { key: publicKey, padding: padding === 'pss' ? 6 : 1, saltLength: digest.length };
-        const fromDigest = rsaSign(privateKey, padding, hash, { kind: 'digest', bytes: digest });
+        const fromDigest = await rsaSign(privateKey, padding, hash, { kind: 'digest', bytes: digest });
         assert.ok(verify(hash, message, options, fromDigest), `${padding} digest → OpenSSL`);
-        const fromRaw = rsaSign(privateKey, padding, hash, { kind: 'raw', bytes: message });
+        const fromRaw = await rsaSign(privateKey, padding, hash, { kind: 'raw', bytes: message });
         assert.ok(
           rsaVerify(publicKey, padding, hash, { kind: 'digest', bytes: digest }, fromRaw),
           `${padding} raw → digest verify`,
@@ -101,15 +101,17 @@ describe('ECDSA DIGEST path', () => {
     ['P-521', 'sha512'],
     ['secp256k1', 'sha256'],
   ] as const) {
-    it(`${curve}: a signed digest verifies in OpenSSL as a signature of the message`, () => {
+    it(`${curve}: a signed digest verifies in OpenSSL as a signature of the message`, async () => {
       const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve });
       const message = randomBytes(100);
       const digest = createHash(hash).update(message).digest();
-      const sig = ecdsaSign(privateKey, curve, hash, { kind: 'digest', bytes: digest });
+      const sig = await ecdsaSign(privateKey, curve, hash, { kind: 'digest', bytes: digest });
       assert.ok(verify(hash, message, { key: publicKey, dsaEncoding: 'der' }, sig));
-      const raw = ecdsaSign(privateKey, curve, hash, { kind: 'raw', bytes: message });
-      assert.ok(ecdsaVerify(publicKey, curve, hash, { kind: 'digest', bytes: digest }, raw));
-      assert.ok(!ecdsaVerify(publicKey, curve, hash, { kind: 'digest', bytes: randomBytes(digest.length) }, raw));
+      const raw = await ecdsaSign(privateKey, curve, hash, { kind: 'raw', bytes: message });
+      assert.ok(await ecdsaVerify(publicKey, curve, hash, { kind: 'digest', bytes: digest }, raw));
+      assert.ok(
+        !(await ecdsaVerify(publicKey, curve, hash, { kind: 'digest', bytes: randomBytes(digest.length) }, raw)),
+      );
     });
   }
 });

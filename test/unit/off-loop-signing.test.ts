@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomBytes, verify } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { type EcCurve, ecdsaSign, ecdsaVerify } from '../../src/crypto/ecdsa.js';
+import { signOffLoop, verifyOffLoop } from '../../src/crypto/off-loop.js';
+import { rsaSign, rsaVerify } from '../../src/crypto/rsa.js';
+
+/**
+ * The costly signatures run on libuv's thread pool (src/crypto/off-loop.ts): the event loop keeps
+ * turning while they are made, what they make verifies in OpenSSL, and their failures are the
+ * same as inline.
+ */
+
+/** How many times the event loop turned while `work` was pending. */
+async function turnsDuring(work: Promise<unknown>): Promise<number> {
+  let turns = 0;
+  let done = false;
+  const spin = () => {
+    if (done) return;
+    turns += 1;
+    setImmediate(spin);
+  };
+  setImmediate(spin);
+  try {
+    await work;
+  } finally {
+    done = true;
+  }
+  return turns;
+}
+
+describe('signatures off the event loop', () => {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 4096 });
+
+  it('RSA RAW: the event loop turns while the signatures are made, and they verify', async () => {
+    const messages = Array.from({ length: 4 }, () => randomBytes(64));
+    let signatures: Buffer[] = [];
+    const turns = await turnsDuring(
+      Promise.all(messages.map((m) => rsaSign(rsa.privateKey, 'pss', 'sha256', { kind: 'raw', bytes: m }))).then(
+        (s) => {
+          signatures = s;
+        },
+      ),
+    );
+    // Made inline, four RSA-4096 signatures would leave no turn at all before they resolve.
+    assert.ok(turns > 4, `the event loop turned ${turns} times`);
+    for (const [i, m] of messages.entries()) {
+      const signature = signatures[i] as Buffer;
+      assert.ok(verify('sha256', m, { key: rsa.publicKey, padding: 6, saltLength: 32 }, signature));
+      assert.ok(rsaVerify(rsa.publicKey, 'pss', 'sha256', { kind: 'raw', bytes: m }, signature));
+    }
+  });
+
+  it('RSA DIGEST stays inline (no asynchronous privateEncrypt): it resolves before a turn', async () => {
+    const turns = await turnsDuring(
+      rsaSign(rsa.privateKey, 'pkcs1', 'sha256', { kind: 'digest', bytes: randomBytes(32) }),
+    );
+    assert.equal(turns, 0);
+  });
+
+  for (const [curve, inline] of [
+    ['P-256', true],
+    ['P-384', false],
+    ['P-521', false],
+    ['secp256k1', false],
+  ] as const) {
+    it(`ECDSA ${curve}: signs and verifies ${inline ? 'inline' : 'on the pool'}, and refuses what it must`, async () => {
+      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve });
+      const message = randomBytes(100);
+      const raw = { kind: 'raw', bytes: message } as const;
+      let signature: Buffer = Buffer.alloc(0);
+      const turns = await turnsDuring(
+        ecdsaSign(privateKey, curve as EcCurve, 'sha256', raw).then((s) => {
+          signature = s;
+        }),
+      );
+      assert.equal(turns === 0, inline, `the event loop turned ${turns} times`);
+      assert.ok(verify('sha256', message, { key: publicKey, dsaEncoding: 'der' }, signature));
+      assert.equal(await ecdsaVerify(publicKey, curve as EcCurve, 'sha256', raw, signature), true);
+      const other = { kind: 'raw', bytes: randomBytes(100) } as const;
+      assert.equal(await ecdsaVerify(publicKey, curve as EcCurve, 'sha256', other, signature), false);
+      assert.equal(await ecdsaVerify(publicKey, curve as EcCurve, 'sha256', raw, Buffer.from('not DER')), false);
+      assert.equal(await ecdsaVerify(publicKey, curve as EcCurve, 'sha256', raw, Buffer.alloc(0)), false);
+    });
+  }
+
+  it('a failure on the pool rejects (signing with a public key) or is simply invalid (verify)', async () => {
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+    await assert.rejects(
+      signOffLoop('sha384', Buffer.from('m'), { key: publicKey, dsaEncoding: 'der' }) as Promise<unknown>,
+    );
+    assert.equal(await verifyOffLoop('no-such-hash', Buffer.from('m'), publicKey, Buffer.alloc(8)), false);
+  });
+});
