@@ -1,7 +1,8 @@
 import type { KeyObject } from 'node:crypto';
+import { offThread } from '../crypto/crypto-threads.js';
 import { type EcCurve, ecdsaSign, ecdsaVerify } from '../crypto/ecdsa.js';
-import { ed25519phSign, ed25519phVerify, ed25519Sign, ed25519Verify } from '../crypto/eddsa.js';
-import { mlDsaRawPublicKey, mlDsaSign, mlDsaVerify } from '../crypto/ml-dsa.js';
+import { ed25519Sign, ed25519Verify } from '../crypto/eddsa.js';
+import { mlDsaRawPublicKey } from '../crypto/ml-dsa.js';
 import { rsaSign, rsaVerify } from '../crypto/rsa.js';
 import { KMSInvalidStateException, ValidationException } from '../errors.js';
 import type { KeyRecord } from '../storage/records.js';
@@ -43,32 +44,40 @@ export async function currentMaterial(keys: KeyRepository, key: KeyRecord): Prom
   return material;
 }
 
+/**
+ * Where each signature is made (measured costs in src/crypto/off-loop.ts and crypto-threads.ts):
+ * RAW RSA, and RAW ECDSA off P-256, on libuv's pool (inside rsaSign / ecdsaSign); a DIGEST on RSA
+ * or ECDSA, Ed25519ph and ML-DSA on the crypto threads; P-256 RAW and Ed25519 inline, where they
+ * cost less than the hop.
+ */
 export async function signWith(keys: KeyRepository, key: KeyRecord, request: SigningRequest): Promise<Buffer> {
   const material = await currentMaterial(keys, key);
   const { algorithm, message } = request;
   const kind = request.messageType === 'RAW' ? 'raw' : 'digest';
+  const input = { kind, bytes: message } as const;
   const hash = algorithm.hash as 'sha256' | 'sha384' | 'sha512';
   switch (algorithm.family) {
     case 'rsa-pss':
-    case 'rsa-pkcs1':
-      return rsaSign(material, algorithm.family === 'rsa-pss' ? 'pss' : 'pkcs1', hash, { kind, bytes: message });
+    case 'rsa-pkcs1': {
+      const padding = algorithm.family === 'rsa-pss' ? 'pss' : 'pkcs1';
+      return kind === 'raw'
+        ? rsaSign(material, padding, hash, input)
+        : offThread('rsaSign', material, padding, hash, input);
+    }
     case 'ecdsa':
-      return ecdsaSign(material, curveOf(key), hash, { kind, bytes: message });
+      return kind === 'raw'
+        ? ecdsaSign(material, curveOf(key), hash, input)
+        : offThread('ecdsaSign', material, curveOf(key), hash, input);
     case 'ed25519':
       return ed25519Sign(material, message);
     case 'ed25519ph':
-      return ed25519phSign(material, message);
-    case 'ml-dsa': {
-      const secretKey = material.export();
-      try {
-        return mlDsaSign(levelOf(key), secretKey, { kind: kind === 'raw' ? 'raw' : 'mu', bytes: message });
-      } finally {
-        secretKey.fill(0);
-      }
-    }
+      return offThread('ed25519phSign', material, message);
+    case 'ml-dsa':
+      return offThread('mlDsaSign', levelOf(key), material, { kind: kind === 'raw' ? 'raw' : 'mu', bytes: message });
   }
 }
 
+/** As signWith; RSA verification (a public-key operation: 23–66 µs) stays inline. */
 export async function verifyWith(
   keys: KeyRepository,
   key: KeyRecord,
@@ -77,29 +86,32 @@ export async function verifyWith(
 ): Promise<boolean> {
   const { algorithm, message } = request;
   const kind = request.messageType === 'RAW' ? 'raw' : 'digest';
+  const input = { kind, bytes: message } as const;
   const hash = algorithm.hash as 'sha256' | 'sha384' | 'sha512';
   if (algorithm.family === 'ml-dsa') {
     const level = levelOf(key);
     const publicKey = mlDsaRawPublicKey(level, await keys.publicKey(key));
-    return mlDsaVerify(level, publicKey, { kind: kind === 'raw' ? 'raw' : 'mu', bytes: message }, signature);
+    return offThread(
+      'mlDsaVerify',
+      level,
+      publicKey,
+      { kind: kind === 'raw' ? 'raw' : 'mu', bytes: message },
+      signature,
+    );
   }
   const material = await currentMaterial(keys, key);
   switch (algorithm.family) {
     case 'rsa-pss':
     case 'rsa-pkcs1':
-      return rsaVerify(
-        material,
-        algorithm.family === 'rsa-pss' ? 'pss' : 'pkcs1',
-        hash,
-        { kind, bytes: message },
-        signature,
-      );
+      return rsaVerify(material, algorithm.family === 'rsa-pss' ? 'pss' : 'pkcs1', hash, input, signature);
     case 'ecdsa':
-      return ecdsaVerify(material, curveOf(key), hash, { kind, bytes: message }, signature);
+      return kind === 'raw'
+        ? ecdsaVerify(material, curveOf(key), hash, input, signature)
+        : offThread('ecdsaVerify', material, curveOf(key), hash, input, signature);
     case 'ed25519':
       return ed25519Verify(material, message, signature);
     case 'ed25519ph':
-      return ed25519phVerify(material, message, signature);
+      return offThread('ed25519phVerify', material, message, signature);
   }
 }
 

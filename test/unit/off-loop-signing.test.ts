@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { type EcCurve, ecdsaSign, ecdsaVerify } from '../../src/crypto/ecdsa.js';
 import { signOffLoop, verifyOffLoop } from '../../src/crypto/off-loop.js';
 import { rsaSign, rsaVerify } from '../../src/crypto/rsa.js';
+import { turnsDuring } from '../helpers/event-loop.js';
 
 /**
  * The costly signatures run on libuv's thread pool (src/crypto/off-loop.ts): the event loop keeps
@@ -11,36 +12,13 @@ import { rsaSign, rsaVerify } from '../../src/crypto/rsa.js';
  * same as inline.
  */
 
-/** How many times the event loop turned while `work` was pending. */
-async function turnsDuring(work: Promise<unknown>): Promise<number> {
-  let turns = 0;
-  let done = false;
-  const spin = () => {
-    if (done) return;
-    turns += 1;
-    setImmediate(spin);
-  };
-  setImmediate(spin);
-  try {
-    await work;
-  } finally {
-    done = true;
-  }
-  return turns;
-}
-
 describe('signatures off the event loop', () => {
   const rsa = generateKeyPairSync('rsa', { modulusLength: 4096 });
 
   it('RSA RAW: the event loop turns while the signatures are made, and they verify', async () => {
     const messages = Array.from({ length: 4 }, () => randomBytes(64));
-    let signatures: Buffer[] = [];
-    const turns = await turnsDuring(
-      Promise.all(messages.map((m) => rsaSign(rsa.privateKey, 'pss', 'sha256', { kind: 'raw', bytes: m }))).then(
-        (s) => {
-          signatures = s;
-        },
-      ),
+    const { turns, value: signatures } = await turnsDuring(
+      Promise.all(messages.map((m) => rsaSign(rsa.privateKey, 'pss', 'sha256', { kind: 'raw', bytes: m }))),
     );
     // Made inline, four RSA-4096 signatures would leave no turn at all before they resolve.
     assert.ok(turns > 4, `the event loop turned ${turns} times`);
@@ -51,8 +29,8 @@ describe('signatures off the event loop', () => {
     }
   });
 
-  it('RSA DIGEST stays inline (no asynchronous privateEncrypt): it resolves before a turn', async () => {
-    const turns = await turnsDuring(
+  it('RSA DIGEST: rsaSign itself is inline (no asynchronous privateEncrypt; keys/signing.ts sends it to a crypto thread)', async () => {
+    const { turns } = await turnsDuring(
       rsaSign(rsa.privateKey, 'pkcs1', 'sha256', { kind: 'digest', bytes: randomBytes(32) }),
     );
     assert.equal(turns, 0);
@@ -68,12 +46,7 @@ describe('signatures off the event loop', () => {
       const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve });
       const message = randomBytes(100);
       const raw = { kind: 'raw', bytes: message } as const;
-      let signature: Buffer = Buffer.alloc(0);
-      const turns = await turnsDuring(
-        ecdsaSign(privateKey, curve as EcCurve, 'sha256', raw).then((s) => {
-          signature = s;
-        }),
-      );
+      const { turns, value: signature } = await turnsDuring(ecdsaSign(privateKey, curve as EcCurve, 'sha256', raw));
       assert.equal(turns === 0, inline, `the event loop turned ${turns} times`);
       assert.ok(verify('sha256', message, { key: publicKey, dsaEncoding: 'der' }, signature));
       assert.equal(await ecdsaVerify(publicKey, curve as EcCurve, 'sha256', raw, signature), true);

@@ -1,0 +1,102 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { ThreadTask, ThreadTasks } from './thread-tasks.js';
+
+/** Main thread → crypto thread. */
+export interface TaskRequest {
+  id: number;
+  task: ThreadTask;
+  args: unknown[];
+}
+
+/** Crypto thread → main thread, one per request. */
+export type TaskReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; message: string };
+
+type Result<K extends ThreadTask> = Awaited<ReturnType<ThreadTasks[K]>>;
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+}
+
+interface Thread {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
+/**
+ * A few worker threads for the costly primitives that cannot run on libuv's pool
+ * (thread-tasks.ts), so that a Sign with ML-DSA (4–9 ms) or with a DIGEST message on ECDSA
+ * (0.6–2 ms in @noble), or an RSA-4096 Decrypt (4 ms), neither stops every other request on the
+ * event loop nor leaves the other cores idle. A hop costs the event loop ~20–30 µs, so only work
+ * of a few hundred µs or more is sent here.
+ *
+ * Threads start on first use, up to one per core (at most 4), each task going to the thread with
+ * the fewest outstanding; a thread is referenced only while it has tasks, so an idle pool never
+ * keeps a process alive. If a thread dies, its outstanding tasks reject (their requests fail with
+ * an internal error) and the next task starts a new thread.
+ */
+export class CryptoThreads {
+  readonly #threads: Thread[] = [];
+  #nextId = 1;
+
+  constructor(private readonly size = Math.min(4, availableParallelism())) {}
+
+  run<K extends ThreadTask>(task: K, ...args: Parameters<ThreadTasks[K]>): Promise<Result<K>> {
+    const thread = this.#pick();
+    const id = this.#nextId++;
+    return new Promise<Result<K>>((resolve, reject) => {
+      thread.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      if (thread.pending.size === 1) thread.worker.ref();
+      thread.worker.postMessage({ id, task, args } satisfies TaskRequest);
+    });
+  }
+
+  /** Stops every thread now; their outstanding tasks reject, and the next task starts a new one. */
+  async terminate(): Promise<void> {
+    await Promise.all(this.#threads.map((t) => t.worker.terminate()));
+  }
+
+  #pick(): Thread {
+    let least: Thread | undefined;
+    for (const t of this.#threads) if (least === undefined || t.pending.size < least.pending.size) least = t;
+    if (least !== undefined && (least.pending.size === 0 || this.#threads.length >= this.size)) return least;
+    return this.#start();
+  }
+
+  #start(): Thread {
+    const worker = new Worker(new URL('./crypto-thread.js', import.meta.url));
+    worker.unref();
+    const thread: Thread = { worker, pending: new Map() };
+    this.#threads.push(thread);
+    worker.on('message', (reply: TaskReply) => {
+      const waiting = thread.pending.get(reply.id);
+      if (waiting === undefined) return;
+      thread.pending.delete(reply.id);
+      if (thread.pending.size === 0) worker.unref();
+      if (reply.ok) waiting.resolve(reply.value instanceof Uint8Array ? asBuffer(reply.value) : reply.value);
+      else waiting.reject(new Error(reply.message));
+    });
+    const lost = (err: Error) => {
+      const index = this.#threads.indexOf(thread);
+      if (index >= 0) this.#threads.splice(index, 1);
+      for (const waiting of thread.pending.values()) waiting.reject(err);
+      thread.pending.clear();
+    };
+    worker.on('error', lost);
+    worker.on('exit', (code) => lost(new Error(`a crypto thread stopped (exit code ${code})`)));
+    return thread;
+  }
+}
+
+/** A result crosses back as a plain Uint8Array. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** The process's threads, shared by every request (like libuv's pool, which Node shares). */
+const shared = new CryptoThreads();
+
+export function offThread<K extends ThreadTask>(task: K, ...args: Parameters<ThreadTasks[K]>): Promise<Result<K>> {
+  return shared.run(task, ...args);
+}
