@@ -36,6 +36,7 @@ import { Signer } from './signer.js';
  *   --cpu-prof       run Trent under node --cpu-prof; the profile lands in bench/results/
  *   --postgres       instead: SQLite vs PostgreSQL vs two PostgreSQL nodes (bench/postgres-modes.ts)
  *   --scale          instead: Trent with 100,000 keys in the store (bench/scale.ts)
+ *   --asymmetric     instead: costly asymmetric operations alone and beside Encrypt (bench/asymmetric.ts)
  */
 const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RESULTS_DIR = join(PROJECT_ROOT, 'bench', 'results');
@@ -56,6 +57,10 @@ async function main(): Promise<number> {
   // `--postgres`: the storage modes (SQLite, PostgreSQL, two PostgreSQL nodes), bench/postgres-modes.ts.
   if (process.argv.includes('--postgres')) {
     return (await import('./postgres-modes.js')).runPostgresModes(process.argv.slice(2));
+  }
+  // `--asymmetric`: the costly asymmetric operations, alone and beside Encrypt, bench/asymmetric.ts.
+  if (process.argv.includes('--asymmetric')) {
+    return (await import('./asymmetric.js')).runAsymmetric(process.argv.slice(2));
   }
   if (process.argv.includes('--scale')) {
     return (await import('./scale.js')).runScale(process.argv.slice(2));
