@@ -31,16 +31,30 @@ interface Thread {
  * event loop nor leaves the other cores idle. A hop costs the event loop ~20–30 µs, so only work
  * of a few hundred µs or more is sent here.
  *
- * Threads start on first use, up to one per core (at most 4), each task going to the thread with
- * the fewest outstanding; a thread is referenced only while it has tasks, so an idle pool never
- * keeps a process alive. If a thread dies, its outstanding tasks reject (their requests fail with
+ * Threads start on first use, up to the process's share of the cores (at most 4;
+ * limitCryptoThreads), each task going to the thread with the fewest outstanding; a thread is
+ * referenced only while it has tasks, so an idle pool never keeps a process alive. If a thread dies, its outstanding tasks reject (their requests fail with
  * an internal error) and the next task starts a new thread.
  */
 export class CryptoThreads {
   readonly #threads: Thread[] = [];
   #nextId = 1;
 
-  constructor(private readonly size = Math.min(4, availableParallelism())) {}
+  #size: number;
+
+  constructor(size = MAX_THREADS_PER_PROCESS) {
+    this.#size = Math.max(1, size);
+  }
+
+  /** How many threads are running. */
+  get threadCount(): number {
+    return this.#threads.length;
+  }
+
+  /** At most this many threads from now on (threads already running are kept). */
+  limit(size: number): void {
+    this.#size = Math.max(1, size);
+  }
 
   run<K extends ThreadTask>(task: K, ...args: Parameters<ThreadTasks[K]>): Promise<Result<K>> {
     const thread = this.#pick();
@@ -60,7 +74,7 @@ export class CryptoThreads {
   #pick(): Thread {
     let least: Thread | undefined;
     for (const t of this.#threads) if (least === undefined || t.pending.size < least.pending.size) least = t;
-    if (least !== undefined && (least.pending.size === 0 || this.#threads.length >= this.size)) return least;
+    if (least !== undefined && (least.pending.size === 0 || this.#threads.length >= this.#size)) return least;
     return this.#start();
   }
 
@@ -94,8 +108,22 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+const MAX_THREADS_PER_PROCESS = 4;
+
 /** The process's threads, shared by every request (like libuv's pool, which Node shares). */
-const shared = new CryptoThreads();
+const shared = new CryptoThreads(threadsPerProcess(availableParallelism(), 1));
+
+/**
+ * The processes of a server share the cores: each gets an equal share of them, from 1 to 4
+ * threads (16 workers on 16 cores: one each, not four). Set by startServer.
+ */
+export function limitCryptoThreads(cores: number, processes: number): void {
+  shared.limit(threadsPerProcess(cores, processes));
+}
+
+export function threadsPerProcess(cores: number, processes: number): number {
+  return Math.min(MAX_THREADS_PER_PROCESS, Math.max(1, Math.ceil(cores / Math.max(1, processes))));
+}
 
 export function offThread<K extends ThreadTask>(task: K, ...args: Parameters<ThreadTasks[K]>): Promise<Result<K>> {
   return shared.run(task, ...args);

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { pruneAudit } from '../audit/retention.js';
 import { setUpAuditSigningKey } from '../audit/signing-key.js';
@@ -11,6 +12,7 @@ import { OnBehalfOfResolver } from '../auth/service-identity.js';
 import { SessionCache } from '../auth/sessions.js';
 import { SigningKeyCache } from '../auth/sigv4.js';
 import { SystemClock } from '../clock.js';
+import { limitCryptoThreads } from '../crypto/crypto-threads.js';
 import { Grants } from '../keys/grants.js';
 import { KeyRepository } from '../keys/key-repository.js';
 import type { KeyUsageSource, Services } from '../operations/context.js';
@@ -87,6 +89,7 @@ export async function startServer(
   role: ProcessRole = SINGLE_PROCESS,
 ): Promise<RunningServer> {
   mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
+  limitCryptoThreads(availableParallelism(), settings.workers);
   const store = await openStore(settings.store, settings.dataDir, {
     onBackgroundError: (err) => logger.warn({ err: err.message }, 'store connection lost; reconnecting on demand'),
   });
@@ -358,6 +361,7 @@ export async function setUpStore(
   logger: Logger,
 ): Promise<StoreSetUp> {
   mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
+  limitCryptoThreads(availableParallelism(), settings.workers);
   const store = await openStore(settings.store, settings.dataDir, {
     onBackgroundError: (err) => logger.warn({ err: err.message }, 'store connection lost; reconnecting on demand'),
   });

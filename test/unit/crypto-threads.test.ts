@@ -10,7 +10,7 @@ import {
 } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { ed25519ph } from '@noble/curves/ed25519.js';
-import { CryptoThreads } from '../../src/crypto/crypto-threads.js';
+import { CryptoThreads, threadsPerProcess } from '../../src/crypto/crypto-threads.js';
 import { ecdhSharedSecret } from '../../src/crypto/ecdh.js';
 import { mlDsaExpand } from '../../src/crypto/ml-dsa.js';
 import { turnsDuring } from '../helpers/event-loop.js';
@@ -108,5 +108,29 @@ describe('CryptoThreads', () => {
     );
     const after = await threads.run('rsaSign', privateKey, 'pkcs1', 'sha256', { kind: 'digest', bytes: digest });
     assert.equal(after.length, 512);
+  });
+
+  it('starts a thread only when the others are busy, up to its limit', async () => {
+    const pool = new CryptoThreads(1);
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const sign = () => pool.run('rsaSign', privateKey, 'pkcs1', 'sha256', { kind: 'digest', bytes: randomBytes(32) });
+    await sign();
+    await sign();
+    assert.equal(pool.threadCount, 1, 'one task at a time needs one thread');
+    await Promise.all([sign(), sign(), sign()]);
+    assert.equal(pool.threadCount, 1, 'the limit');
+    pool.limit(3);
+    await Promise.all([sign(), sign(), sign()]);
+    assert.equal(pool.threadCount, 3);
+    await pool.terminate();
+  });
+
+  it('gives each process of a server its share of the cores, 1 to 4 threads', () => {
+    assert.equal(threadsPerProcess(2, 1), 2);
+    assert.equal(threadsPerProcess(16, 1), 4);
+    assert.equal(threadsPerProcess(16, 16), 1);
+    assert.equal(threadsPerProcess(8, 2), 4);
+    assert.equal(threadsPerProcess(6, 4), 2);
+    assert.equal(threadsPerProcess(1, 4), 1);
   });
 });
