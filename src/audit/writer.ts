@@ -28,6 +28,14 @@ export interface Appender {
 }
 
 /**
+ * Besides the timer (`--audit-digest-interval-ms`), a writer signs a digest after every this many
+ * of its records, so that a digest never covers more than about this many from one process:
+ * retention prunes one digest's records at a time (retention.ts), and a step of 10,000 takes ~65 ms
+ * of the event loop. A digest costs ~1–2 ms (its range's counts, a signature, a synced insert).
+ */
+export const DIGEST_EVERY_RECORDS = 10_000;
+
+/**
  * Group commit. Records written within the same turn of the event loop go to the appender as one
  * batch (TurnBatchingAppender); the appender commits, in one transaction (one fsync), every batch
  * handed to it while its previous commit was in progress. The default appender commits on the
@@ -39,6 +47,8 @@ export class AuditWriter implements AuditSink {
   readonly #batches: TurnBatchingAppender;
   #failure: string | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** Records written since this writer last asked for a digest by count. */
+  #sinceDigest = 0;
 
   constructor(
     private readonly log: AuditLog,
@@ -46,6 +56,7 @@ export class AuditWriter implements AuditSink {
     private readonly now: () => number = Date.now,
     digestIntervalMs = 0,
     appender: Appender = new LogAppender(log),
+    private readonly digestEveryRecords = DIGEST_EVERY_RECORDS,
   ) {
     this.#batches = new TurnBatchingAppender(appender, (err) => {
       this.#failure = err === undefined ? undefined : err instanceof Error ? err.message : String(err);
@@ -57,7 +68,14 @@ export class AuditWriter implements AuditSink {
   }
 
   write(record: AuditRecord, time: number): Promise<void> {
-    return this.#batches.append([indexOf(record, time)]);
+    const written = this.#batches.append([indexOf(record, time)]);
+    if (this.digestEveryRecords > 0 && ++this.#sinceDigest >= this.digestEveryRecords) {
+      this.#sinceDigest = 0;
+      // Once this record is committed; not `this.signDigest()`, which waits for a moment with
+      // nothing in flight, and under steady load that moment may not come.
+      void written.then(() => signDigest(this.log, this.signingKey, this.now())).catch(() => undefined);
+    }
+    return written;
   }
 
   health(): { ok: true } | { ok: false; reason: string } {
