@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AuditRecord } from '../src/audit/record.js';
-import { type AuditSigningKey, fingerprintOf } from '../src/audit/signing-key.js';
+import { auditSigningKey } from '../src/audit/signing-key.js';
 import { WorkerAppender } from '../src/audit/worker-appender.js';
 import { AuditWriter } from '../src/audit/writer.js';
 import { SqliteAuditLog } from '../src/storage/sqlite/sqlite-audit-log.js';
@@ -34,12 +34,7 @@ const concurrencies = values.concurrency.split(',').map(Number);
 const modes = values.mode.split(',');
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-const signingKey: AuditSigningKey = {
-  privateKey,
-  publicKey,
-  publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-  fingerprint: fingerprintOf(publicKey),
-};
+const signingKey = auditSigningKey(privateKey, publicKey);
 const KEY_ARN = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 
 function record(): AuditRecord {

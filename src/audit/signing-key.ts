@@ -42,8 +42,15 @@ export async function setUpAuditSigningKey(store: Store, rootKey: Buffer): Promi
   if (der === undefined) throw new Error('The audit signing key does not unwrap under this root key.');
   const privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
   der.fill(0);
-  const publicKey = createPublicKey(stored.publicKey);
-  return { privateKey, publicKey, publicKeyPem: stored.publicKey, fingerprint: fingerprintOf(publicKey) };
+  return auditSigningKey(privateKey, createPublicKey(stored.publicKey), stored.publicKey);
+}
+
+export function auditSigningKey(
+  privateKey: KeyObject,
+  publicKey: KeyObject,
+  publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+): AuditSigningKey {
+  return { privateKey, publicKey, publicKeyPem, fingerprint: fingerprintOf(publicKey) };
 }
 
 /** The public key alone, for verification (no root key needed). */

@@ -1,17 +1,12 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { AuditRecord } from '../../src/audit/record.js';
 import { pruneAudit } from '../../src/audit/retention.js';
-import { type AuditSigningKey, fingerprintOf } from '../../src/audit/signing-key.js';
 import { verifyLog } from '../../src/audit/verify-log.js';
 import { AuditWriter } from '../../src/audit/writer.js';
 import type { AuditLog } from '../../src/storage/audit-log.js';
-import { SqliteAuditLog } from '../../src/storage/sqlite/sqlite-audit-log.js';
-import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
+import type { SqliteAuditLog } from '../../src/storage/sqlite/sqlite-audit-log.js';
+import { auditRecord, openTestAuditLog, type TestAuditLog, testSigningKey } from '../helpers/audit.js';
 import { turnsDuring } from '../helpers/event-loop.js';
 
 /**
@@ -19,58 +14,28 @@ import { turnsDuring } from '../helpers/event-loop.js';
  * deletes one digest's records per transaction with a turn of the event loop between, ending where
  * one prune of everything would, and verifiable.
  */
-const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-const signingKey: AuditSigningKey = {
-  privateKey,
-  publicKey,
-  publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-  fingerprint: fingerprintOf(publicKey),
-};
+const signingKey = testSigningKey();
 
 function record(time: number): AuditRecord {
-  return {
-    eventVersion: '1.11',
-    userIdentity: { type: 'Root', principalId: '111122223333', arn: 'arn:aws:iam::111122223333:root' } as never,
-    eventTime: new Date(time).toISOString().replace(/\.\d+Z$/, 'Z'),
-    eventSource: 'kms.amazonaws.com',
-    eventName: 'Encrypt',
-    awsRegion: 'us-east-1',
-    sourceIPAddress: '127.0.0.1',
-    requestParameters: null,
-    responseElements: null,
-    requestID: randomUUID(),
-    eventID: randomUUID(),
-    readOnly: true,
-    eventType: 'AwsApiCall',
-    managementEvent: true,
-    recipientAccountId: '111122223333',
-    eventCategory: 'Management',
-  };
+  return auditRecord({ eventTime: new Date(time).toISOString().replace(/\.\d+Z$/, 'Z') });
 }
 
 describe('audit retention in steps', () => {
-  let dir: string;
-  let store: SqliteStore;
+  let fixture: TestAuditLog;
   let log: SqliteAuditLog;
   const old = Date.now() - 10 * 86_400_000;
 
   before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'trent-retention-'));
-    const path = join(dir, 'trent.db');
-    store = SqliteStore.open(path);
-    log = SqliteAuditLog.open(path);
+    fixture = openTestAuditLog('trent-retention-');
+    log = fixture.log;
   });
-  after(async () => {
-    await log.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => fixture.close());
 
   it('signs a digest every N records of a writer', async () => {
     const writer = new AuditWriter(log, signingKey, () => old, 0, undefined, 5);
+    // Each write resolves once committed; the digest it triggers is signed (synchronously, on
+    // SQLite) as that commit resolves, before the next record's batch is committed.
     for (let i = 0; i < 23; i++) await writer.write(record(old), old);
-    // The digest after the 20th record is signed once that record is committed: let it land.
-    await new Promise((resolve) => setTimeout(resolve, 50));
     const ranges = (await log.digests()).map((d) => [d.fromSeq, d.toSeq]);
     assert.deepEqual(ranges, [
       [1, 5],

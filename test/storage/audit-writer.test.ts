@@ -1,17 +1,12 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import type { AuditRecord } from '../../src/audit/record.js';
-import { type AuditSigningKey, fingerprintOf } from '../../src/audit/signing-key.js';
 import { verifyLog } from '../../src/audit/verify-log.js';
 import { WorkerAppender } from '../../src/audit/worker-appender.js';
 import { type Appender, AuditWriter, TurnBatchingAppender } from '../../src/audit/writer.js';
-import { SqliteAuditLog } from '../../src/storage/sqlite/sqlite-audit-log.js';
-import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
+import type { SqliteAuditLog } from '../../src/storage/sqlite/sqlite-audit-log.js';
+import { auditRecord, openTestAuditLog, type TestAuditLog, testSigningKey } from '../helpers/audit.js';
 
 /**
  * The audit writer, with each appender, on a real SQLite file: many concurrent writes — from two
@@ -19,33 +14,10 @@ import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
  * a crashed append thread, fails the writes closed, /health's source says so, and the next write
  * recovers.
  */
-const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-const signingKey: AuditSigningKey = {
-  privateKey,
-  publicKey,
-  publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-  fingerprint: fingerprintOf(publicKey),
-};
+const signingKey = testSigningKey();
 
 function record(eventName = 'Encrypt'): AuditRecord {
-  return {
-    eventVersion: '1.11',
-    userIdentity: { type: 'Root', principalId: '111122223333', arn: 'arn:aws:iam::111122223333:root' } as never,
-    eventTime: '2026-01-01T00:00:00Z',
-    eventSource: 'kms.amazonaws.com',
-    eventName,
-    awsRegion: 'us-east-1',
-    sourceIPAddress: '127.0.0.1',
-    requestParameters: null,
-    responseElements: null,
-    requestID: randomUUID(),
-    eventID: randomUUID(),
-    readOnly: true,
-    eventType: 'AwsApiCall',
-    managementEvent: true,
-    recipientAccountId: '111122223333',
-    eventCategory: 'Management',
-  };
+  return auditRecord({ eventName });
 }
 
 const APPENDERS: [string, (path: string) => Appender | undefined][] = [
@@ -54,23 +26,16 @@ const APPENDERS: [string, (path: string) => Appender | undefined][] = [
 ];
 
 describe('audit writer', () => {
-  let dir: string;
+  let fixture: TestAuditLog;
   let path: string;
-  let store: SqliteStore;
   let log: SqliteAuditLog;
 
   before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'trent-audit-writer-'));
-    path = join(dir, 'trent.db');
-    store = SqliteStore.open(path);
-    log = SqliteAuditLog.open(path);
+    fixture = openTestAuditLog('trent-audit-writer-');
+    ({ path, log } = fixture);
   });
 
-  after(async () => {
-    await log.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => fixture.close());
 
   async function assertChain(expected: number): Promise<void> {
     const result = await verifyLog(log, signingKey.publicKeyPem);
