@@ -31,7 +31,9 @@ export interface Appender {
  * Besides the timer (`--audit-digest-interval-ms`), a writer signs a digest after every this many
  * of its records, so that a digest never covers more than about this many from one process:
  * retention prunes one digest's records at a time (retention.ts), and a step of 10,000 takes ~65 ms
- * of the event loop. A digest costs ~1–2 ms (its range's counts, a signature, a synced insert).
+ * of the event loop. A digest over 10,000 records costs ~4 ms of the event loop (its range's
+ * counts, a signature, a synced insert), ~0.4 µs a record; one over an hour of records at 1,000
+ * requests/s took ~1.5 s.
  */
 export const DIGEST_EVERY_RECORDS = 10_000;
 
