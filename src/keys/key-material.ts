@@ -1,41 +1,29 @@
 import { createPrivateKey, createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
-import { mlDsaExpand, mlDsaPublicKey, mlDsaSpki } from '../crypto/ml-dsa.js';
+import { offThread } from '../crypto/crypto-threads.js';
 import { keySpecEntry } from './key-specs.js';
 
 /**
  * The in-memory form of unwrapped material, per the key-spec table: a secret KeyObject (AES and
  * HMAC keys), a private KeyObject from PKCS #8 DER (RSA, ECC, Ed25519), or — for ML-DSA, which
  * OpenSSL 3.0 cannot hold — a secret KeyObject with the FIPS 204 secret key expanded from the
- * stored 32-byte seed (so each Sign skips the expansion). `bytes` stay the caller's to zero.
+ * stored 32-byte seed (so each Sign skips the expansion; the expansion itself, 2–3 ms, on a crypto
+ * thread). `bytes` stay the caller's to zero.
  */
-export function loadMaterial(keySpec: string, bytes: Buffer): KeyObject {
+export async function loadMaterial(keySpec: string, bytes: Buffer): Promise<KeyObject> {
   const entry = keySpecEntry(keySpec);
   switch (entry.material) {
     case 'secret':
       return createSecretKey(bytes);
     case 'pkcs8':
       return createPrivateKey({ key: bytes, format: 'der', type: 'pkcs8' });
-    case 'ml-dsa-seed': {
-      const { secretKey } = mlDsaExpand(entry.mlDsa as 44 | 65 | 87, bytes);
-      try {
-        return createSecretKey(secretKey);
-      } finally {
-        secretKey.fill(0);
-      }
-    }
+    case 'ml-dsa-seed':
+      return offThread('mlDsaLoad', entry.mlDsa as 44 | 65 | 87, createSecretKey(bytes));
   }
 }
 
-/** DER SubjectPublicKeyInfo of an asymmetric key's loaded material. */
-export function publicKeyDer(keySpec: string, material: KeyObject): Buffer {
+/** DER SubjectPublicKeyInfo of an asymmetric key's loaded material (ML-DSA's on a crypto thread). */
+export async function publicKeyDer(keySpec: string, material: KeyObject): Promise<Buffer> {
   const entry = keySpecEntry(keySpec);
-  if (entry.mlDsa !== undefined) {
-    const secretKey = material.export();
-    try {
-      return mlDsaSpki(entry.mlDsa, mlDsaPublicKey(entry.mlDsa, secretKey));
-    } finally {
-      secretKey.fill(0);
-    }
-  }
+  if (entry.mlDsa !== undefined) return offThread('mlDsaSpkiOf', entry.mlDsa, material);
   return createPublicKey(material).export({ format: 'der', type: 'spki' });
 }

@@ -279,7 +279,7 @@ export class KeyRepository {
     }
     let keyObject: KeyObject;
     try {
-      keyObject = loadMaterial(key.keySpec, material);
+      keyObject = await loadMaterial(key.keySpec, material);
     } finally {
       material.fill(0);
     }
@@ -340,7 +340,7 @@ export class KeyRepository {
     if (materialId === undefined || material === undefined) {
       throw new KMSInternalException('An internal error occurred. Try again later.', `${key.arn} has no material`);
     }
-    const der = publicKeyDer(key.keySpec, material);
+    const der = await publicKeyDer(key.keySpec, material);
     if (epoch === this.epoch) this.publicKeys.set(key.arn, { materialId, der });
     return der;
   }

@@ -12,7 +12,7 @@ import { describe, it } from 'node:test';
 import { ed25519ph } from '@noble/curves/ed25519.js';
 import { CryptoThreads, threadsPerProcess } from '../../src/crypto/crypto-threads.js';
 import { ecdhSharedSecret } from '../../src/crypto/ecdh.js';
-import { mlDsaExpand } from '../../src/crypto/ml-dsa.js';
+import { mlDsaExpand, mlDsaSpki } from '../../src/crypto/ml-dsa.js';
 import { turnsDuring } from '../helpers/event-loop.js';
 
 /**
@@ -83,6 +83,16 @@ describe('CryptoThreads', () => {
       await threads.run('ecdhSharedSecret', a.privateKey, b.publicKey),
       ecdhSharedSecret(b.privateKey, a.publicKey),
     );
+  });
+
+  it('loads an ML-DSA key from its seed, and its public key, as inline', async () => {
+    const seed = randomBytes(32);
+    const expected = mlDsaExpand(44, seed);
+    const loaded = await threads.run('mlDsaLoad', 44, createSecretKey(seed));
+    assert.equal(loaded.type, 'secret');
+    assert.deepEqual(loaded.export(), Buffer.from(expected.secretKey));
+    const spki = await threads.run('mlDsaSpkiOf', 44, loaded);
+    assert.deepEqual(spki, mlDsaSpki(44, expected.publicKey));
   });
 
   it('a primitive that throws rejects with its message', async () => {
