@@ -33,13 +33,13 @@ interface Thread {
  *
  * Threads start on first use, up to the process's share of the cores (at most 4;
  * limitCryptoThreads), each task going to the thread with the fewest outstanding; a thread is
- * referenced only while it has tasks, so an idle pool never keeps a process alive. If a thread dies, its outstanding tasks reject (their requests fail with
- * an internal error) and the next task starts a new thread.
+ * referenced only while it has tasks, so an idle pool never keeps a process alive. If a thread
+ * dies, its outstanding tasks reject (their requests fail with an internal error) and the next
+ * task starts a new thread.
  */
 export class CryptoThreads {
   readonly #threads: Thread[] = [];
   #nextId = 1;
-
   #size: number;
 
   constructor(size = MAX_THREADS_PER_PROCESS) {
