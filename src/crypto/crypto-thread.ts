@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import type { TaskReply, TaskRequest } from './crypto-threads.js';
+import { asBuffers, type TaskReply, type TaskRequest } from './crypto-threads.js';
 import { THREAD_TASKS } from './thread-tasks.js';
 
 /** One thread of CryptoThreads (crypto-threads.ts): runs each task it is sent and answers it. */
@@ -19,15 +19,3 @@ port.on('message', async ({ id, task, args }: TaskRequest) => {
   // whenever this heap is collected.
   if (reply.ok && reply.value instanceof Uint8Array) reply.value.fill(0);
 });
-
-/**
- * A Buffer crosses threads as a plain Uint8Array; the primitives expect Buffers, in arguments and
- * in their `{ kind, bytes }` inputs. KeyObjects arrive as KeyObjects.
- */
-function asBuffers(value: unknown): unknown {
-  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, asBuffers(v)]));
-  }
-  return value;
-}

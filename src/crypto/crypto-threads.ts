@@ -88,7 +88,7 @@ export class CryptoThreads {
       if (waiting === undefined) return;
       thread.pending.delete(reply.id);
       if (thread.pending.size === 0) worker.unref();
-      if (reply.ok) waiting.resolve(reply.value instanceof Uint8Array ? asBuffer(reply.value) : reply.value);
+      if (reply.ok) waiting.resolve(asBuffers(reply.value));
       else waiting.reject(new Error(reply.message));
     });
     const lost = (err: Error) => {
@@ -103,9 +103,16 @@ export class CryptoThreads {
   }
 }
 
-/** A result crosses back as a plain Uint8Array. */
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/**
+ * A Buffer crosses threads as a plain Uint8Array; the primitives and their callers expect Buffers,
+ * in arguments, in `{ kind, bytes }` inputs and in results. KeyObjects arrive as KeyObjects.
+ */
+export function asBuffers(value: unknown): unknown {
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, asBuffers(v)]));
+  }
+  return value;
 }
 
 const MAX_THREADS_PER_PROCESS = 4;
