@@ -187,14 +187,19 @@ export async function setUp(target: Target): Promise<Setup> {
     eccKeyId: await signingKey(target, 'ECC_NIST_P256', 'ECDSA_SHA_256', digest),
     rsaKeyId: await signingKey(target, 'RSA_2048', 'RSASSA_PSS_SHA_256', digest),
     digest,
-    policyCaller: target.dataDir === undefined ? undefined : await policyCaller(target, target.dataDir, plaintext1k),
+    policyCaller: target.dataDir === undefined ? undefined : await policyCaller(target, plaintext1k),
   };
 }
 
 const TRENT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'trent');
 
-function trent(dataDir: string, args: string[]): string {
-  const r = spawnSync(process.execPath, [TRENT, ...args, '--data-dir', dataDir], { encoding: 'utf8' });
+function trent(target: Target, args: string[]): string {
+  const where = [
+    '--data-dir',
+    target.dataDir as string,
+    ...(target.store === undefined ? [] : ['--store', target.store]),
+  ];
+  const r = spawnSync(process.execPath, [TRENT, ...args, ...where], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`trent ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }
@@ -204,7 +209,7 @@ function trent(dataDir: string, args: string[]): string {
  * conditions, grants only for AWS resources, an explicit deny outside the local networks — used by
  * an IAM user that also has an identity policy with conditions, all evaluated on each request.
  */
-async function policyCaller(target: Target, dataDir: string, plaintext: string): Promise<Setup['policyCaller']> {
+async function policyCaller(target: Target, plaintext: string): Promise<Setup['policyCaller']> {
   const created = (await call(target, 'CreateKey', { Description: 'trent bench policy' })) as {
     KeyMetadata: { KeyId: string; Arn: string };
   };
@@ -224,9 +229,9 @@ async function policyCaller(target: Target, dataDir: string, plaintext: string):
       { Sid: 'NoDeletion', Effect: 'Deny', Action: ['kms:ScheduleKeyDeletion', 'kms:DisableKey'], Resource: '*' },
     ],
   };
-  trent(dataDir, ['user', 'create', 'bench-admin']);
-  trent(dataDir, ['user', 'create', 'bench-app', '--tag', 'team=payments']);
-  trent(dataDir, [
+  trent(target, ['user', 'create', 'bench-admin']);
+  trent(target, ['user', 'create', 'bench-app', '--tag', 'team=payments']);
+  trent(target, [
     'policy',
     'put-user-policy',
     '--user',
@@ -236,7 +241,7 @@ async function policyCaller(target: Target, dataDir: string, plaintext: string):
     '--document',
     JSON.stringify(iamPolicy),
   ]);
-  const profile = trent(dataDir, ['access-key', 'create', '--user', 'bench-app']);
+  const profile = trent(target, ['access-key', 'create', '--user', 'bench-app']);
   const credentials = {
     accessKeyId: /aws_access_key_id = (\S+)/.exec(profile)?.[1] ?? '',
     secretAccessKey: /aws_secret_access_key = (\S+)/.exec(profile)?.[1] ?? '',

@@ -32,6 +32,8 @@ export interface Target {
   pid: number;
   /** The data directory (Trent only), for admin commands that set up a measurement. */
   dataDir: string | undefined;
+  /** Trent's `--store`, when not the data directory's SQLite file: admin commands need it too. */
+  store?: string;
   /** Trent's server processes: its cluster workers, or 1 when it runs without a cluster. */
   workers?: number;
   /** Set once the process has exited; a benchmark that sees it reports a crash. */
@@ -84,6 +86,8 @@ export async function startTrent(
   // The cluster primary logs its workers before the ready line; a single process logs none.
   const cluster = /"workers":(\d+)[^\n]*workers listening/.exec(log.text());
   started.workers = cluster?.[1] === undefined ? 1 : Number(cluster[1]);
+  const store = extra.indexOf('--store');
+  if (store >= 0 && extra[store + 1] !== undefined) started.store = extra[store + 1];
   return started;
 }
 
