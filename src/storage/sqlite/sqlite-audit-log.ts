@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import {
   type AuditFilter,
   type AuditLog,
@@ -14,6 +14,7 @@ import {
 } from '../audit-log.js';
 import { auditIndexPath, type KeyUsageDbRow, SqliteAuditIndex } from './audit-index.js';
 import type { IndexThreadOptions, IndexThreadReply, IndexThreadRequest } from './audit-index-thread.js';
+import { AuditLookupReader } from './audit-lookup-reader.js';
 import { applyMigrations } from './migrations.js';
 import { openWalDatabase } from './wal-database.js';
 
@@ -79,8 +80,8 @@ export class SqliteAuditLog implements AuditLog {
   readonly #db: Database.Database;
   readonly #s: ReturnType<typeof prepare>;
   readonly #index: SqliteAuditIndex;
-  /** A connection that sees the log and its index together, for lookups; opened on first use. */
-  #reader: Database.Database | undefined;
+  /** Runs lookups, on a thread in a process that indexes in the background. */
+  readonly #lookups: AuditLookupReader;
   #indexThread: Worker | undefined;
   /** Reads waiting for the index thread to catch up, by request number (see `#indexed`). */
   readonly #waitingForIndex = new Map<number, (caughtUp: boolean) => void>();
@@ -100,6 +101,7 @@ export class SqliteAuditLog implements AuditLog {
     this.#s = prepare(db);
     this.#index = index;
     this.#indexInBackground = indexInBackground;
+    this.#lookups = new AuditLookupReader({ logPath: path, indexPath: auditIndexPath(path) }, indexInBackground);
   }
 
   /** Started by the first append: a process that only reads the log indexes when it reads. */
@@ -277,10 +279,7 @@ export class SqliteAuditLog implements AuditLog {
       .map((c) => `e.${c}`)
       .join(', ');
     const sql = `SELECT ${cols} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${order} DESC LIMIT ?`;
-    return this.#lookupConnection()
-      .prepare<unknown[], EventRow>(sql)
-      .all(...params, limit)
-      .map(parseEvent);
+    return ((await this.#lookups.all(sql, [...params, limit])) as EventRow[]).map(parseEvent);
   }
 
   async keyLastUsage(keyArn: string): Promise<KeyUsageRow | undefined> {
@@ -335,15 +334,6 @@ export class SqliteAuditLog implements AuditLog {
     return pruned;
   }
 
-  #lookupConnection(): Database.Database {
-    if (this.#reader === undefined) {
-      const reader = new Database(this.path, { fileMustExist: true, timeout: 5000 });
-      reader.prepare('ATTACH DATABASE ? AS ix').run(auditIndexPath(this.path));
-      this.#reader = reader;
-    }
-    return this.#reader;
-  }
-
   async close(): Promise<void> {
     const thread = this.#indexThread;
     this.#indexThread = undefined;
@@ -354,6 +344,7 @@ export class SqliteAuditLog implements AuditLog {
         thread.postMessage('close' satisfies IndexThreadRequest);
       });
     }
+    await this.#lookups.close();
     if (!this.#db.open) return;
     try {
       this.#index.catchUp();
@@ -361,7 +352,6 @@ export class SqliteAuditLog implements AuditLog {
       // Left for the next process that opens the log.
     }
     this.#index.close();
-    this.#reader?.close();
     this.#db.close();
   }
 }
