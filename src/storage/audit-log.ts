@@ -112,6 +112,8 @@ export interface AuditLog {
   ): Promise<DigestRow | undefined>;
   /** Every digest, oldest first. */
   digests(): Promise<DigestRow[]>;
+  /** The digests that end at `seq` or after, oldest first, at most `limit` of them. */
+  digestsFrom(seq: number, limit: number): Promise<DigestRow[]>;
 
   /** Deletes the events with seq <= `throughSeq` (digests are kept); returns how many. */
   prune(throughSeq: number): Promise<number>;

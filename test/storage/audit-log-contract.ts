@@ -152,6 +152,13 @@ export function runAuditLogContract(name: string, open: () => Promise<AuditLogFi
           [2, 3, 3],
         ],
       );
+      // The digests that end at a seq or after: what retention reads.
+      const from = async (seq: number, limit: number) => (await f.log.digestsFrom(seq, limit)).map((d) => d.number);
+      assert.deepEqual(await from(1, 10), [1, 2]);
+      assert.deepEqual(await from(2, 10), [1, 2]);
+      assert.deepEqual(await from(3, 10), [2]);
+      assert.deepEqual(await from(4, 10), []);
+      assert.deepEqual(await from(1, 1), [1]);
       const head = await f.log.head();
       assert.equal(await f.log.prune(2), 2);
       assert.deepEqual(

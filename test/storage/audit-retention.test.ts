@@ -51,7 +51,7 @@ describe('audit retention in steps', () => {
   it('prunes one digest at a time, turning the event loop between, and stays verifiable', async () => {
     const steps: number[] = [];
     const spy = {
-      digests: () => log.digests(),
+      digestsFrom: (seq: number, limit: number) => log.digestsFrom(seq, limit),
       readRange: (after: number, limit: number) => log.readRange(after, limit),
       prune: (throughSeq: number) => {
         steps.push(throughSeq);
@@ -68,7 +68,37 @@ describe('audit retention in steps', () => {
     assert.ok(verified.ok, JSON.stringify(verified.findings));
     // Nothing left to prune: no steps.
     steps.length = 0;
-    assert.deepEqual(await pruneAudit(spy, Date.now()), { events: 0, throughSeq: 23 });
+    assert.deepEqual(await pruneAudit(spy, Date.now()), { events: 0, throughSeq: 0 });
     assert.deepEqual(steps, []);
+  });
+});
+
+describe('audit retention over many digests', () => {
+  let fixture: TestAuditLog;
+  const old = Date.now() - 10 * 86_400_000;
+  const recent = Date.now();
+
+  before(() => {
+    fixture = openTestAuditLog('trent-retention-pages-');
+  });
+  after(() => fixture.close());
+
+  it('reads the digests a page at a time and stops at the first with a record past the cutoff', async () => {
+    const { log } = fixture;
+    let clock = old;
+    const writer = new AuditWriter(log, signingKey, () => clock, 0, undefined, 2);
+    for (let i = 0; i < 300; i++) await writer.write(record(old), old);
+    clock = recent;
+    for (let i = 0; i < 10; i++) await writer.write(record(recent), recent);
+    await writer.close();
+    assert.equal((await log.digests()).length, 155);
+
+    assert.deepEqual(await pruneAudit(log, recent - 86_400_000), { events: 300, throughSeq: 300 });
+    assert.deepEqual(
+      (await log.readRange(0, 100)).map((e) => e.seq),
+      Array.from({ length: 10 }, (_, i) => 301 + i),
+    );
+    const verified = await verifyLog(log, signingKey.publicKeyPem);
+    assert.ok(verified.ok, JSON.stringify(verified.findings));
   });
 });

@@ -281,6 +281,15 @@ export class PostgresAuditLog implements AuditLog {
     );
   }
 
+  async digestsFrom(seq: number, limit: number): Promise<DigestRow[]> {
+    return (
+      await this.#query<DigestDbRow>(
+        `SELECT ${DIGEST_COLS} FROM audit_digests WHERE to_seq >= $1 ORDER BY to_seq LIMIT $2`,
+        [seq, limit],
+      )
+    ).map(parseDigest);
+  }
+
   async prune(throughSeq: number): Promise<number> {
     return this.#transaction(async (client) => {
       await client.query('DELETE FROM audit_event_keys WHERE seq <= $1', [throughSeq]);

@@ -339,6 +339,10 @@ export class SqliteAuditLog implements AuditLog {
     return this.#s.digests.all().map(parseDigest);
   }
 
+  async digestsFrom(seq: number, limit: number): Promise<DigestRow[]> {
+    return this.#s.digestsFrom.all(seq, limit).map(parseDigest);
+  }
+
   async prune(throughSeq: number): Promise<number> {
     // Indexed, and each key's last use among the records kept, synced, first. The index rows go
     // after the records: a crash in between leaves index rows that no lookup joins to a record.
@@ -413,6 +417,9 @@ function prepare(db: Database.Database) {
     ),
     digests: db.prepare<[], DigestDbRow>(
       'SELECT number, from_seq, to_seq, created_at, doc FROM audit_digests ORDER BY number',
+    ),
+    digestsFrom: db.prepare<[number, number], DigestDbRow>(
+      'SELECT number, from_seq, to_seq, created_at, doc FROM audit_digests WHERE to_seq >= ? ORDER BY to_seq LIMIT ?',
     ),
     insertDigest: db.prepare<[number, number, number, number, string]>(
       'INSERT INTO audit_digests (number, from_seq, to_seq, created_at, doc) VALUES (?, ?, ?, ?, ?)',
