@@ -1,28 +1,15 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { ThreadCalls } from '../thread-calls.js';
 import type { ThreadTask, ThreadTasks } from './thread-tasks.js';
 
-/** Main thread → crypto thread. */
+/** Main thread → crypto thread (with the call's id, ThreadCalls). */
 export interface TaskRequest {
   id: number;
   task: ThreadTask;
   args: unknown[];
 }
 
-/** Crypto thread → main thread, one per request. */
-export type TaskReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; message: string };
-
 type Result<K extends ThreadTask> = Awaited<ReturnType<ThreadTasks[K]>>;
-
-interface Pending {
-  resolve: (value: unknown) => void;
-  reject: (err: Error) => void;
-}
-
-interface Thread {
-  worker: Worker;
-  pending: Map<number, Pending>;
-}
 
 /**
  * A few worker threads for the costly primitives that cannot run on libuv's pool
@@ -38,8 +25,7 @@ interface Thread {
  * task starts a new thread.
  */
 export class CryptoThreads {
-  readonly #threads: Thread[] = [];
-  #nextId = 1;
+  readonly #threads: ThreadCalls[] = [];
   #size: number;
 
   constructor(size = MAX_THREADS_PER_PROCESS) {
@@ -56,53 +42,31 @@ export class CryptoThreads {
     this.#size = Math.max(1, size);
   }
 
-  run<K extends ThreadTask>(task: K, ...args: Parameters<ThreadTasks[K]>): Promise<Result<K>> {
-    const thread = this.#pick();
-    const id = this.#nextId++;
-    return new Promise<Result<K>>((resolve, reject) => {
-      thread.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      if (thread.pending.size === 1) thread.worker.ref();
-      thread.worker.postMessage({ id, task, args } satisfies TaskRequest);
-    });
+  async run<K extends ThreadTask>(task: K, ...args: Parameters<ThreadTasks[K]>): Promise<Result<K>> {
+    return asBuffers(await this.#pick().call({ task, args })) as Result<K>;
   }
 
   /** Stops every thread now; their outstanding tasks reject, and the next task starts a new one. */
   async terminate(): Promise<void> {
-    await Promise.all(this.#threads.map((t) => t.worker.terminate()));
+    await Promise.all(this.#threads.map((t) => t.terminate()));
   }
 
-  #pick(): Thread {
-    let least: Thread | undefined;
-    for (const t of this.#threads) if (least === undefined || t.pending.size < least.pending.size) least = t;
-    if (least !== undefined && (least.pending.size === 0 || this.#threads.length >= this.#size)) return least;
-    return this.#start();
-  }
-
-  #start(): Thread {
+  #pick(): ThreadCalls {
+    let least: ThreadCalls | undefined;
+    for (const t of this.#threads) if (least === undefined || t.pending < least.pending) least = t;
+    if (least !== undefined && (least.pending === 0 || this.#threads.length >= this.#size)) return least;
     // A small young generation: the tasks keep almost nothing alive, and with V8's default each
     // thread grew its heap by tens of MB of garbage (bench --asymmetric: peak RSS 262 → 202 MB).
-    const worker = new Worker(new URL('./crypto-thread.js', import.meta.url), {
-      resourceLimits: { maxYoungGenerationSizeMb: 4 },
-    });
-    worker.unref();
-    const thread: Thread = { worker, pending: new Map() };
+    const thread = new ThreadCalls(
+      new URL('./crypto-thread.js', import.meta.url),
+      { resourceLimits: { maxYoungGenerationSizeMb: 4 } },
+      'a crypto thread',
+      (lost) => {
+        const index = this.#threads.indexOf(lost);
+        if (index >= 0) this.#threads.splice(index, 1);
+      },
+    );
     this.#threads.push(thread);
-    worker.on('message', (reply: TaskReply) => {
-      const waiting = thread.pending.get(reply.id);
-      if (waiting === undefined) return;
-      thread.pending.delete(reply.id);
-      if (thread.pending.size === 0) worker.unref();
-      if (reply.ok) waiting.resolve(asBuffers(reply.value));
-      else waiting.reject(new Error(reply.message));
-    });
-    const lost = (err: Error) => {
-      const index = this.#threads.indexOf(thread);
-      if (index >= 0) this.#threads.splice(index, 1);
-      for (const waiting of thread.pending.values()) waiting.reject(err);
-      thread.pending.clear();
-    };
-    worker.on('error', lost);
-    worker.on('exit', (code) => lost(new Error(`a crypto thread stopped (exit code ${code})`)));
     return thread;
   }
 }

@@ -10,10 +10,10 @@ import { PROJECT_ROOT } from '../helpers/server.js';
  * other across resource folders.
  */
 const ALLOWED: Record<string, string[]> = {
-  crypto: ['errors'],
+  crypto: ['errors', 'thread-calls'],
   wire: ['errors'],
   policy: ['errors', 'auth', 'storage', 'lru'],
-  storage: ['errors'],
+  storage: ['errors', 'thread-calls'],
   audit: ['errors', 'storage', 'crypto', 'auth', 'wire'],
   auth: ['errors', 'crypto', 'storage', 'lru'],
   keys: ['errors', 'crypto', 'storage', 'lru', 'clock', 'policy'],

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
+import { answerCalls } from '../../thread-calls.js';
 import { openLookupConnection } from './audit-lookup-reader.js';
 
 /**
@@ -18,8 +19,6 @@ export interface LookupRequest {
   params: unknown[];
 }
 
-export type LookupReply = { id: number; rows: unknown[] } | { id: number; error: string };
-
 if (parentPort === null) throw new Error('audit-lookup-thread.js runs only as a worker thread');
 const port = parentPort;
 const { logPath, indexPath } = workerData as LookupThreadOptions;
@@ -27,17 +26,11 @@ const { logPath, indexPath } = workerData as LookupThreadOptions;
 const db = openLookupConnection(logPath, indexPath);
 const statements = new Map<string, Database.Statement>();
 
-port.on('message', ({ id, sql, params }: LookupRequest) => {
-  let reply: LookupReply;
-  try {
-    let statement = statements.get(sql);
-    if (statement === undefined) {
-      statement = db.prepare(sql);
-      statements.set(sql, statement);
-    }
-    reply = { id, rows: statement.all(...params) };
-  } catch (err) {
-    reply = { id, error: err instanceof Error ? err.message : String(err) };
+answerCalls<LookupRequest>(port, ({ sql, params }) => {
+  let statement = statements.get(sql);
+  if (statement === undefined) {
+    statement = db.prepare(sql);
+    statements.set(sql, statement);
   }
-  port.postMessage(reply);
+  return statement.all(...params);
 });
