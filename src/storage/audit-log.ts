@@ -52,6 +52,44 @@ export interface RangeStats {
   newestEventTime: number | undefined;
 }
 
+/** The audit head row as both adapters keep it. */
+export interface HeadRow {
+  seq: number;
+  hash: string;
+  started_at: number;
+  /** The oldest and newest event time of the records after the last digest (null: none yet). */
+  undigested_oldest: number | null;
+  undigested_newest: number | null;
+}
+
+/**
+ * The stats of the records after the last digest, read from the head row: every append keeps their
+ * event times there (a scan of the range inside the digest's transaction held the log's write lock
+ * for 13–16 ms per 10,000 records), and seqs have no gaps after the last digest (records are
+ * numbered as they are appended and pruned only up to a digest's end).
+ */
+export function undigestedStats(head: HeadRow, previous: DigestRow | undefined): RangeStats {
+  return {
+    count: Math.max(0, head.seq - (previous?.toSeq ?? 0)),
+    oldestEventTime: head.undigested_oldest ?? undefined,
+    newestEventTime: head.undigested_newest ?? undefined,
+  };
+}
+
+/** The head's undigested event times once `events` are appended after it. */
+export function undigestedAfter(
+  head: HeadRow,
+  events: readonly NewAuditEvent[],
+): { oldest: number | null; newest: number | null } {
+  let oldest = head.undigested_oldest;
+  let newest = head.undigested_newest;
+  for (const e of events) {
+    if (oldest === null || e.eventTime < oldest) oldest = e.eventTime;
+    if (newest === null || e.eventTime > newest) newest = e.eventTime;
+  }
+  return { oldest, newest };
+}
+
 /** A signed digest, as the audit layer made it; `doc` is its canonical text. */
 export interface DigestRow {
   /** 1, 2, 3…: digest n+1 covers the records after digest n's `toSeq`. */

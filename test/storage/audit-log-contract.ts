@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { type AuditLog, GENESIS_HASH, type Linker, type NewAuditEvent } from '../../src/storage/audit-log.js';
+import {
+  type AuditLog,
+  GENESIS_HASH,
+  type Linker,
+  type NewAuditEvent,
+  type RangeStats,
+} from '../../src/storage/audit-log.js';
 
 /**
  * The AuditLog contract, for every adapter: appends chain in order with the given linker, survive a
@@ -119,6 +125,47 @@ export function runAuditLogContract(name: string, open: () => Promise<AuditLogFi
       });
       assert.equal((await f.log.keyLastUsage(KEY_B))?.operation, 'ReEncrypt');
       assert.equal(await f.log.keyLastUsage('arn:none'), undefined);
+    });
+
+    it('gives a digest the oldest and newest event time of its own records, in whatever order they came', async () => {
+      const at = (n: number, second: number) => event(n, { eventTime: 1_700_000_000_000 + second * 1000 });
+      // Event times out of order within an append and across appends, as clocks of several
+      // processes leave them.
+      await f.log.append([at(1, 50), at(2, 10)], link);
+      await f.log.append([at(3, 90), at(4, 30)], link);
+      const digest = (n: number, from: number, to: number) => ({
+        number: n,
+        fromSeq: from,
+        toSeq: to,
+        createdAt: 1,
+        doc: '{}',
+      });
+      let seen: RangeStats | undefined;
+      await f.log.addDigest((_previous, head, stats) => {
+        seen = stats;
+        return digest(1, 1, head.seq);
+      });
+      assert.deepEqual(seen, {
+        count: 4,
+        oldestEventTime: 1_700_000_010_000,
+        newestEventTime: 1_700_000_090_000,
+      });
+      // The next digest: only the records after the first, whatever the first held.
+      await f.log.addDigest((_previous, _head, stats) => {
+        seen = stats;
+        return undefined;
+      });
+      assert.deepEqual(seen, { count: 0, oldestEventTime: undefined, newestEventTime: undefined });
+      await f.log.append([at(5, 70), at(6, 60)], link);
+      await f.log.addDigest((_previous, head, stats) => {
+        seen = stats;
+        return digest(2, 5, head.seq);
+      });
+      assert.deepEqual(seen, {
+        count: 2,
+        oldestEventTime: 1_700_000_060_000,
+        newestEventTime: 1_700_000_070_000,
+      });
     });
 
     it('adds numbered digests over the range after the previous one, and prunes keeping the head', async () => {

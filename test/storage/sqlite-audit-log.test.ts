@@ -159,6 +159,42 @@ describe('SqliteAuditLog: lookup indexes built after the append, in a file of th
     }
   });
 
+  it('migrates a log whose head kept no event times: the undigested records found at the upgrade', async () => {
+    rmSync(path);
+    // Schema 11: records 1-2 under a digest, 3-4 after it, their times out of order.
+    const old = new Database(path);
+    applyMigrationsUpTo(old, 11);
+    const insert = old.prepare(
+      `INSERT INTO audit_events (seq, event_id, request_id, event_time, event_name, principal, account_id,
+       error_code, read_only, key_arns, usage, record, prev_hash, hash)
+       VALUES (?, ?, ?, ?, 'Encrypt', NULL, '111122223333', NULL, 1, '', 1, '{}', 'p', 'h')`,
+    );
+    for (const [seq, time] of [
+      [1, 1_000],
+      [2, 2_000],
+      [3, 9_000],
+      [4, 5_000],
+    ] as const) {
+      insert.run(seq, `event-${seq}`, `request-${seq}`, time);
+    }
+    old
+      .prepare("INSERT INTO audit_digests (number, from_seq, to_seq, created_at, doc) VALUES (1, 1, 2, 0, '{}')")
+      .run();
+    old.prepare("INSERT INTO audit_head (id, seq, hash, started_at) VALUES (1, 4, 'h', 0)").run();
+    old.close();
+    const log = SqliteAuditLog.open(path);
+    try {
+      let seen: unknown;
+      await log.addDigest((_previous, _head, stats) => {
+        seen = stats;
+        return undefined;
+      });
+      assert.deepEqual(seen, { count: 2, oldestEventTime: 5_000, newestEventTime: 9_000 });
+    } finally {
+      await log.close();
+    }
+  });
+
   it('upgrades an index file of version 1 (last uses by ARN), keeping the last uses of pruned records', async () => {
     const first = SqliteAuditLog.open(path, { now: () => 1_000 });
     await first.append([usage(1, KEY_A), usage(2, KEY_A)], link);

@@ -317,6 +317,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_digests_by_to_seq ON audit_digests (to_seq);
     `,
   },
+  {
+    version: 9,
+    name: 'the event times of the undigested records kept with the head',
+    sql: `
+      -- A digest states the oldest and newest event time of its records: each append keeps them
+      -- in the head row, and each digest clears them, instead of a scan of the range inside the
+      -- digest's transaction, which held the head row lock (and so every append) meanwhile.
+      ALTER TABLE audit_head ADD COLUMN undigested_oldest BIGINT;
+      ALTER TABLE audit_head ADD COLUMN undigested_newest BIGINT;
+      UPDATE audit_head SET
+        undigested_oldest = (SELECT MIN(event_time) FROM audit_events
+          WHERE seq > (SELECT COALESCE(MAX(to_seq), 0) FROM audit_digests)),
+        undigested_newest = (SELECT MAX(event_time) FROM audit_events
+          WHERE seq > (SELECT COALESCE(MAX(to_seq), 0) FROM audit_digests));
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

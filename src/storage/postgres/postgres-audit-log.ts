@@ -5,11 +5,14 @@ import {
   type ChainHead,
   type DigestRow,
   GENESIS_HASH,
+  type HeadRow,
   type KeyUsageRow,
   type Linker,
   type NewAuditEvent,
   type RangeStats,
   type StoredAuditEvent,
+  undigestedAfter,
+  undigestedStats,
 } from '../audit-log.js';
 import type { PostgresTarget } from './connection.js';
 import { inTransaction, openMigratedPool, withClient } from './pool-client.js';
@@ -29,12 +32,6 @@ interface EventRow {
   record: string;
   prev_hash: string;
   hash: string;
-}
-
-interface HeadRow {
-  seq: number;
-  hash: string;
-  started_at: number;
 }
 
 interface DigestDbRow {
@@ -159,7 +156,11 @@ export class PostgresAuditLog implements AuditLog {
           ],
         );
       }
-      await client.query('UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1', [seq, hash]);
+      const { oldest, newest } = undigestedAfter(head, events);
+      await client.query(
+        'UPDATE audit_head SET seq = $1, hash = $2, undigested_oldest = $3, undigested_newest = $4 WHERE id = 1',
+        [seq, hash, oldest, newest],
+      );
     });
   }
 
@@ -248,20 +249,7 @@ export class PostgresAuditLog implements AuditLog {
         await client.query<DigestDbRow>(`SELECT ${DIGEST_COLS} FROM audit_digests ORDER BY number DESC LIMIT 1`)
       ).rows[0];
       const previous = last && parseDigest(last);
-      const after = previous?.toSeq ?? 0;
-      const s = (
-        await client.query<{ count: number; oldest: number | null; newest: number | null }>(
-          `SELECT COUNT(*)::int AS count, MIN(event_time) AS oldest, MAX(event_time) AS newest
-           FROM audit_events WHERE seq > $1 AND seq <= $2`,
-          [after, head.seq],
-        )
-      ).rows[0];
-      const stats: RangeStats = {
-        count: s?.count ?? 0,
-        oldestEventTime: s?.oldest ?? undefined,
-        newestEventTime: s?.newest ?? undefined,
-      };
-      const digest = make(previous, { seq: head.seq, hash: head.hash }, stats);
+      const digest = make(previous, { seq: head.seq, hash: head.hash }, undigestedStats(head, previous));
       if (digest !== undefined) {
         await client.query(`INSERT INTO audit_digests (${DIGEST_COLS}) VALUES ($1, $2, $3, $4, $5)`, [
           digest.number,
@@ -270,6 +258,7 @@ export class PostgresAuditLog implements AuditLog {
           digest.createdAt,
           digest.doc,
         ]);
+        await client.query('UPDATE audit_head SET undigested_oldest = NULL, undigested_newest = NULL WHERE id = 1');
       }
       return digest;
     });
@@ -318,7 +307,9 @@ export class PostgresAuditLog implements AuditLog {
 
 async function headRow(client: pg.ClientBase, lock: boolean): Promise<HeadRow> {
   const result = await client.query<HeadRow>(
-    `SELECT seq, hash, started_at FROM audit_head WHERE id = 1${lock ? ' FOR UPDATE' : ''}`,
+    `SELECT seq, hash, started_at, undigested_oldest, undigested_newest FROM audit_head WHERE id = 1${
+      lock ? ' FOR UPDATE' : ''
+    }`,
   );
   const row = result.rows[0];
   if (row === undefined) throw new Error('the audit head row is missing');

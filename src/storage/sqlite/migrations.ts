@@ -366,6 +366,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_digests_by_to_seq ON audit_digests (to_seq);
     `,
   },
+  {
+    version: 12,
+    name: 'the event times of the undigested records kept with the head',
+    sql: `
+      -- A digest states the oldest and newest event time of its records. Read with a scan of the
+      -- range inside the digest's transaction, 10,000 records held the write lock for 13–16 ms:
+      -- each append keeps them in the head row instead, and each digest clears them.
+      ALTER TABLE audit_head ADD COLUMN undigested_oldest INTEGER;
+      ALTER TABLE audit_head ADD COLUMN undigested_newest INTEGER;
+      UPDATE audit_head SET
+        undigested_oldest = (SELECT MIN(event_time) FROM audit_events
+          WHERE seq > (SELECT COALESCE(MAX(to_seq), 0) FROM audit_digests)),
+        undigested_newest = (SELECT MAX(event_time) FROM audit_events
+          WHERE seq > (SELECT COALESCE(MAX(to_seq), 0) FROM audit_digests));
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

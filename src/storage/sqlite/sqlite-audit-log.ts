@@ -6,11 +6,14 @@ import {
   type ChainHead,
   type DigestRow,
   GENESIS_HASH,
+  type HeadRow,
   type KeyUsageRow,
   type Linker,
   type NewAuditEvent,
   type RangeStats,
   type StoredAuditEvent,
+  undigestedAfter,
+  undigestedStats,
 } from '../audit-log.js';
 import { auditIndexPath, type KeyUsageDbRow, SqliteAuditIndex } from './audit-index.js';
 import type { IndexThreadOptions, IndexThreadReply, IndexThreadRequest } from './audit-index-thread.js';
@@ -33,12 +36,6 @@ interface EventRow {
   record: string;
   prev_hash: string;
   hash: string;
-}
-
-interface HeadRow {
-  seq: number;
-  hash: string;
-  started_at: number;
 }
 
 interface DigestDbRow {
@@ -214,7 +211,8 @@ export class SqliteAuditLog implements AuditLog {
             hash,
           );
         }
-        this.#s.setHead.run(seq, hash);
+        const { oldest, newest } = undigestedAfter(head, events);
+        this.#s.setHead.run(seq, hash, oldest, newest);
       })
       .immediate();
     // After the commit: a closed or failing log starts no thread.
@@ -319,16 +317,10 @@ export class SqliteAuditLog implements AuditLog {
         const last = this.#s.lastDigest.get();
         const previous = last && parseDigest(last);
         const head = this.#head();
-        const after = previous?.toSeq ?? 0;
-        const s = this.#s.stats.get(after, head.seq);
-        const stats: RangeStats = {
-          count: s?.count ?? 0,
-          oldestEventTime: s?.oldest ?? undefined,
-          newestEventTime: s?.newest ?? undefined,
-        };
-        const digest = make(previous, { seq: head.seq, hash: head.hash }, stats);
+        const digest = make(previous, { seq: head.seq, hash: head.hash }, undigestedStats(head, previous));
         if (digest !== undefined) {
           this.#s.insertDigest.run(digest.number, digest.fromSeq, digest.toSeq, digest.createdAt, digest.doc);
+          this.#s.clearUndigested.run();
         }
         return digest;
       })
@@ -397,8 +389,15 @@ function adoptMovedKeyUsage(db: Database.Database, index: SqliteAuditIndex): voi
 
 function prepare(db: Database.Database) {
   return {
-    head: db.prepare<[], HeadRow>('SELECT seq, hash, started_at FROM audit_head WHERE id = 1'),
-    setHead: db.prepare<[number, string]>('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1'),
+    head: db.prepare<[], HeadRow>(
+      'SELECT seq, hash, started_at, undigested_oldest, undigested_newest FROM audit_head WHERE id = 1',
+    ),
+    setHead: db.prepare<[number, string, number | null, number | null]>(
+      'UPDATE audit_head SET seq = ?, hash = ?, undigested_oldest = ?, undigested_newest = ? WHERE id = 1',
+    ),
+    clearUndigested: db.prepare<[]>(
+      'UPDATE audit_head SET undigested_oldest = NULL, undigested_newest = NULL WHERE id = 1',
+    ),
     insertEvent: db.prepare<unknown[]>(
       `INSERT INTO audit_events (${EVENT_COLS}) VALUES (${EVENT_COLS.split(', ')
         .map(() => '?')
@@ -408,10 +407,6 @@ function prepare(db: Database.Database) {
       `SELECT ${EVENT_COLS} FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?`,
     ),
     getEvent: db.prepare<[number], EventRow>(`SELECT ${EVENT_COLS} FROM audit_events WHERE seq = ?`),
-    stats: db.prepare<[number, number], { count: number; oldest: number | null; newest: number | null }>(
-      `SELECT COUNT(*) AS count, MIN(event_time) AS oldest, MAX(event_time) AS newest
-       FROM audit_events WHERE seq > ? AND seq <= ?`,
-    ),
     lastDigest: db.prepare<[], DigestDbRow>(
       'SELECT number, from_seq, to_seq, created_at, doc FROM audit_digests ORDER BY number DESC LIMIT 1',
     ),
