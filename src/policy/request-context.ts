@@ -59,9 +59,23 @@ const PRINCIPAL_TYPE_VALUE: Record<PrincipalType, string> = {
  * Builds a request context: the global keys IAM derives from the principal (aws:PrincipalArn —
  * the role ARN for an assumed-role session —, aws:PrincipalAccount, aws:PrincipalType, aws:userid,
  * aws:username for IAM users, aws:PrincipalTag/*, kms:CallerAccount), the clock keys when `now` is
- * given, then the request's own keys.
+ * given, then the request's own keys. The values are collected when first read: a decision found
+ * in the cache of a policy that reads no condition key reads none.
  */
 export function requestContext(input: RequestContextInput): RequestContext {
+  let values: ConditionValues | undefined;
+  return {
+    principal: input.principal,
+    action: input.action,
+    resource: input.resource,
+    get conditions(): ConditionValues {
+      values ??= conditionValues(input);
+      return values;
+    },
+  };
+}
+
+function conditionValues(input: RequestContextInput): ConditionValues {
   const { principal } = input;
   const values = new Map<string, ConditionValue>();
   const set = (key: string, value: ConditionValue | undefined) => {
@@ -81,5 +95,5 @@ export function requestContext(input: RequestContextInput): RequestContext {
     set(AWS.EpochTime, String(Math.floor(input.now.getTime() / 1000)));
   }
   for (const [k, v] of Object.entries(input.conditions ?? {})) set(k, v);
-  return { principal, action: input.action, resource: input.resource, conditions: values };
+  return values;
 }
