@@ -30,10 +30,10 @@ export interface Appender {
 /**
  * Besides the timer (`--audit-digest-interval-ms`), a writer signs a digest after every this many
  * of its records, so that a digest never covers more than about this many from one process:
- * retention prunes one digest's records at a time (retention.ts), each step a stop of the event
- * loop — on this VM, with a key per record, a step of 10,000 stopped it for up to 390 ms, one of
- * 2,000 for up to 110. A digest costs the same whatever it covers (its stats are kept in the head
- * row): 2.5–3.6 ms here, most of it the commit's fsync, ~1.5 µs a record at this count.
+ * retention prunes one digest's records at a time (retention.ts), each step's delete a stop of the
+ * event loop — on this VM, with a key per record, up to 37 ms for a step of 10,000, 9–16 ms for one
+ * of 2,000. A digest costs the same whatever it covers (its stats are kept in the head row):
+ * 2.5–3.6 ms here, most of it the commit's fsync, ~1.5 µs a record at this count.
  */
 export const DIGEST_EVERY_RECORDS = 2_000;
 

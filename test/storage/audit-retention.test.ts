@@ -5,7 +5,7 @@ import { pruneAudit } from '../../src/audit/retention.js';
 import { verifyLog } from '../../src/audit/verify-log.js';
 import { AuditWriter } from '../../src/audit/writer.js';
 import type { AuditLog } from '../../src/storage/audit-log.js';
-import type { SqliteAuditLog } from '../../src/storage/sqlite/sqlite-audit-log.js';
+import { SqliteAuditLog } from '../../src/storage/sqlite/sqlite-audit-log.js';
 import { auditRecord, openTestAuditLog, type TestAuditLog, testSigningKey } from '../helpers/audit.js';
 import { turnsDuring } from '../helpers/event-loop.js';
 
@@ -100,5 +100,67 @@ describe('audit retention over many digests', () => {
     );
     const verified = await verifyLog(log, signingKey.publicKeyPem);
     assert.ok(verified.ok, JSON.stringify(verified.findings));
+  });
+});
+
+/**
+ * A prune step's index work — keeping the last use of the keys whose records go, dropping their
+ * index rows — runs on the index thread of a serving process: with a key per record it is most of
+ * the step. The event loop turns meanwhile, and the kept last uses are those the calling thread
+ * keeps (a process that does not index in the background, like the CLI's).
+ */
+describe('a prune step with its index work on the index thread', () => {
+  const old = Date.now() - 10 * 86_400_000;
+  const keyOf = (n: number) =>
+    `arn:aws:kms:us-east-1:111122223333:key/00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+
+  // Records 0-499 (pruned) use keys 0-499, one each; records 500-1,499 use keys 0-99 again.
+  const keyUsedBy = (record: number) => (record < 500 ? record : (record - 500) % 100);
+  const lastUserOf = (key: number) => (key < 100 ? 1_400 + key : key);
+
+  async function prunedLog(indexInBackground: boolean) {
+    const fixture = openTestAuditLog('trent-prune-thread-');
+    const log = indexInBackground ? fixture.log : SqliteAuditLog.open(fixture.path, { indexInBackground: false });
+    const writer = new AuditWriter(log, signingKey, () => old, 0, undefined, 500);
+    const records = Array.from({ length: 1_500 }, (_, n) =>
+      auditRecord({
+        eventTime: new Date(old).toISOString().replace(/\.\d+Z$/, 'Z'),
+        resources: [{ accountId: '111122223333', type: 'AWS::KMS::Key', ARN: keyOf(keyUsedBy(n)) }],
+      }),
+    );
+    // 500 at a time: each chunk one commit, and the digest its 500th record triggers ends there.
+    for (let i = 0; i < records.length; i += 500) {
+      await Promise.all(records.slice(i, i + 500).map((r) => writer.write(r, old)));
+    }
+    await writer.close();
+    const throughSeq = (await log.digests())[0]?.toSeq ?? 0;
+    const { turns, value } = await turnsDuring(log.prune(throughSeq));
+    return { fixture, log, records, throughSeq, turns, pruned: value };
+  }
+
+  it('turns the event loop while the thread works, and keeps what the calling thread keeps', async () => {
+    const threaded = await prunedLog(true);
+    const inline = await prunedLog(false);
+    try {
+      assert.equal(threaded.throughSeq, 500);
+      assert.equal(threaded.pruned, 500);
+      assert.equal(inline.pruned, 500);
+      assert.ok(threaded.turns > 0, 'the event loop did not turn during the prune');
+      assert.equal(inline.turns, 0);
+      for (const run of [threaded, inline]) {
+        // A key last used by a pruned record keeps that use; the others' last uses are later.
+        for (const key of [0, 99, 100, 300, 499]) {
+          const used = await run.log.keyLastUsage(keyOf(key));
+          assert.equal(used?.eventId, run.records[lastUserOf(key)]?.eventID, `key ${key}`);
+        }
+        // The pruned records' index rows are gone: a key used only by them finds no record.
+        assert.deepEqual(await run.log.lookup({ keyArn: keyOf(300) }, 10), []);
+        assert.equal((await run.log.lookup({ keyArn: keyOf(0) }, 10)).length, 10);
+      }
+    } finally {
+      if (inline.log !== inline.fixture.log) await inline.log.close();
+      await threaded.fixture.close();
+      await inline.fixture.close();
+    }
   });
 });

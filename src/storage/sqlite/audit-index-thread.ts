@@ -6,8 +6,10 @@ import { type KeyUsageDbRow, SqliteAuditIndex } from './audit-index.js';
  * The audit index thread (started by SqliteAuditLog on its first append): every `intervalMs` it
  * brings the index file up to date with the records appended so far, on connections of its own,
  * so that indexing costs the event loop nothing. `{ catchUp: n }` asks it to catch up now (a read
- * waits for that), answered by `{ caughtUp: n, ok }`, with a key's last use when asked for one
- * (GetKeyLastUsage); 'close' makes it catch up once more, close its connections and exit.
+ * waits for that), answered by `{ caughtUp: n, ok }`, then to do one more thing when asked: look up
+ * a key's last use (GetKeyLastUsage), or a retention step's index work — keep the last use of the
+ * keys whose last records go, or drop the index rows of the records gone (SqliteAuditLog.prune).
+ * 'close' makes it catch up once more, close its connections and exit.
  */
 export interface IndexThreadOptions {
   logPath: string;
@@ -15,14 +17,23 @@ export interface IndexThreadOptions {
   intervalMs: number;
 }
 
-/** `keyUsage`: then look up that key's last use (null: none), after catching up. */
-export type IndexThreadRequest = { catchUp: number; keyUsage?: string } | 'close';
+/**
+ * What the thread does after catching up, if anything: look up a key's last use (null: none), or
+ * SqliteAuditIndex.keepUsageThrough, or SqliteAuditIndex.prune.
+ */
+export type IndexThreadWork = { keyUsage: string } | { keepUsageThrough: number } | { pruneThrough: number };
 
-/** `ok` false: the catch-up failed (busy, unwritable), and the reader should try it itself. */
+export type IndexThreadRequest = { catchUp: number } | ({ catchUp: number } & IndexThreadWork) | 'close';
+
+/**
+ * `ok` false: the catch-up failed (busy, unwritable), and the reader should try it itself; so
+ * should the asker of work whose `done` is not true.
+ */
 export interface IndexThreadReply {
   caughtUp: number;
   ok: boolean;
   keyUsage?: KeyUsageDbRow | null;
+  done?: boolean;
 }
 
 if (parentPort === null) throw new Error('audit-index-thread.js runs only as a worker thread');
@@ -47,11 +58,20 @@ port.on('message', (message: IndexThreadRequest) => {
   if (message !== 'close') {
     const ok = catchUp();
     const reply: IndexThreadReply = { caughtUp: message.catchUp, ok };
-    if (ok && message.keyUsage !== undefined) {
+    // Nothing more after a failed catch-up (work on an index that is behind could miss records).
+    if (ok) {
       try {
-        reply.keyUsage = index.keyUsage(message.keyUsage) ?? null;
+        if ('keyUsage' in message) {
+          reply.keyUsage = index.keyUsage(message.keyUsage) ?? null;
+        } else if ('keepUsageThrough' in message) {
+          index.keepUsageThrough(message.keepUsageThrough);
+          reply.done = true;
+        } else if ('pruneThrough' in message) {
+          index.prune(message.pruneThrough);
+          reply.done = true;
+        }
       } catch {
-        // Answered without it: the reader looks it up itself.
+        // Answered without it: the asker does it itself.
       }
     }
     port.postMessage(reply);
