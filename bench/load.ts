@@ -31,6 +31,9 @@ export interface LoadResult {
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** The tail beyond p99 (JSON results only): stalls that stop every request in flight at once. */
+  p999Ms: number;
+  maxMs: number;
   meanMs: number;
   /** CPU the load generator used during the timed phase (process.cpuUsage, user + system). */
   clientCpuMs: number;
@@ -193,6 +196,8 @@ class Recorder {
       requestsPerSecond: (this.#count * 1000) / elapsedMs,
       p50Ms: percentile(sorted, 0.5),
       p99Ms: percentile(sorted, 0.99),
+      p999Ms: percentile(sorted, 0.999),
+      maxMs: this.#count === 0 ? Number.NaN : (sorted[this.#count - 1] as number),
       meanMs: this.#count === 0 ? Number.NaN : sum / this.#count,
       ...cpu,
     };

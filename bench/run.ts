@@ -206,7 +206,8 @@ function progressLine(target: Target, c: Case, concurrency: number, result: Load
   return (
     `  ${target.name.padEnd(6)} ${c.label.padEnd(16)} c=${String(concurrency).padEnd(2)} ` +
     `${Math.round(result.requestsPerSecond)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, ` +
-    `p99 ${result.p99Ms.toFixed(2)} ms, RSS ${Math.round(result.peakRssMb ?? 0)} MB; ` +
+    `p99 ${result.p99Ms.toFixed(2)} ms, p99.9 ${result.p999Ms.toFixed(2)} ms, max ${result.maxMs.toFixed(1)} ms, ` +
+    `RSS ${Math.round(result.peakRssMb ?? 0)} MB; ` +
     `CPU server ${percent(result.serverCpuMs, result)}, ` +
     `client ${percent(result.clientCpuMs, result)}, others ${others}${errors}`
   );
