@@ -20,8 +20,9 @@ describe('signatures off the event loop', () => {
     const { turns, value: signatures } = await turnsDuring(
       Promise.all(messages.map((m) => rsaSign(rsa.privateKey, 'pss', 'sha256', { kind: 'raw', bytes: m }))),
     );
-    // Made inline, four RSA-4096 signatures would leave no turn at all before they resolve.
-    assert.ok(turns > 4, `the event loop turned ${turns} times`);
+    // Made inline, the signatures would be done before rsaSign returned: no turn at all before
+    // they resolve. How many turns the pool leaves depends on what else the cores run.
+    assert.ok(turns > 0, 'the event loop did not turn while the signatures were made');
     for (const [i, m] of messages.entries()) {
       const signature = signatures[i] as Buffer;
       assert.ok(verify('sha256', m, { key: rsa.publicKey, padding: 6, saltLength: 32 }, signature));
