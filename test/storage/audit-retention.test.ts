@@ -118,10 +118,14 @@ describe('a prune step with its index work on the index thread', () => {
   const keyUsedBy = (record: number) => (record < 500 ? record : (record - 500) % 100);
   const lastUserOf = (key: number) => (key < 100 ? 1_400 + key : key);
 
-  async function prunedLog(indexInBackground: boolean) {
+  /**
+   * `appender`: the log that wrote the records prunes them (its index thread is running); `other`:
+   * another serving process's log, which never appended (a cluster worker running the schedulers);
+   * `inline`: a log that does not index in the background.
+   */
+  async function prunedLog(pruner: 'appender' | 'other' | 'inline') {
     const fixture = openTestAuditLog('trent-prune-thread-');
-    const log = indexInBackground ? fixture.log : SqliteAuditLog.open(fixture.path, { indexInBackground: false });
-    const writer = new AuditWriter(log, signingKey, () => old, 0, undefined, 500);
+    const writer = new AuditWriter(fixture.log, signingKey, () => old, 0, undefined, 500);
     const records = Array.from({ length: 1_500 }, (_, n) =>
       auditRecord({
         eventTime: new Date(old).toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -133,34 +137,42 @@ describe('a prune step with its index work on the index thread', () => {
       await Promise.all(records.slice(i, i + 500).map((r) => writer.write(r, old)));
     }
     await writer.close();
+    const log =
+      pruner === 'appender'
+        ? fixture.log
+        : SqliteAuditLog.open(fixture.path, { indexInBackground: pruner === 'other' });
     const throughSeq = (await log.digests())[0]?.toSeq ?? 0;
     const { turns, value } = await turnsDuring(log.prune(throughSeq));
-    return { fixture, log, records, throughSeq, turns, pruned: value };
+    const close = async () => {
+      if (log !== fixture.log) await log.close();
+      await fixture.close();
+    };
+    return { log, records, throughSeq, turns, pruned: value, close };
   }
 
   it('turns the event loop while the thread works, and keeps what the calling thread keeps', async () => {
-    const threaded = await prunedLog(true);
-    const inline = await prunedLog(false);
+    const runs = {
+      appender: await prunedLog('appender'),
+      other: await prunedLog('other'),
+      inline: await prunedLog('inline'),
+    };
     try {
-      assert.equal(threaded.throughSeq, 500);
-      assert.equal(threaded.pruned, 500);
-      assert.equal(inline.pruned, 500);
-      assert.ok(threaded.turns > 0, 'the event loop did not turn during the prune');
-      assert.equal(inline.turns, 0);
-      for (const run of [threaded, inline]) {
+      for (const [name, run] of Object.entries(runs)) {
+        assert.equal(run.throughSeq, 500, name);
+        assert.equal(run.pruned, 500, name);
+        if (name === 'inline') assert.equal(run.turns, 0);
+        else assert.ok(run.turns > 0, `${name}: the event loop did not turn during the prune`);
         // A key last used by a pruned record keeps that use; the others' last uses are later.
         for (const key of [0, 99, 100, 300, 499]) {
           const used = await run.log.keyLastUsage(keyOf(key));
-          assert.equal(used?.eventId, run.records[lastUserOf(key)]?.eventID, `key ${key}`);
+          assert.equal(used?.eventId, run.records[lastUserOf(key)]?.eventID, `${name}: key ${key}`);
         }
         // The pruned records' index rows are gone: a key used only by them finds no record.
-        assert.deepEqual(await run.log.lookup({ keyArn: keyOf(300) }, 10), []);
-        assert.equal((await run.log.lookup({ keyArn: keyOf(0) }, 10)).length, 10);
+        assert.deepEqual(await run.log.lookup({ keyArn: keyOf(300) }, 10), [], name);
+        assert.equal((await run.log.lookup({ keyArn: keyOf(0) }, 10)).length, 10, name);
       }
     } finally {
-      if (inline.log !== inline.fixture.log) await inline.log.close();
-      await threaded.fixture.close();
-      await inline.fixture.close();
+      for (const run of Object.values(runs)) await run.close();
     }
   });
 });

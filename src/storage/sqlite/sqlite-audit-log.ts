@@ -219,7 +219,17 @@ export class SqliteAuditLog implements AuditLog {
       })
       .immediate();
     // After the commit: a closed or failing log starts no thread.
-    if (this.#indexThread === undefined && this.#indexInBackground && Date.now() >= this.#indexThreadRetryAt) {
+    this.#ensureIndexThread();
+  }
+
+  /** Starts the index thread of a process that indexes in the background, unless it failed lately. */
+  #ensureIndexThread(): void {
+    if (
+      this.#indexThread === undefined &&
+      this.#indexInBackground &&
+      this.#db.open &&
+      Date.now() >= this.#indexThreadRetryAt
+    ) {
       this.#startIndexThread();
     }
   }
@@ -342,9 +352,11 @@ export class SqliteAuditLog implements AuditLog {
    * Indexed, and each key's last use among the records kept, synced, first. The index rows go after
    * the records: a crash in between leaves index rows that no lookup joins to a record. The index
    * work runs on the index thread when there is one: with a key per record it is most of a step
-   * (2,000 records: ~110 ms of the event loop in all, ~15 ms of it the delete that stays here).
+   * (2,000 records: ~110 ms of the event loop in all, ~15 ms of it the delete that stays here). A
+   * process that prunes without appending (the cluster worker that runs the schedulers) starts one.
    */
   async prune(throughSeq: number): Promise<number> {
+    this.#ensureIndexThread();
     if ((await this.#askIndexThread({ keepUsageThrough: throughSeq }))?.done !== true) {
       this.#index.catchUp();
       this.#index.keepUsageThrough(throughSeq);
