@@ -105,9 +105,9 @@ describe('audit retention over many digests', () => {
 
 /**
  * A prune step's index work — keeping the last use of the keys whose records go, dropping their
- * index rows — runs on the index thread of a serving process: with a key per record it is most of
- * the step. The event loop turns meanwhile, and the kept last uses are those the calling thread
- * keeps (a process that does not index in the background, like the CLI's).
+ * index rows — runs on the index thread of a process that indexes in the background: with a key per
+ * record it is most of the step. The event loop turns meanwhile, and the kept last uses are those
+ * the calling thread keeps (a log that does not index in the background).
  */
 describe('a prune step with its index work on the index thread', () => {
   const old = Date.now() - 10 * 86_400_000;

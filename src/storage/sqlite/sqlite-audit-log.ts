@@ -353,7 +353,8 @@ export class SqliteAuditLog implements AuditLog {
    * the records: a crash in between leaves index rows that no lookup joins to a record. The index
    * work runs on the index thread when there is one: with a key per record it is most of a step
    * (2,000 records: ~110 ms of the event loop in all, ~15 ms of it the delete that stays here). A
-   * process that prunes without appending (the cluster worker that runs the schedulers) starts one.
+   * process that prunes without appending (the cluster worker that runs the schedulers, `trent audit
+   * prune`) starts one.
    */
   async prune(throughSeq: number): Promise<number> {
     this.#ensureIndexThread();
