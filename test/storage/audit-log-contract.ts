@@ -133,35 +133,25 @@ export function runAuditLogContract(name: string, open: () => Promise<AuditLogFi
       // processes leave them.
       await f.log.append([at(1, 50), at(2, 10)], link);
       await f.log.append([at(3, 90), at(4, 30)], link);
-      const digest = (n: number, from: number, to: number) => ({
-        number: n,
-        fromSeq: from,
-        toSeq: to,
-        createdAt: 1,
-        doc: '{}',
-      });
-      let seen: RangeStats | undefined;
-      await f.log.addDigest((_previous, head, stats) => {
-        seen = stats;
-        return digest(1, 1, head.seq);
-      });
-      assert.deepEqual(seen, {
+      // The stats a digest is made with; it is added when numbered, else nothing is.
+      const statsOfDigest = async (number?: number, fromSeq?: number) => {
+        let seen: RangeStats | undefined;
+        await f.log.addDigest((_previous, head, stats) => {
+          seen = stats;
+          if (number === undefined || fromSeq === undefined) return undefined;
+          return { number, fromSeq, toSeq: head.seq, createdAt: 1, doc: '{}' };
+        });
+        return seen;
+      };
+      assert.deepEqual(await statsOfDigest(1, 1), {
         count: 4,
         oldestEventTime: 1_700_000_010_000,
         newestEventTime: 1_700_000_090_000,
       });
       // The next digest: only the records after the first, whatever the first held.
-      await f.log.addDigest((_previous, _head, stats) => {
-        seen = stats;
-        return undefined;
-      });
-      assert.deepEqual(seen, { count: 0, oldestEventTime: undefined, newestEventTime: undefined });
+      assert.deepEqual(await statsOfDigest(), { count: 0, oldestEventTime: undefined, newestEventTime: undefined });
       await f.log.append([at(5, 70), at(6, 60)], link);
-      await f.log.addDigest((_previous, head, stats) => {
-        seen = stats;
-        return digest(2, 5, head.seq);
-      });
-      assert.deepEqual(seen, {
+      assert.deepEqual(await statsOfDigest(2, 5), {
         count: 2,
         oldestEventTime: 1_700_000_060_000,
         newestEventTime: 1_700_000_070_000,
