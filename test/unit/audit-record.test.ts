@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { canonicalJson } from '../../src/audit/canonical.js';
 import { buildApiCallRecord, cloudTrailTime, responseDate } from '../../src/audit/record.js';
@@ -13,6 +14,21 @@ import type { Shape } from '../../src/wire/shapes.js';
  * camelCased, keeping every other member.
  */
 const MARKER = 'SECRET-MARKER';
+
+/** The canonical text as docs/audit.md describes it, in Python: reads JSON texts, writes them back canonical. */
+const PYTHON_CANONICAL = `
+import json, re, sys
+def order(names):
+    index = sorted((n for n in names if re.fullmatch(r'0|[1-9][0-9]*', n) and int(n) <= 2**32 - 2), key=int)
+    return index + sorted((n for n in names if n not in index), key=lambda n: n.encode('utf-16-be'))
+def canon(v):
+    if isinstance(v, dict):
+        return '{' + ','.join(json.dumps(n, ensure_ascii=False) + ':' + canon(v[n]) for n in order(list(v))) + '}'
+    if isinstance(v, list):
+        return '[' + ','.join(canon(x) for x in v) + ']'
+    return json.dumps(v, ensure_ascii=False)
+print(json.dumps([canon(json.loads(t)) for t in json.load(sys.stdin)]))
+`;
 
 function fill(shape: Shape): { value: unknown; secret: boolean } {
   switch (shape.type) {
@@ -118,5 +134,24 @@ describe('audit record building', () => {
       canonicalJson({ b: 1, a: { d: [2, { z: 1, y: undefined }], c: null } }),
       '{"a":{"c":null,"d":[2,{"z":1}]},"b":1}',
     );
+  });
+
+  it('puts array-index member names first, in numeric order, as docs/audit.md says', () => {
+    assert.equal(
+      canonicalJson({ b: 1, '10': 'x', '9': 'y', '09': 'z', '4294967295': 'w', A: 2 }),
+      '{"9":"y","10":"x","09":"z","4294967295":"w","A":2,"b":1}',
+    );
+  });
+
+  it('can be recomputed outside JavaScript by the rule docs/audit.md gives', () => {
+    const values = [
+      { eventName: 'Encrypt', requestParameters: { encryptionContext: { '10': 'a', '9': 'b', tenant: 'ü', '😀': 1 } } },
+      { resources: [{ ARN: 'arn:aws:kms:us-east-1:111122223333:key/1', type: 'AWS::KMS::Key' }], '0': [1, 'a\n"b"'] },
+      { '\uff5e': 1, '\u{1f600}': 2, z: { '007': true, '7': false } },
+    ];
+    const texts = values.map((v) => canonicalJson(v));
+    const python = spawnSync('python3', ['-c', PYTHON_CANONICAL], { input: JSON.stringify(texts), encoding: 'utf8' });
+    assert.equal(python.status, 0, python.stderr);
+    assert.deepEqual(JSON.parse(python.stdout), texts);
   });
 });
