@@ -43,9 +43,16 @@ export interface LoadResult {
   peakRssMb: number | undefined;
   /**
    * CPU every other process on the machine used meanwhile (/proc/stat busy time less client and
-   * server): on a small shared machine, a busy neighbour makes the figures meaningless.
+   * server, steal not counted): on a small shared machine, a busy neighbour makes the figures
+   * meaningless.
    */
   otherCpuMs: number | undefined;
+  /**
+   * CPU time the hypervisor withheld from the machine's vCPUs meanwhile (/proc/stat steal): time a
+   * runnable process waited for a host CPU. On a VM whose host is busy it swings throughput by
+   * tens of percent between runs with nothing else running here.
+   */
+  stealCpuMs: number | undefined;
 }
 
 type Outcome = { status: number; body: string } | { error: string };
@@ -221,25 +228,25 @@ function percentile(sorted: Float64Array, q: number): number {
 interface CpuSnapshot {
   client: NodeJS.CpuUsage;
   server: number | undefined;
-  machine: number | undefined;
+  machine: MachineCpu | undefined;
 }
 
-type CpuSpent = Pick<LoadResult, 'clientCpuMs' | 'serverCpuMs' | 'otherCpuMs'>;
+type CpuSpent = Pick<LoadResult, 'clientCpuMs' | 'serverCpuMs' | 'otherCpuMs' | 'stealCpuMs'>;
 
 function cpuSnapshot(serverPid: number): CpuSnapshot {
-  return { client: process.cpuUsage(), server: treeCpuMs(serverPid), machine: machineBusyMs() };
+  return { client: process.cpuUsage(), server: treeCpuMs(serverPid), machine: machineCpuMs() };
 }
 
 function cpuSpent(before: CpuSnapshot, after: CpuSnapshot): CpuSpent {
   const client = process.cpuUsage(before.client);
   const clientCpuMs = (client.user + client.system) / 1000;
   const serverCpuMs = difference(before.server, after.server);
-  const machineMs = difference(before.machine, after.machine);
+  const machineMs = difference(before.machine?.busy, after.machine?.busy);
   const otherCpuMs =
     machineMs === undefined || serverCpuMs === undefined
       ? undefined
       : Math.max(0, machineMs - clientCpuMs - serverCpuMs);
-  return { clientCpuMs, serverCpuMs, otherCpuMs };
+  return { clientCpuMs, serverCpuMs, otherCpuMs, stealCpuMs: difference(before.machine?.steal, after.machine?.steal) };
 }
 
 let ticksPerSecond: number | undefined;
@@ -301,14 +308,20 @@ function peakRssMb(pid: number): number | undefined {
   return kib / 1024;
 }
 
-/** Busy time of all CPUs together: user, nice, system, irq, softirq, steal. */
-function machineBusyMs(): number | undefined {
+interface MachineCpu {
+  /** user, nice, system, irq and softirq time of all CPUs together */
+  busy: number;
+  steal: number;
+}
+
+function machineCpuMs(): MachineCpu | undefined {
   try {
     const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
     const [user, nice, system, , , irq, softirq, steal] = line.split(/\s+/).slice(1).map(Number);
     let busy = 0;
-    for (const ticks of [user, nice, system, irq, softirq, steal]) busy += ticks ?? 0;
-    return Number.isFinite(busy) ? ticksToMs(busy) : undefined;
+    for (const ticks of [user, nice, system, irq, softirq]) busy += ticks ?? 0;
+    if (!Number.isFinite(busy) || steal === undefined || !Number.isFinite(steal)) return undefined;
+    return { busy: ticksToMs(busy), steal: ticksToMs(steal) };
   } catch {
     return undefined;
   }

@@ -83,17 +83,23 @@ export function errorReport(rows: Row[]): string {
 }
 
 /**
- * Measurements during which other processes kept the machine busy (more than `threshold` of one
- * core on average); their figures measure the neighbours as much as the servers.
+ * Measurements during which other processes kept the machine busy, or the hypervisor withheld its
+ * CPUs (steal), for more than `threshold` of one core on average: their figures measure the
+ * neighbours as much as the servers.
  */
 export function noiseReport(rows: Row[], threshold = 0.15): string {
   const lines: string[] = [];
+  const share = (ms: number | undefined, result: LoadResult) => (ms === undefined ? 0 : ms / result.elapsedMs);
   for (const row of rows) {
     for (const [name, result] of results(row)) {
-      const share = result?.otherCpuMs === undefined ? 0 : result.otherCpuMs / result.elapsedMs;
-      if (share <= threshold) continue;
-      const percent = Math.round(share * 100);
-      lines.push(`  ${name} ${row.operation} c=${row.concurrency}: ${percent}% of a core`);
+      if (result === undefined) continue;
+      const causes = [
+        { what: 'other processes', share: share(result.otherCpuMs, result) },
+        { what: 'steal (the hypervisor)', share: share(result.stealCpuMs, result) },
+      ].filter((c) => c.share > threshold);
+      if (causes.length === 0) continue;
+      const said = causes.map((c) => `${c.what} ${Math.round(c.share * 100)}% of a core`).join(', ');
+      lines.push(`  ${name} ${row.operation} c=${row.concurrency}: ${said}`);
     }
   }
   return lines.join('\n');

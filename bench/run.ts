@@ -209,7 +209,7 @@ function progressLine(target: Target, c: Case, concurrency: number, result: Load
     `p99 ${result.p99Ms.toFixed(2)} ms, p99.9 ${result.p999Ms.toFixed(2)} ms, max ${result.maxMs.toFixed(1)} ms, ` +
     `RSS ${Math.round(result.peakRssMb ?? 0)} MB; ` +
     `CPU server ${percent(result.serverCpuMs, result)}, ` +
-    `client ${percent(result.clientCpuMs, result)}, others ${others}${errors}`
+    `client ${percent(result.clientCpuMs, result)}, others ${others}, steal ${percent(result.stealCpuMs, result)}${errors}`
   );
 }
 
@@ -243,7 +243,7 @@ function finish({ startedAt, targets, rows, crash }: Run, options: Options): num
   console.log(`results: ${path}`);
   const noise = noiseReport(rows);
   if (noise !== '') {
-    console.error(`\nWARNING: other processes were busy meanwhile; these figures are disturbed:`);
+    console.error(`\nWARNING: the machine was busy with more than the benchmark; these figures are disturbed:`);
     console.error(noise);
   }
   const errors = errorReport(rows);
