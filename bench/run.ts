@@ -37,6 +37,7 @@ import { Signer } from './signer.js';
  *   --postgres       instead: SQLite vs PostgreSQL vs two PostgreSQL nodes (bench/postgres-modes.ts)
  *   --scale          instead: Trent with 100,000 keys in the store (bench/scale.ts)
  *   --asymmetric     instead: costly asymmetric operations alone and beside Encrypt (bench/asymmetric.ts)
+ *   --split          instead: one process against two that share nothing, and the cluster (bench/split.ts)
  */
 const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RESULTS_DIR = join(PROJECT_ROOT, 'bench', 'results');
@@ -61,6 +62,9 @@ async function main(): Promise<number> {
   // `--asymmetric`: the costly asymmetric operations, alone and beside Encrypt, bench/asymmetric.ts.
   if (process.argv.includes('--asymmetric')) {
     return (await import('./asymmetric.js')).runAsymmetric(process.argv.slice(2));
+  }
+  if (process.argv.includes('--split')) {
+    return (await import('./split.js')).runSplit(process.argv.slice(2));
   }
   if (process.argv.includes('--scale')) {
     return (await import('./scale.js')).runScale(process.argv.slice(2));
