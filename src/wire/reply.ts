@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { KmsError } from '../errors.js';
+import { BlobOutput } from './blob-output.js';
 
 /**
  * Writing AWS JSON 1.1 replies. Every reply carries `x-amzn-RequestId` and a `Date` (Node adds
@@ -9,13 +10,31 @@ import type { KmsError } from '../errors.js';
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
 
 export function sendResult(res: ServerResponse, requestId: string, output: unknown): void {
-  const body = output === undefined ? '' : JSON.stringify(output);
+  // Encoded once: its length is the Content-Length, and the socket gets the same bytes.
+  const body = Buffer.from(output === undefined ? '' : replyJson(output), 'utf8');
   res.writeHead(200, {
     'Content-Type': CONTENT_TYPE,
-    'Content-Length': Buffer.byteLength(body),
+    'Content-Length': body.length,
     'x-amzn-RequestId': requestId,
   });
   res.end(body);
+}
+
+/**
+ * The output as JSON.stringify writes it, except that a top-level blob member's base64 text goes in
+ * without the escape scan (BlobOutput). Nested values go through JSON.stringify whole.
+ */
+export function replyJson(output: unknown): string {
+  if (output === null || typeof output !== 'object' || Array.isArray(output)) return JSON.stringify(output);
+  const members = output as Record<string, unknown>;
+  let text = '';
+  for (const name of Object.keys(members)) {
+    const value = members[name];
+    const json = value instanceof BlobOutput ? `"${value.base64}"` : JSON.stringify(value);
+    if (json === undefined) continue;
+    text += `${text === '' ? '{' : ','}${JSON.stringify(name)}:${json}`;
+  }
+  return text === '' ? '{}' : `${text}}`;
 }
 
 export function sendError(res: ServerResponse, requestId: string, error: KmsError): void {

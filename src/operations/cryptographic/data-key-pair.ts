@@ -4,6 +4,7 @@ import type { EncryptionContext } from '../../keys/encryption-context.js';
 import { keySpecEntry } from '../../keys/key-specs.js';
 import { dataKeyPairConditions } from '../../keys/request-conditions.js';
 import { encryptSymmetric } from '../../keys/symmetric.js';
+import { blobOutput } from '../../wire/blob-output.js';
 import {
   BooleanType,
   EncryptionContextType,
@@ -59,8 +60,8 @@ export async function generateDataKeyPair(
   return {
     privateKey: pair.privateKey,
     out: {
-      PrivateKeyCiphertextBlob: blob.toString('base64'),
-      PublicKey: pair.publicKey.toString('base64'),
+      PrivateKeyCiphertextBlob: blobOutput(blob),
+      PublicKey: blobOutput(pair.publicKey),
       KeyId: key.arn,
       KeyPairSpec: input.KeyPairSpec,
       KeyMaterialId: materialId,

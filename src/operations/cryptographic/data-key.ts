@@ -3,6 +3,7 @@ import { ValidationException } from '../../errors.js';
 import type { EncryptionContext } from '../../keys/encryption-context.js';
 import { encryptionConditions } from '../../keys/request-conditions.js';
 import { encryptSymmetric } from '../../keys/symmetric.js';
+import { blobOutput } from '../../wire/blob-output.js';
 import {
   BooleanType,
   DATA_KEY_SPECS,
@@ -57,7 +58,7 @@ export async function generateDataKey(
   finishDryRun(input.DryRun);
   const plaintext = randomBytes(length);
   const { blob, materialId } = await encryptSymmetric(ctx.keys, key, plaintext, input.EncryptionContext);
-  return { plaintext, CiphertextBlob: blob.toString('base64'), KeyId: key.arn, KeyMaterialId: materialId };
+  return { plaintext, CiphertextBlob: blobOutput(blob), KeyId: key.arn, KeyMaterialId: materialId };
 }
 
 /** Exactly one of KeySpec and NumberOfBytes (reference §4.4). */

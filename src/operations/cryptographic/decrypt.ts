@@ -2,6 +2,7 @@ import { checkAsymmetricEncryption, decryptAsymmetric } from '../../keys/asymmet
 import type { EncryptionContext } from '../../keys/encryption-context.js';
 import { requireKeyUsage } from '../../keys/key-usage.js';
 import { encryptionConditions } from '../../keys/request-conditions.js';
+import { blobOutput } from '../../wire/blob-output.js';
 import {
   BooleanType,
   CiphertextType,
@@ -62,7 +63,7 @@ export const Decrypt = defineOperation({
       }
       finishDryRun(input.DryRun);
       const plaintext = await decryptAsymmetric(ctx.keys, key, encryption, input.CiphertextBlob as Buffer);
-      const Plaintext = plaintext.toString('base64');
+      const Plaintext = blobOutput(plaintext);
       plaintext.fill(0);
       return { KeyId: key.arn, Plaintext, EncryptionAlgorithm: encryption.algorithm };
     }
@@ -87,7 +88,7 @@ export const Decrypt = defineOperation({
     });
     finishDryRun(input.DryRun);
     const { plaintext, materialId } = await opened.decrypt();
-    const Plaintext = plaintext.toString('base64');
+    const Plaintext = blobOutput(plaintext);
     plaintext.fill(0);
     return { KeyId: opened.key.arn, Plaintext, EncryptionAlgorithm: opened.algorithm, KeyMaterialId: materialId };
   },

@@ -4,6 +4,7 @@ import { ValidationException } from '../../errors.js';
 import { requireAlgorithm, requireKeyUsage } from '../../keys/key-usage.js';
 import { keyAgreementConditions } from '../../keys/request-conditions.js';
 import { currentMaterial } from '../../keys/signing.js';
+import { blobOutput } from '../../wire/blob-output.js';
 import {
   BooleanType,
   enumOf,
@@ -61,7 +62,7 @@ export const DeriveSharedSecret = defineOperation({
       privateKey.asymmetricKeyDetails?.namedCurve === 'prime256v1'
         ? ecdhSharedSecret(privateKey, peer)
         : await offThread('ecdhSharedSecret', privateKey, peer);
-    const SharedSecret = secret.toString('base64');
+    const SharedSecret = blobOutput(secret);
     secret.fill(0);
     return { KeyId: key.arn, SharedSecret, KeyAgreementAlgorithm: 'ECDH', KeyOrigin: key.origin };
   },

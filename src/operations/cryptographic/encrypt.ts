@@ -3,6 +3,7 @@ import type { EncryptionContext } from '../../keys/encryption-context.js';
 import { requireKeyUsage } from '../../keys/key-usage.js';
 import { encryptionConditions } from '../../keys/request-conditions.js';
 import { encryptSymmetric } from '../../keys/symmetric.js';
+import { blobOutput } from '../../wire/blob-output.js';
 import {
   BooleanType,
   ENCRYPTION_ALGORITHMS,
@@ -55,7 +56,7 @@ export const Encrypt = defineOperation({
       finishDryRun(input.DryRun);
       const ciphertext = await encryptAsymmetric(ctx.keys, key, encryption, input.Plaintext);
       return {
-        CiphertextBlob: ciphertext.toString('base64'),
+        CiphertextBlob: blobOutput(ciphertext),
         KeyId: key.arn,
         EncryptionAlgorithm: encryption.algorithm,
       };
@@ -64,6 +65,6 @@ export const Encrypt = defineOperation({
     const algorithm = requireSymmetricAlgorithm(key, input.EncryptionAlgorithm);
     finishDryRun(input.DryRun);
     const { blob } = await encryptSymmetric(ctx.keys, key, input.Plaintext, input.EncryptionContext);
-    return { CiphertextBlob: blob.toString('base64'), KeyId: key.arn, EncryptionAlgorithm: algorithm };
+    return { CiphertextBlob: blobOutput(blob), KeyId: key.arn, EncryptionAlgorithm: algorithm };
   },
 });

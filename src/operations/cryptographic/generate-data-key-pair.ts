@@ -1,3 +1,4 @@
+import { blobOutput } from '../../wire/blob-output.js';
 import { RecipientType, structure } from '../../wire/shapes.js';
 import { defineOperation } from '../operation.js';
 import { dataKeyPairMembers, type GenerateDataKeyPairInput, generateDataKeyPair } from './data-key-pair.js';
@@ -9,7 +10,7 @@ export const GenerateDataKeyPair = defineOperation({
   async handle(ctx, input: GenerateDataKeyPairInput) {
     refuseRecipient(input.Recipient);
     const { privateKey, out } = await generateDataKeyPair(ctx, input, 'GenerateDataKeyPair');
-    const PrivateKeyPlaintext = privateKey.toString('base64');
+    const PrivateKeyPlaintext = blobOutput(privateKey);
     privateKey.fill(0);
     return { ...out, PrivateKeyPlaintext };
   },

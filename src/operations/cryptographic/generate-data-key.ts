@@ -1,3 +1,4 @@
+import { blobOutput } from '../../wire/blob-output.js';
 import { RecipientType, structure } from '../../wire/shapes.js';
 import { defineOperation } from '../operation.js';
 import { dataKeyMembers, type GenerateDataKeyInput, generateDataKey } from './data-key.js';
@@ -9,7 +10,7 @@ export const GenerateDataKey = defineOperation({
   async handle(ctx, input: GenerateDataKeyInput) {
     refuseRecipient(input.Recipient);
     const { plaintext, ...out } = await generateDataKey(ctx, input, 'GenerateDataKey');
-    const Plaintext = plaintext.toString('base64');
+    const Plaintext = blobOutput(plaintext);
     plaintext.fill(0);
     return { ...out, Plaintext };
   },

@@ -1,4 +1,5 @@
 import { hmac } from '../../crypto/hmac.js';
+import { blobOutput } from '../../wire/blob-output.js';
 import { structure } from '../../wire/shapes.js';
 import { defineOperation } from '../operation.js';
 import { finishDryRun } from './dry-run.js';
@@ -26,6 +27,6 @@ export const GenerateMac = defineOperation({
     );
     finishDryRun(input.DryRun);
     const mac = hmac(await material(), hash, input.Message);
-    return { Mac: mac.toString('base64'), MacAlgorithm: input.MacAlgorithm, KeyId: key.arn };
+    return { Mac: blobOutput(mac), MacAlgorithm: input.MacAlgorithm, KeyId: key.arn };
   },
 });

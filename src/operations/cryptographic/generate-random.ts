@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { CustomKeyStoreNotFoundException, ValidationException } from '../../errors.js';
+import { blobOutput } from '../../wire/blob-output.js';
 import { NumberOfBytesType, RecipientType, structure } from '../../wire/shapes.js';
 import { defineOperation } from '../operation.js';
 import { refuseRecipient } from './dry-run.js';
@@ -25,6 +26,6 @@ export const GenerateRandom = defineOperation({
       throw new CustomKeyStoreNotFoundException(`Custom key store ${input.CustomKeyStoreId} does not exist.`);
     }
     refuseRecipient(input.Recipient);
-    return { Plaintext: randomBytes(input.NumberOfBytes).toString('base64') };
+    return { Plaintext: blobOutput(randomBytes(input.NumberOfBytes)) };
   },
 });

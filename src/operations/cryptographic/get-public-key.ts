@@ -1,6 +1,7 @@
 import { UnsupportedOperationException } from '../../errors.js';
 import { algorithmLists, legacyKeySpec } from '../../keys/key-metadata.js';
 import { keySpecEntry } from '../../keys/key-specs.js';
+import { blobOutput } from '../../wire/blob-output.js';
 import { GrantTokenList, KeyIdType, structure } from '../../wire/shapes.js';
 import { defineOperation } from '../operation.js';
 
@@ -26,7 +27,7 @@ export const GetPublicKey = defineOperation({
     const publicKey = await ctx.keys.publicKey(key);
     return {
       KeyId: key.arn,
-      PublicKey: publicKey.toString('base64'),
+      PublicKey: blobOutput(publicKey),
       CustomerMasterKeySpec: legacyKeySpec(key.keySpec),
       KeySpec: key.keySpec,
       KeyUsage: key.keyUsage,

@@ -9,6 +9,7 @@ import type { EncryptionContext } from '../../keys/encryption-context.js';
 import { requireKeyUsage } from '../../keys/key-usage.js';
 import { reEncryptConditions } from '../../keys/request-conditions.js';
 import { encryptSymmetric } from '../../keys/symmetric.js';
+import { blobOutput } from '../../wire/blob-output.js';
 import {
   BooleanType,
   CiphertextType,
@@ -147,7 +148,7 @@ export const ReEncrypt = defineOperation({
         materialId = sealed.materialId;
       }
       return {
-        CiphertextBlob: ciphertext.toString('base64'),
+        CiphertextBlob: blobOutput(ciphertext),
         SourceKeyId: source.key.arn,
         KeyId: destination.arn,
         SourceEncryptionAlgorithm: source.algorithm,

@@ -1,6 +1,7 @@
 import { requireAlgorithm, requireKeyUsage } from '../../keys/key-usage.js';
 import { signingConditions } from '../../keys/request-conditions.js';
 import { checkMessage, signWith } from '../../keys/signing.js';
+import { blobOutput } from '../../wire/blob-output.js';
 import {
   BooleanType,
   enumOf,
@@ -47,6 +48,6 @@ export const Sign = defineOperation({
     const request = checkMessage(input.SigningAlgorithm, input.MessageType, input.Message);
     finishDryRun(input.DryRun);
     const signature = await signWith(ctx.keys, key, request);
-    return { KeyId: key.arn, Signature: signature.toString('base64'), SigningAlgorithm: input.SigningAlgorithm };
+    return { KeyId: key.arn, Signature: blobOutput(signature), SigningAlgorithm: input.SigningAlgorithm };
   },
 });

@@ -9,6 +9,7 @@ import {
 } from '../../keys/imported-material.js';
 import { epochSeconds } from '../../keys/key-metadata.js';
 import { wrappingConditions } from '../../keys/request-conditions.js';
+import { blobOutput } from '../../wire/blob-output.js';
 import { enumOf, KeyIdType, structure } from '../../wire/shapes.js';
 import { defineOperation } from '../operation.js';
 
@@ -50,8 +51,8 @@ export const GetParametersForImport = defineOperation({
       const token = createImportToken(ctx.keys, key.arn, input.WrappingAlgorithm, pair.privateKey, validTo);
       return {
         KeyId: key.arn,
-        ImportToken: token.toString('base64'),
-        PublicKey: pair.publicKey.toString('base64'),
+        ImportToken: blobOutput(token),
+        PublicKey: blobOutput(pair.publicKey),
         ParametersValidTo: epochSeconds(validTo),
       };
     } finally {
