@@ -113,39 +113,43 @@ export function isReadOnly(eventName: string): boolean {
   return !MUTATING.test(eventName);
 }
 
+/*
+ * The builders below list each object's members in canonical order (sorted, capitals first; an
+ * absent optional member is undefined in its place), so that canonicalJson stringifies the record
+ * as it is instead of sorting a copy of it (canonical.ts). The order is otherwise meaningless.
+ */
+
 export function buildApiCallRecord(call: ApiCall, meta: RequestMeta): AuditRecord {
-  const accountId = call.caller?.accountId ?? meta.defaultAccountId;
-  const record: AuditRecord = {
-    eventVersion: EVENT_VERSION,
-    userIdentity: userIdentity(call.caller, meta.accessKeyId),
-    eventTime: cloudTrailTime(meta.time),
-    eventSource: EVENT_SOURCE,
-    eventName: call.eventName,
-    awsRegion: meta.region,
-    sourceIPAddress: meta.sourceIp,
-    requestParameters: requestParameters(call),
-    responseElements: call.error === undefined ? responseElements(call.eventName, call.output) : null,
-    requestID: meta.requestId,
-    eventID: meta.eventId,
-    readOnly: isReadOnly(call.eventName),
-    eventType: 'AwsApiCall',
+  const error = call.error;
+  const trentDetail =
+    error?.detail === undefined && call.policyTrace === undefined
+      ? undefined
+      : { detail: error?.detail, policyTrace: call.policyTrace };
+  return {
     apiVersion: API_VERSION,
-    managementEvent: true,
-    recipientAccountId: accountId,
+    awsRegion: meta.region,
+    errorCode: error === undefined ? undefined : errorCode(error.code),
+    errorMessage: error === undefined || error.message === '' ? undefined : truncate(error.message),
     eventCategory: 'Management',
+    eventID: meta.eventId,
+    eventName: call.eventName,
+    eventSource: EVENT_SOURCE,
+    eventTime: cloudTrailTime(meta.time),
+    eventType: 'AwsApiCall',
+    eventVersion: EVENT_VERSION,
+    managementEvent: true,
+    readOnly: isReadOnly(call.eventName),
+    recipientAccountId: call.caller?.accountId ?? meta.defaultAccountId,
+    requestID: meta.requestId,
+    requestParameters: requestParameters(call),
+    resources: call.keyArns.length > 0 ? resources(call.keyArns) : undefined,
+    responseElements: error === undefined ? responseElements(call.eventName, call.output) : null,
+    sourceIPAddress: meta.sourceIp,
+    trentDetail,
+    userAgent: meta.userAgent === undefined ? undefined : truncate(meta.userAgent),
+    userIdentity: userIdentity(call.caller, meta.accessKeyId),
+    vpcEndpointId: meta.vpcEndpointId,
   };
-  if (meta.userAgent !== undefined) record.userAgent = truncate(meta.userAgent);
-  if (meta.vpcEndpointId !== undefined) record.vpcEndpointId = meta.vpcEndpointId;
-  if (call.error !== undefined) {
-    record.errorCode = errorCode(call.error.code);
-    if (call.error.message !== '') record.errorMessage = truncate(call.error.message);
-  }
-  if (call.keyArns.length > 0) record.resources = resources(call.keyArns);
-  const trentDetail: AuditRecord['trentDetail'] = {};
-  if (call.error?.detail !== undefined) trentDetail.detail = call.error.detail;
-  if (call.policyTrace !== undefined) trentDetail.policyTrace = call.policyTrace;
-  if (Object.keys(trentDetail).length > 0) record.trentDetail = trentDetail;
-  return record;
 }
 
 /** A KMS-initiated event (DeleteKey at the end of the waiting period, RotateKey, …). */
@@ -159,58 +163,62 @@ export function buildServiceEventRecord(event: {
   time: number;
 }): AuditRecord {
   return {
-    eventVersion: EVENT_VERSION,
-    userIdentity: { type: 'AWSService', accountId: event.accountId, invokedBy: 'AWS Internal' },
-    eventTime: cloudTrailTime(event.time),
-    eventSource: EVENT_SOURCE,
-    eventName: event.eventName,
     awsRegion: event.region,
-    sourceIPAddress: 'AWS Internal',
-    requestParameters: null,
-    responseElements: null,
-    requestID: event.requestId,
-    eventID: event.eventId,
-    readOnly: false,
-    resources: resources([event.keyArn]),
-    eventType: 'AwsServiceEvent',
-    managementEvent: true,
-    recipientAccountId: event.accountId,
     eventCategory: 'Management',
+    eventID: event.eventId,
+    eventName: event.eventName,
+    eventSource: EVENT_SOURCE,
+    eventTime: cloudTrailTime(event.time),
+    eventType: 'AwsServiceEvent',
+    eventVersion: EVENT_VERSION,
+    managementEvent: true,
+    readOnly: false,
+    recipientAccountId: event.accountId,
+    requestID: event.requestId,
+    requestParameters: null,
+    resources: resources([event.keyArn]),
+    responseElements: null,
     serviceEventDetails: { keyId: event.keyArn },
+    sourceIPAddress: 'AWS Internal',
+    userIdentity: { accountId: event.accountId, invokedBy: 'AWS Internal', type: 'AWSService' },
   };
 }
 
 function userIdentity(caller: Caller | undefined, accessKeyId: string | undefined): UserIdentity {
   if (caller === undefined) {
-    return accessKeyId === undefined ? { type: 'Unknown' } : { type: 'Unknown', accessKeyId };
+    return { accessKeyId, type: 'Unknown' };
   }
-  const identity: UserIdentity = {
-    type: caller.type,
-    principalId: caller.type === 'Root' ? caller.accountId : caller.accessKeyId,
-    arn: caller.arn,
-    accountId: caller.accountId,
-    accessKeyId: caller.accessKeyId,
-  };
-  if (caller.userName !== undefined) identity.userName = caller.userName;
-  if (caller.invokedBy !== undefined) identity.invokedBy = caller.invokedBy.principal;
   const session = caller.session;
-  if (session !== undefined) {
-    identity.principalId = `${session.roleId}:${session.sessionName}`;
-    identity.sessionContext = {
-      sessionIssuer: {
-        type: 'Role',
-        principalId: session.roleId,
-        arn: session.roleArn,
-        accountId: caller.accountId,
-        userName: session.roleName,
-      },
-      attributes: {
-        creationDate: new Date(session.createdAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-        mfaAuthenticated: 'false',
-      },
-    };
-  }
-  return identity;
+  return {
+    accessKeyId: caller.accessKeyId,
+    accountId: caller.accountId,
+    arn: caller.arn,
+    invokedBy: caller.invokedBy?.principal,
+    principalId:
+      session !== undefined
+        ? `${session.roleId}:${session.sessionName}`
+        : caller.type === 'Root'
+          ? caller.accountId
+          : caller.accessKeyId,
+    sessionContext:
+      session === undefined
+        ? undefined
+        : {
+            attributes: {
+              creationDate: new Date(session.createdAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+              mfaAuthenticated: 'false',
+            },
+            sessionIssuer: {
+              accountId: caller.accountId,
+              arn: session.roleArn,
+              principalId: session.roleId,
+              type: 'Role',
+              userName: session.roleName,
+            },
+          },
+    type: caller.type,
+    userName: caller.userName,
+  };
 }
 
 function requestParameters(call: ApiCall): Record<string, unknown> | null {
@@ -271,7 +279,7 @@ function errorCode(code: string): string {
 }
 
 function resources(arns: readonly string[]): NonNullable<AuditRecord['resources']> {
-  return [...new Set(arns)].map((arn) => ({ accountId: arn.split(':')[4] ?? '', type: 'AWS::KMS::Key', ARN: arn }));
+  return [...new Set(arns)].map((arn) => ({ ARN: arn, accountId: arn.split(':')[4] ?? '', type: 'AWS::KMS::Key' }));
 }
 
 function truncate(text: string): string {

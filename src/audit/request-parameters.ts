@@ -44,6 +44,8 @@ function compile(shape: Shape): Projector | undefined {
         const project = compile(memberShape);
         if (project !== undefined) members.push([name, camelCase(name), project]);
       }
+      // In canonical order, so that the record's canonical text needs no sorted copy (record.ts).
+      members.sort(([, a], [, b]) => (a < b ? -1 : a > b ? 1 : 0));
       return (v) => {
         if (v === null || typeof v !== 'object') return undefined;
         const out: Record<string, unknown> = {};

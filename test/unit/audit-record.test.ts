@@ -143,6 +143,49 @@ describe('audit record building', () => {
     );
   });
 
+  it('keeps a member named __proto__, in sorted objects and unsorted ones alike', () => {
+    assert.equal(canonicalJson(JSON.parse('{"a":{"__proto__":1,"b":2}}')), '{"a":{"__proto__":1,"b":2}}');
+    assert.equal(canonicalJson(JSON.parse('{"a":{"b":2,"__proto__":1}}')), '{"a":{"__proto__":1,"b":2}}');
+  });
+
+  it('writes what a sorted copy of the value stringifies to, for values sorted or not', () => {
+    // The definition: JSON.stringify of a copy with every object's members sorted (canonical.ts
+    // skips the copy where a value is in that order already).
+    const sortedCopy = (value: unknown): unknown => {
+      if (Array.isArray(value)) return value.map(sortedCopy);
+      if (value === null || typeof value !== 'object') return value;
+      const out: Record<string, unknown> = Object.create(null);
+      for (const name of Object.keys(value).sort()) {
+        const member = (value as Record<string, unknown>)[name];
+        if (member !== undefined) out[name] = sortedCopy(member);
+      }
+      return out;
+    };
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const names = ['a', 'b', 'B', 'ab', '0', '9', '10', '01', '-1', 'é', '😀', '__proto__', ''];
+    const leaves = ['x"\n', 'ü', 1.5, -0, Number.NaN, true, null, undefined, new Date(0), Buffer.from('ab')];
+    const make = (depth: number): unknown => {
+      const kind = random(depth > 3 ? 1 : 3);
+      if (kind === 0) return leaves[random(leaves.length)];
+      if (kind === 1) return Array.from({ length: random(4) }, () => make(depth + 1));
+      const chosen = Array.from({ length: random(6) }, () => names[random(names.length)] as string);
+      if (random(2) === 0) chosen.sort();
+      const object: Record<string, unknown> = JSON.parse('{}');
+      for (const name of chosen) {
+        Object.defineProperty(object, name, { value: make(depth + 1), enumerable: true, configurable: true });
+      }
+      return object;
+    };
+    for (let i = 0; i < 20_000; i++) {
+      const value = make(0);
+      assert.equal(canonicalJson(value), JSON.stringify(sortedCopy(value)));
+    }
+  });
+
   it('can be recomputed outside JavaScript by the rule docs/audit.md gives', () => {
     const values = [
       { eventName: 'Encrypt', requestParameters: { encryptionContext: { '10': 'a', '9': 'b', tenant: 'ü', '😀': 1 } } },
