@@ -4,8 +4,9 @@ import { camelCase, type ParameterFilter } from './request-parameters.js';
 
 /**
  * One audit record in CloudTrail's event shape (reference §5.1), built by a pure function from
- * what the request path knows. Field order does not matter: records are stored and hashed in
- * canonical JSON (canonical.ts).
+ * what the request path knows. Records are stored and hashed in canonical JSON (canonical.ts), so
+ * the order of their members never shows; the builders below keep it canonical only because that
+ * makes the text cheaper to write.
  */
 export const EVENT_VERSION = '1.11';
 export const EVENT_SOURCE = 'kms.amazonaws.com';
@@ -116,7 +117,7 @@ export function isReadOnly(eventName: string): boolean {
 /*
  * The builders below list each object's members in canonical order (sorted, capitals first; an
  * absent optional member is undefined in its place), so that canonicalJson stringifies the record
- * as it is instead of sorting a copy of it (canonical.ts). The order is otherwise meaningless.
+ * as it is instead of sorting a copy of it.
  */
 
 export function buildApiCallRecord(call: ApiCall, meta: RequestMeta): AuditRecord {
