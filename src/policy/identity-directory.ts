@@ -36,8 +36,13 @@ export class IdentityDirectory {
     private readonly maxEntries = 10_000,
   ) {}
 
-  async identity(caller: Caller): Promise<CallerIdentity> {
-    await this.refresh();
+  identity(caller: Caller): Promise<CallerIdentity> {
+    // Between version checks the cached promise is returned as it is: no await on the hot path.
+    if (Date.now() - this.checkedAt < this.refreshMs) return this.cached(caller);
+    return this.refresh().then(() => this.cached(caller));
+  }
+
+  private cached(caller: Caller): Promise<CallerIdentity> {
     // Two sessions of one role may share a session name but not their tags: key sessions by key id.
     const id = caller.session === undefined ? caller.arn : `${caller.arn}#${caller.accessKeyId}`;
     let entry = this.cache.get(id);
