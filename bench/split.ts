@@ -66,12 +66,13 @@ export async function runSplit(argv: string[]): Promise<number> {
         const failed = [single, ...halves, cluster].find((r) => r.errors > 0);
         if (failed !== undefined) throw new Error(`requests failed: ${failed.errorSamples[0]}`);
         const split = halves.reduce((sum, r) => sum + r.requestsPerSecond, 0);
-        const entry = { concurrency, round, single, halves, cluster, splitOverOne: split / single.requestsPerSecond };
-        results.push({ ...entry, workersOverOne: cluster.requestsPerSecond / single.requestsPerSecond });
+        const splitOverOne = split / single.requestsPerSecond;
+        const workersOverOne = cluster.requestsPerSecond / single.requestsPerSecond;
+        results.push({ concurrency, round, single, halves, cluster, splitOverOne, workersOverOne });
         console.error(
           `  c=${concurrency} round ${round}: one ${rps(single)} req/s, split ${Math.round(split)} ` +
-            `(${halves.map(rps).join(' + ')}) = ${ratio(entry.splitOverOne)}, workers ${rps(cluster)} = ` +
-            `${ratio(cluster.requestsPerSecond / single.requestsPerSecond)}; steal ${steal([single, halves[0] as LoadResult, cluster])}`,
+            `(${halves.map(rps).join(' + ')}) = ${ratio(splitOverOne)}, workers ${rps(cluster)} = ` +
+            `${ratio(workersOverOne)}; steal ${steal([single, halves[0] as LoadResult, cluster])}`,
         );
       }
     }

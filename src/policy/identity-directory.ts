@@ -38,8 +38,9 @@ export class IdentityDirectory {
 
   identity(caller: Caller): Promise<CallerIdentity> {
     // Between version checks the cached promise is returned as it is: no await on the hot path.
-    if (Date.now() - this.checkedAt < this.refreshMs) return this.cached(caller);
-    return this.refresh().then(() => this.cached(caller));
+    const now = Date.now();
+    if (now - this.checkedAt < this.refreshMs) return this.cached(caller);
+    return this.refresh(now).then(() => this.cached(caller));
   }
 
   private cached(caller: Caller): Promise<CallerIdentity> {
@@ -71,9 +72,8 @@ export class IdentityDirectory {
     this.checkedAt = 0;
   }
 
-  private async refresh(): Promise<void> {
-    const now = Date.now();
-    if (now - this.checkedAt < this.refreshMs) return;
+  /** Compares the store's identity version (identity() calls it at most once per `refreshMs`). */
+  private async refresh(now: number): Promise<void> {
     this.checkedAt = now;
     const version = await this.store.identityVersion();
     if (version !== this.version) {
