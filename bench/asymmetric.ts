@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { call, type LoadResult, measure } from './load.js';
+import { call, DEFAULT_PREWARM_SECONDS, type LoadResult, measure, warmUp } from './load.js';
 import { writeResults } from './report.js';
 import { startTrent, type Target } from './servers.js';
 import { Signer } from './signer.js';
@@ -13,6 +13,7 @@ import { Signer } from './signer.js';
  * operation uses one core whatever the concurrency, and every Encrypt beside it waits for it.
  *
  *   --duration N   seconds per measurement (default 4), after --warmup N (default 1)
+ *   --prewarm N    seconds of Encrypt before the first measurement (default 10; see load.ts)
  */
 interface Heavy {
   label: string;
@@ -83,6 +84,7 @@ export async function runAsymmetric(argv: string[]): Promise<number> {
     options: {
       duration: { type: 'string', default: '4' },
       warmup: { type: 'string', default: '1' },
+      prewarm: { type: 'string', default: String(DEFAULT_PREWARM_SECONDS) },
     },
   });
   const durationMs = Number(values.duration) * 1000;
@@ -103,6 +105,7 @@ export async function runAsymmetric(argv: string[]): Promise<number> {
       KeyId: symmetric.KeyMetadata.KeyId,
       Plaintext: randomBytes(1024).toString('base64'),
     });
+    await warmUp(trent, [{ signer, operation: 'Encrypt', body: encrypt }], Number(values.prewarm) * 1000);
     const alone = await load('Encrypt', encrypt, 8);
     const rows: { label: string; alone: LoadResult; beside: LoadResult; encrypt: LoadResult }[] = [];
     for (const heavy of HEAVY) {

@@ -100,6 +100,38 @@ export async function measure(spec: LoadSpec): Promise<LoadResult> {
 }
 
 /**
+ * Seconds of load a server gets before its first measurement (`--prewarm`). A fresh Node server
+ * serves its first several thousand requests before V8 has compiled the request path and grown its
+ * heap: on the 2-core VM of docs/benchmarks.md a fresh Trent spent ~1,100 µs of CPU per Encrypt
+ * in its first 2 s at concurrency 16 and ~370 µs from about the seventh second on. Measured
+ * earlier, a figure reports the warm-up, not the server; every bench warms each server first.
+ */
+export const DEFAULT_PREWARM_SECONDS = 10;
+
+/** The concurrency of the warm-up: the issue's headline concurrency. */
+const PREWARM_CONCURRENCY = 16;
+
+export type WarmUpLoad = Pick<LoadSpec, 'signer' | 'operation' | 'body'>;
+
+/**
+ * Load whose results are discarded: `ms` shared evenly among `loads`, one after another, at
+ * concurrency 16. Failures are not reported here: the measurements that follow send the same
+ * requests and report theirs.
+ */
+export async function warmUp(target: Target, loads: readonly WarmUpLoad[], ms: number): Promise<void> {
+  if (ms <= 0 || loads.length === 0) return;
+  const agent = new Agent({ keepAlive: true, maxSockets: PREWARM_CONCURRENCY });
+  try {
+    for (const load of loads) {
+      const spec = { ...load, target, concurrency: PREWARM_CONCURRENCY, warmupMs: 0, durationMs: 0 };
+      await runPhase(spec, agent, ms / loads.length, new Recorder());
+    }
+  } finally {
+    agent.destroy();
+  }
+}
+
+/**
  * Sends every body once, `concurrency` at a time, over keep-alive connections; returns how many
  * failed. For warming a server up (every key of a large store used once), not for measuring.
  */

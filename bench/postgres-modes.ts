@@ -3,7 +3,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { setUp } from './cases.js';
-import { measure } from './load.js';
+import { DEFAULT_PREWARM_SECONDS, measure, warmUp } from './load.js';
 import { startTrent, type Target } from './servers.js';
 import { Signer } from './signer.js';
 
@@ -14,6 +14,8 @@ import { Signer } from './signer.js';
  *
  *   --duration N      seconds per measurement (default 5), after a warm-up
  *   --warmup N        seconds of warm-up (default 1)
+ *   --prewarm N       seconds of Encrypt per node before a mode's first measurement (default 10;
+ *                     see load.ts)
  *   --concurrency N   request loops in all (default 32; two nodes get N/2 each)
  *
  * The database: TRENT_BENCH_POSTGRES_URL, else TRENT_TEST_POSTGRES_URL, else
@@ -41,6 +43,7 @@ export async function runPostgresModes(argv: string[]): Promise<number> {
     options: {
       duration: { type: 'string', default: '5' },
       warmup: { type: 'string', default: '1' },
+      prewarm: { type: 'string', default: String(DEFAULT_PREWARM_SECONDS) },
       concurrency: { type: 'string', default: '32' },
     },
   });
@@ -73,7 +76,7 @@ export async function runPostgresModes(argv: string[]): Promise<number> {
     for (const start of modes) {
       const mode = await start();
       try {
-        const figures = await measureMode(mode, concurrency, warmupMs, durationMs);
+        const figures = await measureMode(mode, concurrency, warmupMs, durationMs, Number(values.prewarm) * 1000);
         results.set(mode.name, figures);
         console.log(
           `${mode.name.padEnd(22)} Encrypt ${figures.encrypt.toFixed(0).padStart(7)}/s   CreateKey ${figures.createKey
@@ -117,7 +120,13 @@ async function withStore(store: string, start: () => Promise<Target>): Promise<T
 }
 
 /** Encrypt and CreateKey, each with the loops spread evenly over the mode's nodes, rates summed. */
-async function measureMode(mode: Mode, concurrency: number, warmupMs: number, durationMs: number): Promise<Figures> {
+async function measureMode(
+  mode: Mode,
+  concurrency: number,
+  warmupMs: number,
+  durationMs: number,
+  prewarmMs: number,
+): Promise<Figures> {
   const setups = await Promise.all(mode.nodes.map((n) => setUp(n)));
   // Both nodes encrypt under one key (made on the first), as clients behind a load balancer would.
   const keyId = setups[0]?.keyId ?? '';
@@ -134,7 +143,13 @@ async function measureMode(mode: Mode, concurrency: number, warmupMs: number, du
       errors: results.reduce((sum, r) => sum + r.errors, 0),
     };
   };
-  const encrypt = await run('Encrypt', JSON.stringify({ KeyId: keyId, Plaintext: plaintext }));
+  const encryptBody = JSON.stringify({ KeyId: keyId, Plaintext: plaintext });
+  await Promise.all(
+    mode.nodes.map((target) =>
+      warmUp(target, [{ signer: new Signer(target), operation: 'Encrypt', body: encryptBody }], prewarmMs),
+    ),
+  );
+  const encrypt = await run('Encrypt', encryptBody);
   const createKey = await run('CreateKey', JSON.stringify({ Description: 'bench' }));
   return { encrypt: encrypt.rate, createKey: createKey.rate, errors: encrypt.errors + createKey.errors };
 }

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CASES, type Case, type Setup, setUp } from './cases.js';
-import { type LoadResult, measure } from './load.js';
+import { DEFAULT_PREWARM_SECONDS, type LoadResult, measure, type WarmUpLoad, warmUp } from './load.js';
 import { errorReport, formatTable, noiseReport, type Row, writeResults } from './report.js';
 import {
   type Credentials,
@@ -27,6 +27,8 @@ import { Signer } from './signer.js';
  *
  *   --duration N     seconds per measurement (default 4), after a warm-up
  *   --warmup N       seconds of warm-up per measurement (default 1)
+ *   --prewarm N      seconds of load per server before its first measurement, shared among the
+ *                    run's operations at concurrency 16 (default 10; see load.ts)
  *   --targets L      comma-separated, of trent (the default start), trentN (--workers auto), trent1
  *                    (--workers 1), moto, bare, bare2 (the bare limit on one process and on two);
  *                    default all but trent1
@@ -45,6 +47,7 @@ const RESULTS_DIR = join(PROJECT_ROOT, 'bench', 'results');
 interface Options {
   durationMs: number;
   warmupMs: number;
+  prewarmMs: number;
   targets: TargetName[];
   concurrencies: number[];
   caseFilter: string | undefined;
@@ -75,25 +78,28 @@ async function main(): Promise<number> {
   const setups = new Map<Target, Setup>();
   for (const target of targets) setups.set(target, await setUp(target));
 
+  const cases = CASES.filter((c) => options.caseFilter === undefined || c.label.includes(options.caseFilter));
   const rows: Row[] = [];
   let crash: string | undefined;
   try {
+    for (const target of targets) {
+      const loads: WarmUpLoad[] = [];
+      for (const c of cases) {
+        const request = requestFor(target, c, setups.get(target)!);
+        if (request !== undefined) loads.push({ signer: request.signer, operation: c.operation, body: request.body });
+      }
+      console.error(`${target.name}: warming up, ${options.prewarmMs / 1000} s over ${loads.length} operations`);
+      await warmUp(target, loads, options.prewarmMs);
+    }
     // Targets alternate within each row, so that drift on the machine hits both alike.
-    for (const c of CASES) {
-      if (options.caseFilter !== undefined && !c.label.includes(options.caseFilter)) continue;
+    for (const c of cases) {
       for (const concurrency of options.concurrencies) {
         if (c.concurrencies !== undefined && !c.concurrencies.includes(concurrency)) continue;
         const row: Row = { operation: c.label, concurrency };
         for (const target of targets) {
-          // One process and the bare limit are measured where the limit is: on the operations the
-          // bare server has.
-          if (target.name !== 'trent' && target.name !== 'moto' && c.bare === false) continue;
-          const setup = setups.get(target)!;
-          const body = c.body(setup);
-          if (body === undefined) continue;
-          const credentials = c.credentials === undefined ? target.credentials : c.credentials(setup);
-          if (credentials === undefined) continue;
-          row[target.name] = await measureOne(target, c, body, concurrency, options, credentials);
+          const request = requestFor(target, c, setups.get(target)!);
+          if (request === undefined) continue;
+          row[target.name] = await measureOne(target, c, request, concurrency, options);
         }
         rows.push(row);
       }
@@ -111,6 +117,7 @@ function parseOptions(argv: string[]): Options {
     options: {
       duration: { type: 'string', default: '4' },
       warmup: { type: 'string', default: '1' },
+      prewarm: { type: 'string', default: String(DEFAULT_PREWARM_SECONDS) },
       targets: { type: 'string', default: DEFAULT_TARGETS.join(',') },
       only: { type: 'string' },
       concurrency: { type: 'string', default: '1,16,64' },
@@ -125,6 +132,7 @@ function parseOptions(argv: string[]): Options {
   return {
     durationMs: seconds('duration', values.duration),
     warmupMs: seconds('warmup', values.warmup),
+    prewarmMs: seconds('prewarm', values.prewarm),
     targets: targetList(values.only ?? values.targets),
     concurrencies: concurrencyList(values.concurrency),
     caseFilter: values.case,
@@ -179,19 +187,31 @@ async function startTargets(options: Options): Promise<Target[]> {
   return targets;
 }
 
+/**
+ * What `target` is sent for case `c`: undefined where it is not measured — a target that cannot do
+ * it, a caller it does not have, or (for all but one process and moto) an operation the bare server
+ * lacks: one process and the bare limit are measured where the limit is.
+ */
+function requestFor(target: Target, c: Case, setup: Setup): { body: string; signer: Signer } | undefined {
+  if (target.name !== 'trent' && target.name !== 'moto' && c.bare === false) return undefined;
+  const body = c.body(setup);
+  if (body === undefined) return undefined;
+  const credentials: Credentials | undefined = c.credentials === undefined ? target.credentials : c.credentials(setup);
+  return credentials === undefined ? undefined : { body, signer: new Signer(target, credentials) };
+}
+
 async function measureOne(
   target: Target,
   c: Case,
-  body: string,
+  request: { body: string; signer: Signer },
   concurrency: number,
   options: Options,
-  credentials: Credentials,
 ): Promise<LoadResult> {
   const result = await measure({
     target,
-    signer: new Signer(target, credentials),
+    signer: request.signer,
     operation: c.operation,
-    body,
+    body: request.body,
     concurrency,
     warmupMs: options.warmupMs,
     durationMs: options.durationMs,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { call, type LoadResult, measure } from './load.js';
+import { call, DEFAULT_PREWARM_SECONDS, type LoadResult, measure, warmUp } from './load.js';
 import { writeResults } from './report.js';
 import { startTrent, type Target } from './servers.js';
 import { Signer } from './signer.js';
@@ -19,6 +19,7 @@ import { Signer } from './signer.js';
  *   --concurrency L  comma-separated, even (default 16,64)
  *   --rounds N       alternating rounds per concurrency (default 3)
  *   --duration N     seconds per measurement (default 4), after --warmup N (default 1)
+ *   --prewarm N      seconds of load per server before the first round (default 10; see load.ts)
  */
 export async function runSplit(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -29,6 +30,7 @@ export async function runSplit(argv: string[]): Promise<number> {
       rounds: { type: 'string', default: '3' },
       duration: { type: 'string', default: '4' },
       warmup: { type: 'string', default: '1' },
+      prewarm: { type: 'string', default: String(DEFAULT_PREWARM_SECONDS) },
     },
   });
   const concurrencies = values.concurrency.split(',').map(Number);
@@ -46,6 +48,10 @@ export async function runSplit(argv: string[]): Promise<number> {
   try {
     const bodies = new Map<Target, string>();
     for (const target of servers) bodies.set(target, await encryptBody(target, plaintext));
+    for (const target of servers) {
+      const body = bodies.get(target) as string;
+      await warmUp(target, [{ signer: new Signer(target), operation: 'Encrypt', body }], Number(values.prewarm) * 1000);
+    }
     const load = (target: Target, concurrency: number) =>
       measure({
         target,
