@@ -85,6 +85,7 @@ async function main(): Promise<number> {
     for (const target of targets) {
       const loads: WarmUpLoad[] = [];
       for (const c of cases) {
+        if (c.warmUp === false) continue;
         const request = requestFor(target, c, setups.get(target)!);
         if (request !== undefined) loads.push({ signer: request.signer, operation: c.operation, body: request.body });
       }
