@@ -26,6 +26,7 @@ import { openAuditLog } from '../storage/open-audit-log.js';
 import { describeStore, openStore } from '../storage/open-store.js';
 import { isPostgresSpec } from '../storage/postgres/connection.js';
 import { SchedulerLock } from '../storage/postgres/scheduler-lock.js';
+import { SqliteConnections } from '../storage/sqlite/wal-database.js';
 import type { Store } from '../storage/store.js';
 import { ADMIN_AUDIT_LOOKUP_PATH, adminAuditLookupRoute } from './admin-audit-lookup.js';
 import { ADMIN_CLOCK_PATH, adminClockRoute } from './admin-clock.js';
@@ -90,14 +91,17 @@ export async function startServer(
 ): Promise<RunningServer> {
   mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
   limitCryptoThreads(availableParallelism(), settings.workers);
+  // One connection per SQLite file for the store, the audit log and the access store (wal-database.ts).
+  const connections = new SqliteConnections();
   const store = await openStore(settings.store, settings.dataDir, {
     onBackgroundError: (err) => logger.warn({ err: err.message }, 'store connection lost; reconnecting on demand'),
+    connections,
   });
   let auditLog: AuditLog | undefined;
   let access: AccessStore | undefined;
   try {
-    auditLog = settings.audit === 'on' ? await openAuditLog(settings.store, settings.dataDir) : undefined;
-    access = await openAccessStore(settings.store, settings.dataDir);
+    auditLog = settings.audit === 'on' ? await openAuditLog(settings.store, settings.dataDir, connections) : undefined;
+    access = await openAccessStore(settings.store, settings.dataDir, connections);
     return await startOnStore(store, auditLog, access, settings, env, logger, role);
   } catch (err) {
     await access?.close();

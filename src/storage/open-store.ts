@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { isPostgresSpec } from './postgres/connection.js';
 import { PostgresStore } from './postgres/postgres-store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
+import type { SqliteConnections } from './sqlite/wal-database.js';
 import type { Store } from './store.js';
 
 const SQLITE_SCHEME = 'sqlite:';
@@ -16,6 +17,8 @@ const SQLITE_SCHEME = 'sqlite:';
 export interface OpenStoreOptions {
   /** Told of errors the store recovers from by itself (a pooled PostgreSQL connection lost). */
   onBackgroundError?: (err: Error) => void;
+  /** A server's SQLite connections, shared with its audit log and access store. */
+  connections?: SqliteConnections;
 }
 
 export async function openStore(
@@ -23,11 +26,12 @@ export async function openStore(
   dataDir: string,
   options: OpenStoreOptions = {},
 ): Promise<Store> {
-  if (!spec) return SqliteStore.open(resolve(dataDir, 'trent.db'));
+  const { connections } = options;
+  if (!spec) return SqliteStore.open(resolve(dataDir, 'trent.db'), { connections });
   if (spec.startsWith(SQLITE_SCHEME)) {
     const path = spec.slice(SQLITE_SCHEME.length);
     if (path === '') throw new Error(`Store '${spec}' names no file: use sqlite:PATH`);
-    return SqliteStore.open(resolve(path));
+    return SqliteStore.open(resolve(path), { connections });
   }
   if (isPostgresSpec(spec)) return PostgresStore.open(spec, options);
   throw new Error(`Unsupported store '${describeStore(spec, dataDir)}': use sqlite:PATH or postgres://…`);

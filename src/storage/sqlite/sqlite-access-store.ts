@@ -22,7 +22,7 @@ import type {
 } from '../identity-store.js';
 import type { PageRequest } from '../records.js';
 import { applyMigrations } from './migrations.js';
-import { openWalDatabase } from './wal-database.js';
+import { connectWal, type SharedConnection, type SqliteConnections } from './wal-database.js';
 
 interface PolicyRow {
   account_id: string;
@@ -68,21 +68,24 @@ const SESSION_RETENTION_MS = 86_400_000;
  * method does its work at once and returns a settled promise.
  */
 export class SqliteAccessStore implements IdentityStore, GrantStore {
+  readonly #connection: SharedConnection;
   readonly #db: Database.Database;
   readonly #s: ReturnType<typeof prepare>;
 
-  private constructor(db: Database.Database) {
-    this.#db = db;
-    this.#s = prepare(db);
+  private constructor(connection: SharedConnection) {
+    this.#connection = connection;
+    this.#db = connection.db;
+    this.#s = prepare(connection.db);
   }
 
-  static open(path: string): SqliteAccessStore {
-    const db = openWalDatabase(path, 'SQLite access store', 'FULL');
+  /** With `connections`, the store shares the file's connection with the other adapters on it. */
+  static open(path: string, connections?: SqliteConnections): SqliteAccessStore {
+    const connection = connectWal(path, 'SQLite access store', connections);
     try {
-      applyMigrations(db);
-      return new SqliteAccessStore(db);
+      applyMigrations(connection.db);
+      return new SqliteAccessStore(connection);
     } catch (err) {
-      db.close();
+      connection.release();
       throw err;
     }
   }
@@ -361,7 +364,7 @@ export class SqliteAccessStore implements IdentityStore, GrantStore {
   }
 
   async close(): Promise<void> {
-    this.#db.close();
+    this.#connection.release();
   }
 }
 

@@ -24,7 +24,7 @@ import type {
 } from './audit-index-thread.js';
 import { AuditLookupReader } from './audit-lookup-reader.js';
 import { applyMigrations } from './migrations.js';
-import { openWalDatabase } from './wal-database.js';
+import { connectWal, type SharedConnection, type SqliteConnections } from './wal-database.js';
 
 interface EventRow {
   seq: number;
@@ -64,10 +64,13 @@ export interface SqliteAuditLogOptions {
   now?: () => number;
   /** Index on a thread of its own from the first append (the default); else only before reads. */
   indexInBackground?: boolean;
+  /** Shares the file's connection with the other adapters on it (the store's, by default). */
+  connections?: SqliteConnections;
 }
 
 /**
- * The audit log in a SQLite file — by default the store's own file, on a connection of its own.
+ * The audit log in a SQLite file — by default the store's own file, and in a server on the store's
+ * connection (SqliteConnections: a commit by another connection would empty the store's page cache).
  * WAL and synchronous=FULL: an appended batch is on stable storage when `append` returns, with one
  * fsync for the whole batch (the writer in src/audit batches concurrent requests).
  *
@@ -79,6 +82,7 @@ export interface SqliteAuditLogOptions {
  * millisecond of its p99, more with many keys in use (docs/benchmarks.md).
  */
 export class SqliteAuditLog implements AuditLog {
+  readonly #connection: SharedConnection;
   readonly #db: Database.Database;
   readonly #s: ReturnType<typeof prepare>;
   readonly #index: SqliteAuditIndex;
@@ -91,16 +95,18 @@ export class SqliteAuditLog implements AuditLog {
   /** After a thread failed, when the next append may start another (not on every append). */
   #indexThreadRetryAt = 0;
   readonly #indexInBackground: boolean;
+  #closed = false;
 
   private constructor(
-    db: Database.Database,
+    connection: SharedConnection,
     index: SqliteAuditIndex,
     /** The file, for the other connections to it: the index thread's and the lookups'. */
     readonly path: string,
     indexInBackground: boolean,
   ) {
-    this.#db = db;
-    this.#s = prepare(db);
+    this.#connection = connection;
+    this.#db = connection.db;
+    this.#s = prepare(connection.db);
     this.#index = index;
     this.#indexInBackground = indexInBackground;
     this.#lookups = new AuditLookupReader({ logPath: path, indexPath: auditIndexPath(path) }, indexInBackground);
@@ -167,7 +173,8 @@ export class SqliteAuditLog implements AuditLog {
     // runs on the event loop; moving it to libuv's pool (synchronous=NORMAL plus an fdatasync of
     // the WAL before acknowledging) was measured and did not pay here: the same throughput at
     // concurrency 16, a fifth less at concurrency 1 (docs/benchmarks.md).
-    const db = openWalDatabase(path, 'SQLite audit log', 'FULL');
+    const connection = connectWal(path, 'SQLite audit log', options.connections);
+    const db = connection.db;
     try {
       applyMigrations(db);
       db.prepare(
@@ -180,9 +187,9 @@ export class SqliteAuditLog implements AuditLog {
         index.close();
         throw err;
       }
-      return new SqliteAuditLog(db, index, path, options.indexInBackground ?? true);
+      return new SqliteAuditLog(connection, index, path, options.indexInBackground ?? true);
     } catch (err) {
-      db.close();
+      connection.release();
       throw err;
     }
   }
@@ -378,14 +385,17 @@ export class SqliteAuditLog implements AuditLog {
       });
     }
     await this.#lookups.close();
-    if (!this.#db.open) return;
-    try {
-      this.#index.catchUp();
-    } catch {
-      // Left for the next process that opens the log.
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#db.open) {
+      try {
+        this.#index.catchUp();
+      } catch {
+        // Left for the next process that opens the log.
+      }
+      this.#index.close();
     }
-    this.#index.close();
-    this.#db.close();
+    this.#connection.release();
   }
 }
 

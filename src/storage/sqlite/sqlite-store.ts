@@ -25,6 +25,7 @@ import {
 import type { BackingKeyChanges, Store, StoreChange } from '../store.js';
 import { watchChanges } from './change-feed.js';
 import { applyMigrations } from './migrations.js';
+import { ownConnection, type SharedConnection, type SqliteConnections } from './wal-database.js';
 
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 
@@ -42,30 +43,34 @@ const FIRST = '';
  * does its work at once and returns a settled promise; a transaction never spans an await.
  */
 export class SqliteStore implements Store {
+  readonly #connection: SharedConnection;
   readonly #db: Database.Database;
   readonly #s: ReturnType<typeof prepareStatements>;
 
-  private constructor(db: Database.Database) {
-    this.#db = db;
-    this.#s = prepareStatements(db);
+  private constructor(connection: SharedConnection) {
+    this.#connection = connection;
+    this.#db = connection.db;
+    this.#s = prepareStatements(connection.db);
   }
 
   /**
    * Opens (creating if absent) the database file at `path` and migrates it. `bulkLoad` turns off
    * the fsync of each commit, for a tool that fills a store before any server uses it (the scale
    * benchmark seeds 100,000 keys); a crash then may lose what it wrote. The server never sets it.
+   * With `connections`, the store shares the file's connection with the other adapters on it.
    */
-  static open(path: string, options: { bulkLoad?: boolean } = {}): SqliteStore {
+  static open(path: string, options: { bulkLoad?: boolean; connections?: SqliteConnections } = {}): SqliteStore {
     // Created owner-only before SQLite opens it: its -wal and -shm files take the same mode.
     closeSync(openSync(path, 'a', 0o600));
-    const db = new Database(path, { timeout: 5000 });
+    const open = () => new Database(path, { timeout: 5000 });
+    const connection = options.connections?.acquire(path, open) ?? ownConnection(open());
     try {
-      configure(db);
-      if (options.bulkLoad === true) db.pragma('synchronous = OFF');
-      applyMigrations(db);
-      return new SqliteStore(db);
+      configure(connection.db);
+      if (options.bulkLoad === true) connection.db.pragma('synchronous = OFF');
+      applyMigrations(connection.db);
+      return new SqliteStore(connection);
     } catch (err) {
-      db.close();
+      connection.release();
       throw err;
     }
   }
@@ -269,7 +274,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.#db.open) this.#db.close();
+    this.#connection.release();
   }
 
   /**
