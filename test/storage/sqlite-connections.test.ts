@@ -77,12 +77,36 @@ describe('SqliteConnections', () => {
       await log.append([event(2)], linkRecord);
       assert.equal((await log.head()).seq, 2);
       await log.close();
-      // Everything the three wrote is in the file, read back on a connection of a fresh pool.
+      // Everything the three wrote is in the file, read back through a connection of a fresh pool.
       const reopened = SqliteStore.open(file.path, { connections: new SqliteConnections() });
       try {
         assert.equal((await reopened.getKey(k.arn))?.keyId, k.keyId);
       } finally {
         await reopened.close();
+      }
+    } finally {
+      file.remove();
+    }
+  });
+
+  it("leaves the store's secure_delete on after the audit log prunes without it", async () => {
+    const file = tempFile();
+    try {
+      const connections = new SqliteConnections();
+      const store = SqliteStore.open(file.path, { connections });
+      const log = SqliteAuditLog.open(file.path, { connections, indexInBackground: false });
+      const probe = connections.acquire(file.path, () => {
+        throw new Error('the connection should already be open');
+      });
+      try {
+        await log.append([event(1), event(2), event(3)], linkRecord);
+        assert.equal(probe.db.pragma('secure_delete', { simple: true }), 1);
+        assert.equal(await log.prune(2), 2);
+        assert.equal(probe.db.pragma('secure_delete', { simple: true }), 1);
+      } finally {
+        probe.release();
+        await log.close();
+        await store.close();
       }
     } finally {
       file.remove();

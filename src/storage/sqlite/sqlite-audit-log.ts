@@ -369,9 +369,27 @@ export class SqliteAuditLog implements AuditLog {
       this.#index.catchUp();
       this.#index.keepUsageThrough(throughSeq);
     }
-    const pruned = this.#db.transaction(() => this.#s.pruneEvents.run(throughSeq).changes).immediate();
+    const pruned = this.#withoutSecureDelete(() =>
+      this.#db.transaction(() => this.#s.pruneEvents.run(throughSeq).changes).immediate(),
+    );
     if ((await this.#askIndexThread({ pruneThrough: throughSeq }))?.done !== true) this.#index.prune(throughSeq);
     return pruned;
+  }
+
+  /**
+   * Runs `fn` with `secure_delete` off. On the store's connection (SqliteConnections) it is on, so
+   * that destroyed key material is zeroed; pruned records need not be, and zeroing their pages
+   * doubled a step's stop of the event loop (2,000 records, in process: 19 → 36 ms).
+   */
+  #withoutSecureDelete<T>(fn: () => T): T {
+    const previous = Number(this.#db.pragma('secure_delete', { simple: true }));
+    if (previous === 0) return fn();
+    this.#db.pragma('secure_delete = OFF');
+    try {
+      return fn();
+    } finally {
+      this.#db.pragma(`secure_delete = ${previous}`);
+    }
   }
 
   async close(): Promise<void> {
