@@ -89,6 +89,18 @@ describe('SqliteConnections', () => {
     }
   });
 
+  it('refuses a bulk load (no fsync) on a shared connection', () => {
+    const file = tempFile();
+    try {
+      assert.throws(
+        () => SqliteStore.open(file.path, { bulkLoad: true, connections: new SqliteConnections() }),
+        /connection of its own/,
+      );
+    } finally {
+      file.remove();
+    }
+  });
+
   it("leaves the store's secure_delete on after the audit log prunes without it", async () => {
     const file = tempFile();
     try {

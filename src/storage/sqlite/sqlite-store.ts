@@ -60,6 +60,10 @@ export class SqliteStore implements Store {
    * With `connections`, the store shares the file's connection with the other adapters on it.
    */
   static open(path: string, options: { bulkLoad?: boolean; connections?: SqliteConnections } = {}): SqliteStore {
+    // synchronous=OFF on a shared connection would take the audit log's durability with it.
+    if (options.bulkLoad === true && options.connections !== undefined) {
+      throw new Error('bulkLoad needs a connection of its own, not a shared one');
+    }
     // Created owner-only before SQLite opens it: its -wal and -shm files take the same mode.
     closeSync(openSync(path, 'a', 0o600));
     const open = () => new Database(path, { timeout: 5000 });
