@@ -87,7 +87,7 @@ async function main(): Promise<number> {
       for (const c of cases) {
         if (c.warmUp === false) continue;
         const request = requestFor(target, c, setups.get(target)!);
-        if (request !== undefined) loads.push({ signer: request.signer, operation: c.operation, body: request.body });
+        if (request !== undefined) loads.push(request);
       }
       console.error(`${target.name}: warming up, ${options.prewarmMs / 1000} s over ${loads.length} operations`);
       await warmUp(target, loads, options.prewarmMs);
@@ -193,26 +193,26 @@ async function startTargets(options: Options): Promise<Target[]> {
  * it, a caller it does not have, or (for all but one process and moto) an operation the bare server
  * lacks: one process and the bare limit are measured where the limit is.
  */
-function requestFor(target: Target, c: Case, setup: Setup): { body: string; signer: Signer } | undefined {
+function requestFor(target: Target, c: Case, setup: Setup): WarmUpLoad | undefined {
   if (target.name !== 'trent' && target.name !== 'moto' && c.bare === false) return undefined;
   const body = c.body(setup);
   if (body === undefined) return undefined;
   const credentials: Credentials | undefined = c.credentials === undefined ? target.credentials : c.credentials(setup);
-  return credentials === undefined ? undefined : { body, signer: new Signer(target, credentials) };
+  return credentials === undefined
+    ? undefined
+    : { signer: new Signer(target, credentials), operation: c.operation, body };
 }
 
 async function measureOne(
   target: Target,
   c: Case,
-  request: { body: string; signer: Signer },
+  request: WarmUpLoad,
   concurrency: number,
   options: Options,
 ): Promise<LoadResult> {
   const result = await measure({
+    ...request,
     target,
-    signer: request.signer,
-    operation: c.operation,
-    body: request.body,
     concurrency,
     warmupMs: options.warmupMs,
     durationMs: options.durationMs,

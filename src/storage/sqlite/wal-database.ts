@@ -43,7 +43,7 @@ export class SqliteConnections {
   /** The connection to `path` (an absolute path), made by `open` if there is none yet. */
   acquire(path: string, open: () => Database.Database): SharedConnection {
     let entry = this.#open.get(path);
-    if (entry === undefined || !entry.db.open) {
+    if (entry === undefined) {
       entry = { db: open(), users: 0 };
       this.#open.set(path, entry);
     }
