@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { formatAmzDate, signRequest } from '../src/auth/sigv4.js';
 import { DEFAULTS } from '../src/server/settings.js';
 import { startServer } from '../src/server/start.js';
+import { seedKeys } from './seed.js';
 import { readCredentials } from './servers.js';
 
 /**
@@ -19,17 +20,23 @@ import { readCredentials } from './servers.js';
  * for comparing commits, where the HTTP benchmark's noise (client and server sharing two cores)
  * hides a few µs.
  *
- *   node dist/bench/request-path.js [--requests 20000] [--concurrency 16] [--case Encrypt]
+ *   node dist/bench/request-path.js [--requests 20000] [--concurrency 16] [--case Encrypt] [--keys N]
+ *
+ * With `--keys N`, N more keys are seeded into the store (as the scale benchmark seeds them) and one
+ * more case runs: Encrypt 1 KiB on each of them once — every request a key's first use, read from
+ * the store and unwrapped — beside the hot key's Encrypt 1 KiB.
  */
 const { values } = parseArgs({
   options: {
     requests: { type: 'string', default: '20000' },
     concurrency: { type: 'string', default: '16' },
     case: { type: 'string', default: '' },
+    keys: { type: 'string', default: '0' },
   },
 });
 const requests = Number(values.requests);
 const concurrency = Number(values.concurrency);
+const seededKeys = Number(values.keys);
 const REGION = 'us-east-1';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'trent-request-path-'));
@@ -118,22 +125,55 @@ async function call(operation: string, input: unknown): Promise<Record<string, u
   return JSON.parse(reply.body) as Record<string, unknown>;
 }
 
-const keyId = ((await call('CreateKey', {})).KeyMetadata as { KeyId: string }).KeyId;
+const { KeyId: keyId, Arn: keyArn } = (await call('CreateKey', {})).KeyMetadata as { KeyId: string; Arn: string };
 const plaintext = (size: number) => randomBytes(size).toString('base64');
 const ciphertext = (await call('Encrypt', { KeyId: keyId, Plaintext: plaintext(1024) })).CiphertextBlob;
-const CASES: [string, string, unknown][] = [
-  ['Encrypt 1 KiB', 'Encrypt', { KeyId: keyId, Plaintext: plaintext(1024) }],
-  ['Encrypt 4 KiB', 'Encrypt', { KeyId: keyId, Plaintext: plaintext(4096) }],
-  ['Decrypt 1 KiB', 'Decrypt', { CiphertextBlob: ciphertext }],
-  ['GenerateDataKey', 'GenerateDataKey', { KeyId: keyId, NumberOfBytes: 32 }],
-];
+const encrypt1KiB = (id: string) => JSON.stringify({ KeyId: id, Plaintext: plaintext(1024) });
 
-/** `count` requests, `concurrency` at a time; every reply must be a 200. */
-async function drive(operation: string, body: string, count: number): Promise<void> {
-  let left = count;
+interface Case {
+  label: string;
+  operation: string;
+  /** Request i sends bodies[i % bodies.length]. */
+  bodies: string[];
+  /** Requests measured: --requests, or one per body. */
+  count: number;
+  /** Warms up on the case's own bodies; else on the hot key's Encrypt (first uses stay first). */
+  warmOnOwn: boolean;
+}
+
+const hot = (label: string, operation: string, input: unknown): Case => ({
+  label,
+  operation,
+  bodies: [JSON.stringify(input)],
+  count: requests,
+  warmOnOwn: true,
+});
+const CASES: Case[] = [
+  hot('Encrypt 1 KiB', 'Encrypt', JSON.parse(encrypt1KiB(keyId))),
+  hot('Encrypt 4 KiB', 'Encrypt', { KeyId: keyId, Plaintext: plaintext(4096) }),
+  hot('Decrypt 1 KiB', 'Decrypt', { CiphertextBlob: ciphertext }),
+  hot('GenerateDataKey', 'GenerateDataKey', { KeyId: keyId, NumberOfBytes: 32 }),
+];
+if (seededKeys > 0) {
+  const ids = (await seedKeys(dataDir, keyArn, seededKeys)).slice(1);
+  const bodies = ids.map(encrypt1KiB);
+  for (const body of bodies) request('Encrypt', body); // signed now, not while measured
+  CASES.push({
+    label: 'Encrypt 1 KiB, first use',
+    operation: 'Encrypt',
+    bodies,
+    count: bodies.length,
+    warmOnOwn: false,
+  });
+}
+
+/** `count` requests, `concurrency` at a time, request i with bodies[i % length]; every reply must be a 200. */
+async function drive(operation: string, bodies: string[], count: number): Promise<void> {
+  let sent = 0;
   const loop = async () => {
-    while (left > 0) {
-      left -= 1;
+    while (sent < count) {
+      const body = bodies[sent % bodies.length] as string;
+      sent += 1;
       const reply = await send(request(operation, body));
       if (reply.status !== 200) throw new Error(`${operation}: HTTP ${reply.status} ${reply.body}`);
     }
@@ -142,19 +182,19 @@ async function drive(operation: string, body: string, count: number): Promise<vo
 }
 
 console.log(`${requests} requests per operation, concurrency ${concurrency}, node ${process.version}`);
-for (const [label, operation, input] of CASES) {
+for (const { label, operation, bodies, count, warmOnOwn } of CASES) {
   if (!label.includes(values.case)) continue;
-  const body = JSON.stringify(input);
-  await drive(operation, body, Math.min(requests, 2000));
+  const warm = warmOnOwn ? { operation, bodies } : { operation: 'Encrypt', bodies: [encrypt1KiB(keyId)] };
+  await drive(warm.operation, warm.bodies, Math.min(requests, 2000));
   const cpu = process.cpuUsage();
   const started = performance.now();
-  await drive(operation, body, requests);
+  await drive(operation, bodies, count);
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
-  const perRequest = (used.user + used.system) / requests;
+  const perRequest = (used.user + used.system) / count;
   console.log(
-    `${label.padEnd(16)} ${perRequest.toFixed(1).padStart(6)} µs CPU/request ` +
-      `(${(used.system / requests).toFixed(1)} system)  ${Math.round(requests / seconds)} req/s`,
+    `${label.padEnd(24)} ${perRequest.toFixed(1).padStart(6)} µs CPU/request ` +
+      `(${(used.system / count).toFixed(1)} system)  ${Math.round(count / seconds)} req/s`,
   );
 }
 await server.close();

@@ -1,14 +1,11 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { keyArn } from '../src/keys/arn.js';
-import { KeyRepository } from '../src/keys/key-repository.js';
-import { rootKeySource, setUpRootKey } from '../src/server/root-key-setup.js';
-import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import { call, DEFAULT_PREWARM_SECONDS, type LoadResult, measure, sendEach, warmUp } from './load.js';
 import { writeResults } from './report.js';
+import { seedKeys } from './seed.js';
 import { startTrent, type Target } from './servers.js';
 import { Signer } from './signer.js';
 
@@ -56,7 +53,7 @@ export async function runScale(argv: string[]): Promise<number> {
     await trent.stop();
 
     const seedStarted = performance.now();
-    const keyIds = await seed(dataDir, model.KeyMetadata.Arn, keyCount - 1);
+    const keyIds = await seedKeys(dataDir, model.KeyMetadata.Arn, keyCount - 1);
     const seedSeconds = (performance.now() - seedStarted) / 1000;
     console.error(`seeded ${keyCount} keys in ${seedSeconds.toFixed(1)} s`);
 
@@ -141,33 +138,6 @@ peak RSS                       ${Math.round(summary.peakRssMb ?? 0)} MB`);
     return 0;
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
-  }
-}
-
-/**
- * `count` more keys like the model key (a symmetric key of the default account), through the key
- * repository, so each is stored exactly as CreateKey stores one. Returns every key id, model first.
- */
-async function seed(dataDir: string, modelArn: string, count: number): Promise<string[]> {
-  const store = SqliteStore.open(join(dataDir, 'trent.db'), { bulkLoad: true });
-  try {
-    const rootKey = await setUpRootKey(store, rootKeySource(dataDir, process.env), process.env);
-    const keys = new KeyRepository(store, rootKey, { keys: 1, aliases: 1, materials: 1 });
-    const model = await store.getKey(modelArn);
-    if (model === undefined) throw new Error(`the model key ${modelArn} is not in the store`);
-    const ids = [model.keyId];
-    for (let i = 0; i < count; i++) {
-      const keyId = randomUUID();
-      const arn = keyArn(model.region, model.accountId, keyId);
-      await keys.create(
-        { ...model, keyId, arn, creationDate: Date.now(), description: `scale ${i}`, revision: 0 },
-        randomBytes(32),
-      );
-      ids.push(keyId);
-    }
-    return ids;
-  } finally {
-    await store.close();
   }
 }
 

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { BOUND_LIMIT } from './bound-limit.js';
 import { openWalDatabase } from './wal-database.js';
 
 /**
@@ -336,7 +337,7 @@ function prepareLogReads(log: Database.Database) {
     startedAt: log.prepare<[], number>('SELECT started_at FROM audit_head WHERE id = 1').pluck(),
     headSeq: log.prepare<[], number>('SELECT seq FROM audit_head WHERE id = 1').pluck(),
     toIndex: log.prepare<[number, number], IndexRow>(
-      'SELECT seq, event_time, event_name, principal, key_arns, usage FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?',
+      `SELECT seq, event_time, event_name, principal, key_arns, usage FROM audit_events WHERE seq > ? ORDER BY seq ${BOUND_LIMIT}`,
     ),
     usageAt: log.prepare<[number], Omit<KeyUsageDbRow, 'key_arn'>>(
       `SELECT event_name AS operation, event_time, event_id, request_id FROM audit_events WHERE seq = ?`,

@@ -21,6 +21,7 @@ import type {
   UserRecord,
 } from '../identity-store.js';
 import type { PageRequest } from '../records.js';
+import { BOUND_LIMIT } from './bound-limit.js';
 import { applyMigrations } from './migrations.js';
 import { connectWal, type SharedConnection, type SqliteConnections } from './wal-database.js';
 
@@ -494,11 +495,11 @@ function prepare(db: Database.Database) {
     bumpIdentityVersion: db.prepare('UPDATE identity_version SET version = version + 1 WHERE id = 1'),
     getGrant: db.prepare<[string, string], DocRow>('SELECT doc FROM grants WHERE key_arn = ? AND grant_id = ?'),
     listGrants: db.prepare<[string, string, number], DocRow>(
-      'SELECT doc FROM grants WHERE key_arn = ? AND grant_id > ? ORDER BY grant_id LIMIT ?',
+      `SELECT doc FROM grants WHERE key_arn = ? AND grant_id > ? ORDER BY grant_id ${BOUND_LIMIT}`,
     ),
     listRetirable: db.prepare<[string, string, string, number], DocRow>(
       `SELECT doc FROM grants WHERE retiring_principal = ? AND (key_arn, grant_id) > (?, ?)
-       ORDER BY key_arn, grant_id LIMIT ?`,
+       ORDER BY key_arn, grant_id ${BOUND_LIMIT}`,
     ),
     namedGrants: db.prepare<[string, string], { doc: string }>(
       "SELECT doc FROM grants WHERE key_arn = ? AND json_extract(doc, '$.name') = ? ORDER BY grant_id",

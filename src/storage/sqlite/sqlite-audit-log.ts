@@ -23,6 +23,7 @@ import type {
   IndexThreadWork,
 } from './audit-index-thread.js';
 import { AuditLookupReader } from './audit-lookup-reader.js';
+import { BOUND_LIMIT } from './bound-limit.js';
 import { applyMigrations } from './migrations.js';
 import { connectWal, type SharedConnection, type SqliteConnections } from './wal-database.js';
 
@@ -304,7 +305,7 @@ export class SqliteAuditLog implements AuditLog {
     const cols = EVENT_COLS.split(', ')
       .map((c) => `e.${c}`)
       .join(', ');
-    const sql = `SELECT ${cols} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${order} DESC LIMIT ?`;
+    const sql = `SELECT ${cols} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${order} DESC ${BOUND_LIMIT}`;
     return ((await this.#lookups.all(sql, [...params, limit])) as EventRow[]).map(parseEvent);
   }
 
@@ -454,7 +455,7 @@ function prepare(db: Database.Database) {
         .join(', ')})`,
     ),
     readRange: db.prepare<[number, number], EventRow>(
-      `SELECT ${EVENT_COLS} FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?`,
+      `SELECT ${EVENT_COLS} FROM audit_events WHERE seq > ? ORDER BY seq ${BOUND_LIMIT}`,
     ),
     getEvent: db.prepare<[number], EventRow>(`SELECT ${EVENT_COLS} FROM audit_events WHERE seq = ?`),
     lastDigest: db.prepare<[], DigestDbRow>(
@@ -464,7 +465,7 @@ function prepare(db: Database.Database) {
       'SELECT number, from_seq, to_seq, created_at, doc FROM audit_digests ORDER BY number',
     ),
     digestsFrom: db.prepare<[number, number], DigestDbRow>(
-      'SELECT number, from_seq, to_seq, created_at, doc FROM audit_digests WHERE to_seq >= ? ORDER BY to_seq LIMIT ?',
+      `SELECT number, from_seq, to_seq, created_at, doc FROM audit_digests WHERE to_seq >= ? ORDER BY to_seq ${BOUND_LIMIT}`,
     ),
     insertDigest: db.prepare<[number, number, number, number, string]>(
       'INSERT INTO audit_digests (number, from_seq, to_seq, created_at, doc) VALUES (?, ?, ?, ?, ?)',

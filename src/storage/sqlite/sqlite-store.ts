@@ -23,6 +23,7 @@ import {
   parseKey,
 } from '../rows.js';
 import type { BackingKeyChanges, Store, StoreChange } from '../store.js';
+import { BOUND_LIMIT } from './bound-limit.js';
 import { watchChanges } from './change-feed.js';
 import { applyMigrations } from './migrations.js';
 import { ownConnection, type SharedConnection, type SqliteConnections } from './wal-database.js';
@@ -312,7 +313,7 @@ function prepareStatements(db: Database.Database) {
     getKey: p<[string], KeyRow>('SELECT doc FROM keys WHERE arn = ?'),
     listKeys: p<[string, string, string, number], KeyRow>(
       `SELECT doc FROM keys WHERE account_id = ? AND region = ? AND key_id > ?
-       ORDER BY key_id LIMIT ?`,
+       ORDER BY key_id ${BOUND_LIMIT}`,
     ),
     countKeys: p<[string, string], number>('SELECT COUNT(*) FROM keys WHERE account_id = ? AND region = ?').pluck(),
     insertKey: p<[string, ...KeyColumns]>(`INSERT INTO keys (arn, ${keyCols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -325,7 +326,7 @@ function prepareStatements(db: Database.Database) {
     deleteKey: p<[string], KeyOwnerRow>('DELETE FROM keys WHERE arn = ? RETURNING key_id, account_id, region'),
     listKeysDue: p<[number, number], KeyRow>(
       `SELECT doc FROM keys WHERE key_state = 'PendingDeletion' AND deletion_date <= ?
-       ORDER BY deletion_date, arn LIMIT ?`,
+       ORDER BY deletion_date, arn ${BOUND_LIMIT}`,
     ),
     // Scheduler queries look inside doc, through the expression indexes of migration 9 (the
     // expressions must stay exactly as the indexes have them), most overdue first. INDEXED BY: without statistics the
@@ -334,12 +335,12 @@ function prepareStatements(db: Database.Database) {
     listKeysDueForRotation: p<[number, number], KeyRow>(
       `SELECT doc FROM keys INDEXED BY keys_by_next_rotation
        WHERE key_state = 'Enabled' AND json_extract(doc, '$.nextRotationDate') <= ?
-       ORDER BY json_extract(doc, '$.nextRotationDate'), arn LIMIT ?`,
+       ORDER BY json_extract(doc, '$.nextRotationDate'), arn ${BOUND_LIMIT}`,
     ),
     listKeysWithExpiredMaterial: p<[number, number], KeyRow>(
       `SELECT doc FROM keys INDEXED BY keys_by_material_expiry
        WHERE json_extract(doc, '$.materialExpiry') <= ?
-       ORDER BY json_extract(doc, '$.materialExpiry'), arn LIMIT ?`,
+       ORDER BY json_extract(doc, '$.materialExpiry'), arn ${BOUND_LIMIT}`,
     ),
     deleteBackingKey: p<[string, string]>('DELETE FROM backing_keys WHERE key_arn = ? AND material_id = ?'),
     getBackingKeys: p<[string], BackingKeyRow>(
@@ -355,12 +356,12 @@ function prepareStatements(db: Database.Database) {
     ),
     listAliases: p<[string, string, string, number], AliasRow>(
       `SELECT ${aliasCols} FROM aliases WHERE account_id = ? AND region = ? AND alias_name > ?
-       ORDER BY alias_name LIMIT ?`,
+       ORDER BY alias_name ${BOUND_LIMIT}`,
     ),
     listAliasesOfKey: p<[string, string, string, string, number], AliasRow>(
       `SELECT ${aliasCols} FROM aliases
        WHERE account_id = ? AND region = ? AND target_key_id = ? AND alias_name > ?
-       ORDER BY alias_name LIMIT ?`,
+       ORDER BY alias_name ${BOUND_LIMIT}`,
     ),
     countAliasesOfKey: p<[string, string, string], number>(
       'SELECT COUNT(*) FROM aliases WHERE account_id = ? AND region = ? AND target_key_id = ?',
