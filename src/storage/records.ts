@@ -95,6 +95,12 @@ export interface BackingKeyRecord {
   createdAt: number;
 }
 
+/** A key with every version of its material, as a scan of the store (Store.scanKeys) returns it. */
+export interface ScannedKey {
+  key: KeyRecord;
+  backingKeys: BackingKeyRecord[];
+}
+
 export interface AliasRecord {
   accountId: string;
   region: string;

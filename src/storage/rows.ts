@@ -1,4 +1,4 @@
-import type { AccessKeyRecord, AliasRecord, BackingKeyRecord, KeyRecord } from './records.js';
+import type { AccessKeyRecord, AliasRecord, BackingKeyRecord, KeyRecord, ScannedKey } from './records.js';
 
 /**
  * The table rows both SQL adapters share (same columns in SQLite and PostgreSQL) and their mapping
@@ -118,6 +118,32 @@ export function parseBackingKey(row: BackingKeyRow): BackingKeyRecord {
     wrapped: row.wrapped,
     createdAt: row.created_at,
   };
+}
+
+/** A row of a key scan: the key's ARN and row, joined with one of its backing keys (or NULLs: none). */
+export type ScannedKeyRow = KeyRow & { arn: string } & { [C in keyof BackingKeyRow]: BackingKeyRow[C] | null };
+
+/** Rows of a key scan, ordered by ARN, to one ScannedKey per key. */
+export function parseScannedKeys(rows: ScannedKeyRow[]): ScannedKey[] {
+  const keys: ScannedKey[] = [];
+  let last: (ScannedKey & { arn: string }) | undefined;
+  for (const row of rows) {
+    if (last === undefined || last.arn !== row.arn) {
+      last = { arn: row.arn, key: parseKey(row), backingKeys: [] };
+      keys.push(last);
+    }
+    if (row.key_arn !== null && row.material_id !== null && row.wrapped !== null && row.created_at !== null) {
+      last.backingKeys.push(
+        parseBackingKey({
+          key_arn: row.key_arn,
+          material_id: row.material_id,
+          wrapped: row.wrapped,
+          created_at: row.created_at,
+        }),
+      );
+    }
+  }
+  return keys.map(({ key, backingKeys }) => ({ key, backingKeys }));
 }
 
 export function parseAlias(row: AliasRow): AliasRecord {

@@ -5,6 +5,7 @@ import type {
   BackingKeyRecord,
   KeyRecord,
   PageRequest,
+  ScannedKey,
 } from './records.js';
 
 /**
@@ -36,6 +37,12 @@ export interface Store {
    * whose deletion was cancelled meanwhile). Returns false if nothing was deleted.
    */
   deleteKey(arn: string, revision?: number): Promise<boolean>;
+  /**
+   * A page of every key in the store, any account or region, in ARN order after `afterArn` (''
+   * for the first page), each with its backing keys in getBackingKeys' order; read in one
+   * statement, so each key comes with the backing keys it had at that moment. For warming caches.
+   */
+  scanKeys(afterArn: string, limit: number): Promise<ScannedKey[]>;
   /** Keys in PendingDeletion whose deletionDate is at or before `now`, any account or region. */
   listKeysDueForDeletion(now: number, limit: number): Promise<KeyRecord[]>;
   /** Enabled keys whose nextRotationDate is at or before `now`, any account or region. */

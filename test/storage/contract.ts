@@ -359,6 +359,52 @@ export function runStoreContract(name: string, open: () => Promise<StoreFixture>
       });
     });
 
+    describe('key scan', () => {
+      it('pages through every key of every account and region in ARN byte order, each with its backing keys', async () => {
+        const scopes = [
+          { accountId: ACCOUNT, region: REGION },
+          { accountId: OTHER_ACCOUNT, region: REGION },
+          { accountId: ACCOUNT, region: OTHER_REGION },
+        ];
+        const expected = new Map<string, BackingKeyRecord[]>();
+        for (const [i, keyId] of KEY_IDS.entries()) {
+          const key = makeKey(keyId, scopes[i % scopes.length]);
+          // One key with no material (an import pending), one with three versions, the rest one.
+          const versions = i === 1 ? [] : i === 2 ? [1, 2, 3] : [1];
+          const backing = versions.map((v) => makeBackingKey(key, v, T0 + (3 - v) * DAY));
+          await store.insertKey(key, backing.slice(0, 1));
+          for (const b of backing.slice(1)) await store.insertBackingKey(b);
+          expected.set(key.arn, await store.getBackingKeys(key.arn));
+        }
+        assert.deepEqual(await store.scanKeys('', 10), await store.scanKeys('', 100));
+        const pages = await collectPages(
+          (after) => store.scanKeys(after ?? '', 3),
+          (scanned) => scanned.key.arn,
+          3,
+        );
+        assert.deepEqual(
+          pages.map((page) => page.length),
+          [3, 3, 1],
+        );
+        const scanned = pages.flat();
+        assert.deepEqual(
+          scanned.map((s) => s.key.arn),
+          byteOrder([...expected.keys()]),
+        );
+        for (const { key, backingKeys } of scanned) {
+          assert.deepEqual(key, await store.getKey(key.arn));
+          assert.deepEqual(backingKeys, expected.get(key.arn), key.arn);
+        }
+        assert.equal(scanned.find((s) => s.key.keyId === KEY_IDS[2])?.backingKeys.length, 3);
+        assert.deepEqual(scanned.find((s) => s.key.keyId === KEY_IDS[1])?.backingKeys, []);
+        assert.deepEqual(await store.scanKeys(scanned[scanned.length - 1]?.key.arn ?? '', 3), []);
+      });
+
+      it('finds nothing in an empty store', async () => {
+        assert.deepEqual(await store.scanKeys('', 100), []);
+      });
+    });
+
     describe('backing keys', () => {
       it('adds versions to an existing key', async () => {
         const key = makeKey(KEY_IDS[0]);

@@ -7,6 +7,7 @@ import type {
   BackingKeyRecord,
   KeyRecord,
   PageRequest,
+  ScannedKey,
 } from '../records.js';
 import {
   type AccessKeyRow,
@@ -20,6 +21,8 @@ import {
   parseAlias,
   parseBackingKey,
   parseKey,
+  parseScannedKeys,
+  type ScannedKeyRow,
 } from '../rows.js';
 import type { BackingKeyChanges, Store, StoreChange } from '../store.js';
 import { ChangeListener } from './change-listener.js';
@@ -59,6 +62,10 @@ const SQL = {
   listKeysWithExpiredMaterial: `SELECT doc FROM keys WHERE (doc::json->>'materialExpiry')::bigint <= $1
                                 ORDER BY (doc::json->>'materialExpiry')::bigint, arn LIMIT $2`,
   deleteBackingKey: 'DELETE FROM backing_keys WHERE key_arn = $1 AND material_id = $2',
+  scanKeys: `SELECT k.arn, k.doc, b.key_arn, b.material_id, b.wrapped, b.created_at
+             FROM (SELECT arn, doc FROM keys WHERE arn > $1 ORDER BY arn LIMIT $2) AS k
+             LEFT JOIN backing_keys AS b ON b.key_arn = k.arn
+             ORDER BY k.arn, b.created_at, b.seq`,
   getBackingKeys: `SELECT key_arn, material_id, wrapped, created_at FROM backing_keys WHERE key_arn = $1
                    ORDER BY created_at, seq`,
   insertBackingKey: 'INSERT INTO backing_keys (key_arn, material_id, wrapped, created_at) VALUES ($1, $2, $3, $4)',
@@ -201,6 +208,10 @@ export class PostgresStore implements Store {
       await client.query(SQL.deleteAliasesOfKey, [owner.account_id, owner.region, owner.key_id]);
       return true;
     });
+  }
+
+  async scanKeys(afterArn: string, limit: number): Promise<ScannedKey[]> {
+    return parseScannedKeys(await this.#read<ScannedKeyRow>(SQL.scanKeys, [afterArn, limit]));
   }
 
   async listKeysDueForDeletion(now: number, limit: number): Promise<KeyRecord[]> {

@@ -7,6 +7,7 @@ import type {
   BackingKeyRecord,
   KeyRecord,
   PageRequest,
+  ScannedKey,
 } from '../records.js';
 import {
   type AccessKeyRow,
@@ -21,6 +22,8 @@ import {
   parseAlias,
   parseBackingKey,
   parseKey,
+  parseScannedKeys,
+  type ScannedKeyRow,
 } from '../rows.js';
 import type { BackingKeyChanges, Store, StoreChange } from '../store.js';
 import { BOUND_LIMIT } from './bound-limit.js';
@@ -146,6 +149,10 @@ export class SqliteStore implements Store {
     // checkpoint (or the last connection's close) finishes the job.
     if (deleted) this.#s.checkpoint.get();
     return deleted;
+  }
+
+  async scanKeys(afterArn: string, limit: number): Promise<ScannedKey[]> {
+    return parseScannedKeys(this.#s.scanKeys.all(afterArn, limit));
   }
 
   async listKeysDueForDeletion(now: number, limit: number): Promise<KeyRecord[]> {
@@ -324,6 +331,12 @@ function prepareStatements(db: Database.Database) {
     ),
     keyRevision: p<[string], { revision: number }>('SELECT revision FROM keys WHERE arn = ?'),
     deleteKey: p<[string], KeyOwnerRow>('DELETE FROM keys WHERE arn = ? RETURNING key_id, account_id, region'),
+    scanKeys: p<[string, number], ScannedKeyRow>(
+      `SELECT k.arn, k.doc, b.key_arn, b.material_id, b.wrapped, b.created_at
+       FROM (SELECT arn, doc FROM keys WHERE arn > ? ORDER BY arn ${BOUND_LIMIT}) AS k
+       LEFT JOIN backing_keys AS b ON b.key_arn = k.arn
+       ORDER BY k.arn, b.created_at, b.rowid`,
+    ),
     listKeysDue: p<[number, number], KeyRow>(
       `SELECT doc FROM keys WHERE key_state = 'PendingDeletion' AND deletion_date <= ?
        ORDER BY deletion_date, arn ${BOUND_LIMIT}`,

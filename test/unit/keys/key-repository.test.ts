@@ -130,3 +130,121 @@ describe('KeyRepository caches', () => {
     assert.equal(reads, 2, 'the second read was cached');
   });
 });
+
+describe('KeyRepository preload', () => {
+  let dir: string;
+  let store: SqliteStore;
+  const rootKey = randomBytes(32);
+  /** Every key's current material, as created (create zeroes the buffer it is given). */
+  const materials = new Map<string, Buffer>();
+  let created: KeyRecord[] = [];
+  let rotated: { arn: string; firstMaterialId: string };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'trent-key-preload-'));
+    store = SqliteStore.open(join(dir, 'trent.db'));
+    const keys = new KeyRepository(store, rootKey);
+    for (let i = 0; i < 5; i++) {
+      const bytes = randomBytes(32);
+      const key = await keys.create(newKey(), Buffer.from(bytes));
+      materials.set(key.arn, bytes);
+      created.push(key);
+    }
+    // One key rotated once: its old version is not preloaded, its new one is.
+    const first = created[0] as KeyRecord;
+    const secondId = newMaterialId();
+    const second = randomBytes(32);
+    materials.set(first.arn, Buffer.from(second));
+    const after = await keys.updateWithMaterial(first.arn, (key) => ({
+      key: { ...key, currentMaterialId: secondId, materials: [...materialsOf(key), { materialId: secondId }] },
+      materials: { insert: [{ materialId: secondId, material: second }] },
+    }));
+    rotated = { arn: first.arn, firstMaterialId: first.currentMaterialId as string };
+    created[0] = after;
+    // One key waiting for imported material: a record and no material.
+    created.push(await keys.create(newKey({ origin: 'EXTERNAL', keyState: 'PendingImport' }), undefined));
+    created = created.sort((a, b) => Buffer.compare(Buffer.from(a.arn), Buffer.from(b.arn)));
+  });
+  after(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The store, counting the reads a key's first use makes. */
+  function counting(over: Partial<Store> = {}) {
+    const reads = { getKey: 0, getBackingKeys: 0, scanKeys: 0 };
+    const proxy = new Proxy(store, {
+      get(target, name: string) {
+        if (name in over) return over[name as keyof Store];
+        const value = Reflect.get(target, name, target);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (name in reads) reads[name as keyof typeof reads]++;
+          return value.apply(target, args);
+        };
+      },
+    }) as Store;
+    return { proxy, reads };
+  }
+
+  it("caches every key's record and current material, wrapped: a first use then reads nothing", async () => {
+    const { proxy, reads } = counting();
+    const keys = new KeyRepository(proxy, rootKey);
+    assert.equal(await keys.preload(() => false, 2), created.length);
+    assert.equal(reads.scanKeys, 4, 'six keys in pages of two, then an empty page');
+    for (const key of created) {
+      const read = await keys.get(key.arn);
+      assert.deepEqual(asRead(read as KeyRecord), asRead(key));
+      if (key.currentMaterialId === undefined) continue;
+      const material = await keys.material(read as KeyRecord, key.currentMaterialId);
+      assert.deepEqual(material?.export(), materials.get(key.arn));
+    }
+    assert.deepEqual({ getKey: reads.getKey, getBackingKeys: reads.getBackingKeys }, { getKey: 0, getBackingKeys: 0 });
+    // A version that is not current is read from the store, as before.
+    const old = await keys.material((await keys.get(rotated.arn)) as KeyRecord, rotated.firstMaterialId);
+    assert.ok(old !== undefined);
+    assert.equal(reads.getBackingKeys, 1);
+  });
+
+  it('caches at most half the key cache, and nothing once told to stop', async () => {
+    const { proxy, reads } = counting();
+    const half = new KeyRepository(proxy, rootKey, { keys: 6, aliases: 6, materials: 6 });
+    assert.equal(await half.preload(() => false, 2), 3);
+    for (const key of created) await half.get(key.arn);
+    assert.equal(reads.getKey, created.length - 3, 'the keys past the limit are read at their first use');
+
+    const stopped = counting();
+    assert.equal(await new KeyRepository(stopped.proxy, rootKey).preload(() => true), 0);
+    assert.equal(stopped.reads.scanKeys, 0);
+  });
+
+  it('keeps a newer cached record, and skips a page that a forget overtook', async () => {
+    const target = created[1] as KeyRecord;
+    let keys: KeyRepository | undefined;
+    const newer = counting({
+      // While the page is on its way, a request changes one of its keys.
+      scanKeys: async (afterArn: string, limit: number) => {
+        const page = await store.scanKeys(afterArn, limit);
+        await keys?.update(target.arn, (key) => ({ ...key, description: 'changed meanwhile' }));
+        return page;
+      },
+    });
+    keys = new KeyRepository(newer.proxy, rootKey);
+    await keys.preload(() => false, 100);
+    assert.equal((await keys.get(target.arn))?.description, 'changed meanwhile');
+
+    let forgetting: KeyRepository | undefined;
+    const overtaken = counting({
+      // While the page is on its way, another process changes one of its keys.
+      scanKeys: async (afterArn: string, limit: number) => {
+        const page = await store.scanKeys(afterArn, limit);
+        forgetting?.forgetKey(target.arn);
+        return page;
+      },
+    });
+    forgetting = new KeyRepository(overtaken.proxy, rootKey);
+    assert.equal(await forgetting.preload(() => false, 100), 0);
+    await forgetting.get(target.arn);
+    assert.equal(overtaken.reads.getKey, 1, 'read at its first use: the page was not cached');
+  });
+});
