@@ -337,15 +337,17 @@ async function startOnStore(
 function preloadKeys(keys: KeyRepository, logger: Logger): { stop(): Promise<void> } {
   let stopped = false;
   const started = performance.now();
-  const done = keys.preload(() => stopped).then(
-    (count) => {
-      if (!stopped) logger.info({ keys: count, ms: Math.round(performance.now() - started) }, 'key cache preloaded');
-    },
-    (err: unknown) => {
-      // Only the cache is missing: each key is read at its first use instead.
-      if (!stopped) logger.warn({ err }, 'preloading the key cache failed');
-    },
-  );
+  const done = keys
+    .preload(() => stopped)
+    .then(
+      (count) => {
+        if (!stopped) logger.info({ keys: count, ms: Math.round(performance.now() - started) }, 'key cache preloaded');
+      },
+      (err: unknown) => {
+        // Only the cache is missing: each key is read at its first use instead.
+        if (!stopped) logger.warn({ err }, 'preloading the key cache failed');
+      },
+    );
   return {
     stop: () => {
       stopped = true;
