@@ -296,10 +296,12 @@ export class KeyRepository {
             this.keys.set(key.arn, record);
             cached++;
           }
-          // The cached record's current version: a newer record than the page's names its own.
-          const current = backingKeys.find((b) => b.materialId === record.currentMaterialId);
-          if (current !== undefined && this.wrapped.get(key.arn) === undefined) {
-            this.wrapped.set(key.arn, { materialId: current.materialId, wrapped: current.wrapped.toString('latin1') });
+          // The cached record's current version (a newer record than the page's names its own), by
+          // the record's own id string: one copy of its 64 characters a key, not two.
+          const materialId = record.currentMaterialId;
+          const current = backingKeys.find((b) => b.materialId === materialId);
+          if (materialId !== undefined && current !== undefined && this.wrapped.get(key.arn) === undefined) {
+            this.wrapped.set(key.arn, { materialId, wrapped: current.wrapped.toString('latin1') });
           }
         }
       }
