@@ -62,6 +62,8 @@ export interface RunningServer {
   lifecycleScheduler: LifecycleScheduler;
   audit: AuditSink;
   operations: string[];
+  /** Resolves to the keys read into the key cache at start, once they are (preloadKeys). */
+  keyCachePreloaded: Promise<number>;
   close(): Promise<void>;
 }
 
@@ -324,17 +326,19 @@ async function startOnStore(
     lifecycleScheduler,
     audit,
     operations: kms.operationNames,
+    keyCachePreloaded: preloading.done,
     close,
   };
 }
 
 /**
  * Reads every key into the key cache in the background once the server serves (KeyRepository
- * .preload): with 100,000 keys, ~1 s of the event loop in small pages between requests, after
- * which no key's first use reads its record or material from the store. `stop` ends it at the next
- * page and waits for that page.
+ * .preload): with 100,000 keys, ~2 s of the event loop in small pages between requests, after
+ * which no key's first use reads its record or material from the store. `done` resolves to the
+ * keys cached (0 when it failed: each key is then read at its first use, as without it); `stop`
+ * ends it at the next page and waits for that page.
  */
-function preloadKeys(keys: KeyRepository, logger: Logger): { stop(): Promise<void> } {
+function preloadKeys(keys: KeyRepository, logger: Logger): { done: Promise<number>; stop(): Promise<number> } {
   let stopped = false;
   const started = performance.now();
   const done = keys
@@ -342,13 +346,15 @@ function preloadKeys(keys: KeyRepository, logger: Logger): { stop(): Promise<voi
     .then(
       (count) => {
         if (!stopped) logger.info({ keys: count, ms: Math.round(performance.now() - started) }, 'key cache preloaded');
+        return count;
       },
       (err: unknown) => {
-        // Only the cache is missing: each key is read at its first use instead.
         if (!stopped) logger.warn({ err }, 'preloading the key cache failed');
+        return 0;
       },
     );
   return {
+    done,
     stop: () => {
       stopped = true;
       return done;

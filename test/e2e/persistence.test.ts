@@ -184,6 +184,12 @@ describe('a deployment on disk', { timeout: 180_000 }, () => {
     await stop();
 
     const second = await start();
+    // It reads the three keys into its key cache once it serves: what follows runs on those.
+    const preloaded = (line: string) => line.includes('key cache preloaded') && line.includes('"keys":3');
+    for (let waited = 0; !second.output().split('\n').some(preloaded); waited += 20) {
+      assert.ok(waited < 10_000, `no 'key cache preloaded' line for three keys:\n${second.output()}`);
+      await sleep(20);
+    }
     assert.equal(second.credentials.accessKeyId, first.credentials.accessKeyId, 'the admin key changed');
     assert.equal(second.credentials.secretAccessKey, first.credentials.secretAccessKey, 'the admin secret changed');
     const kms2 = second.client();
