@@ -126,24 +126,16 @@ export type ScannedKeyRow = KeyRow & { arn: string } & { [C in keyof BackingKeyR
 /** Rows of a key scan, ordered by ARN, to one ScannedKey per key. */
 export function parseScannedKeys(rows: ScannedKeyRow[]): ScannedKey[] {
   const keys: ScannedKey[] = [];
-  let last: (ScannedKey & { arn: string }) | undefined;
+  let last: ScannedKey | undefined;
   for (const row of rows) {
-    if (last === undefined || last.arn !== row.arn) {
-      last = { arn: row.arn, key: parseKey(row), backingKeys: [] };
+    if (last === undefined || last.key.arn !== row.arn) {
+      last = { key: parseKey(row), backingKeys: [] };
       keys.push(last);
     }
-    if (row.key_arn !== null && row.material_id !== null && row.wrapped !== null && row.created_at !== null) {
-      last.backingKeys.push(
-        parseBackingKey({
-          key_arn: row.key_arn,
-          material_id: row.material_id,
-          wrapped: row.wrapped,
-          created_at: row.created_at,
-        }),
-      );
-    }
+    // The LEFT JOIN's backing-key columns are all NULL (a key without material) or none is.
+    if (row.key_arn !== null) last.backingKeys.push(parseBackingKey(row as BackingKeyRow));
   }
-  return keys.map(({ key, backingKeys }) => ({ key, backingKeys }));
+  return keys;
 }
 
 export function parseAlias(row: AliasRow): AliasRecord {
