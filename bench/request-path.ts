@@ -55,12 +55,12 @@ interface Reply {
  * (a signature stays valid for minutes), so that the client's share of the CPU stays small.
  */
 function request(operation: string, body: string): IncomingMessage {
-  const signed = signedOnce(operation, body);
+  const { headers, distinct } = asParsed(signedOnce(operation, body));
   return Object.assign(Readable.from([Buffer.from(body)]), {
     method: 'POST',
     url: '/',
-    headers: signed.headers,
-    headersDistinct: signed.distinct,
+    headers,
+    headersDistinct: distinct,
     socket: { remoteAddress: '127.0.0.1' },
     complete: true,
   }) as unknown as IncomingMessage;
@@ -81,6 +81,22 @@ function signedOnce(operation: string, body: string): Signed {
     signedHeaders.set(key, signed);
   }
   return signed;
+}
+
+/**
+ * The headers as Node's parser hands them over: new strings for every request. Handing over the
+ * same string objects again made the request path look ~20 µs cheaper than it is: V8 keeps a
+ * string's hash and caches the results of splitting and matching a string it has seen.
+ */
+function asParsed(signed: Signed): Signed {
+  const headers: Record<string, string> = {};
+  const distinct: Record<string, string[]> = {};
+  for (const name of Object.keys(signed.headers)) {
+    const value = Buffer.from(signed.headers[name] as string, 'latin1').toString('latin1');
+    headers[name] = value;
+    distinct[name] = [value];
+  }
+  return { headers, distinct };
 }
 
 function sign(operation: string, body: string): Signed {

@@ -525,7 +525,15 @@ export function computeSignature(
   amzDate: string,
   cache: SigningKeyCache,
 ): { signature: string; canonicalRequest: string } {
-  const creq = canonicalRequest({ ...request, signedHeaders: parsed.signedHeaders });
+  // Member by member: `{ ...request, signedHeaders }` made a new hidden class on every request.
+  const creq = canonicalRequest({
+    method: request.method,
+    path: request.path,
+    query: request.query,
+    headers: request.headers,
+    payloadHash: request.payloadHash,
+    signedHeaders: parsed.signedHeaders,
+  });
   const sts = stringToSign(amzDate, parsed.credentialScope, creq);
   const key = cache.get(parsed.accessKeyId, secret, parsed.date, parsed.region, parsed.service);
   return { signature: signature(key, sts), canonicalRequest: creq };

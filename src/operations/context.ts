@@ -67,7 +67,7 @@ export interface RequestOrigin {
 
 export class RequestContext implements Scope {
   readonly accountId: string;
-  /** ARNs of the keys this request used (authorized against), for its audit record. */
+  /** ARNs of the keys this request used (authorized against) or created, for its audit record. */
   readonly keyArns: string[] = [];
 
   constructor(
@@ -78,6 +78,11 @@ export class RequestContext implements Scope {
     readonly origin: RequestOrigin = { sourceIp: '' },
   ) {
     this.accountId = caller.accountId;
+  }
+
+  /** Names a key in the request's audit record (once, in the order first named). */
+  usedKey(arn: string): void {
+    if (!this.keyArns.includes(arn)) this.keyArns.push(arn);
   }
 
   get keys(): KeyRepository {
@@ -98,10 +103,16 @@ export class RequestContext implements Scope {
     options: AuthorizationDetails & { allowAlias?: boolean; action?: string } = {},
   ): Promise<ResolvedKey> {
     const resolved = await this.keys.resolve(this, identifier, options.allowAlias ?? false);
-    await this.authorize(options.action ?? `kms:${operation}`, resolved.key, {
-      ...options,
+    // Member by member, not `{ ...options, requestAlias }`: that spread gave the details object a
+    // hidden class of its own on every request, and each read of it missed V8's caches.
+    const details = {
+      conditions: options.conditions,
+      encryptionContext: options.encryptionContext,
       requestAlias: resolved.aliasName,
-    });
+      grantTokens: options.grantTokens,
+      childGrant: options.childGrant,
+    } satisfies Record<keyof AuthorizationDetails, unknown>;
+    await this.authorize(options.action ?? `kms:${operation}`, resolved.key, details);
     this.checkKeyState(operation, resolved.key);
     return resolved;
   }
@@ -146,7 +157,7 @@ export class RequestContext implements Scope {
    */
   async authorize(action: string, key: KeyRecord, details: AuthorizationDetails = {}): Promise<void> {
     const grantIds = this.services.grants.checkGrantTokens(details.grantTokens, key.arn);
-    if (!this.keyArns.includes(key.arn)) this.keyArns.push(key.arn);
+    this.usedKey(key.arn);
     const base = keyConditions(key);
     await this.services.authorizer.authorize({
       caller: this.caller,

@@ -93,9 +93,7 @@ export class KmsHandler {
 
     const time = Date.now();
     const eventName = operation ?? unknownEventName(target);
-    const keyArns = ctx === undefined ? [] : [...ctx.keyArns];
-    const createdArn = (output as { KeyMetadata?: { Arn?: unknown } } | undefined)?.KeyMetadata?.Arn;
-    if (typeof createdArn === 'string' && !keyArns.includes(createdArn)) keyArns.push(createdArn);
+    const keyArns = ctx === undefined ? [] : ctx.keyArns;
     const record = buildApiCallRecord(
       {
         eventName,
@@ -106,11 +104,7 @@ export class KmsHandler {
         caller,
         keyArns,
       },
-      {
-        ...requestMeta(req, requestId, time, region, this.options.defaultAccountId),
-        sourceIp: origin.sourceIp,
-        vpcEndpointId: origin.vpcEndpoint?.id,
-      },
+      requestMeta(req, requestId, time, region, this.options.defaultAccountId, origin),
     );
     try {
       await this.options.audit.write(record, time);

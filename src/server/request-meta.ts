@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { RequestMeta } from '../audit/record.js';
+import type { RequestOrigin } from '../operations/context.js';
 
 /** What the KMS and STS handlers read off a request for its reply and its audit record. */
 
@@ -31,6 +32,7 @@ export function requestMeta(
   time: number,
   region: string | undefined,
   defaultAccountId: string,
+  origin: RequestOrigin = { sourceIp: sourceIp(req) },
 ): RequestMeta {
   const scope = credentialScope(header(req, 'authorization'));
   return {
@@ -38,9 +40,10 @@ export function requestMeta(
     eventId: randomUUID(),
     time,
     region: region ?? scope.region ?? 'us-east-1',
-    sourceIp: sourceIp(req),
+    sourceIp: origin.sourceIp,
     userAgent: header(req, 'user-agent'),
     accessKeyId: scope.accessKeyId,
     defaultAccountId,
+    vpcEndpointId: origin.vpcEndpoint?.id,
   };
 }

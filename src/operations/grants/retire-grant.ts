@@ -43,7 +43,7 @@ export const RetireGrant = defineOperation({
       grant.retiringPrincipal === caller ||
       (grant.granteePrincipal === caller && grant.operations.includes('RetireGrant'));
     if (byGrant) {
-      if (!ctx.keyArns.includes(key.arn)) ctx.keyArns.push(key.arn);
+      ctx.usedKey(key.arn);
     } else {
       await ctx.authorize('kms:RetireGrant', key);
     }

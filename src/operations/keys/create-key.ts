@@ -147,6 +147,7 @@ export const CreateKey = defineOperation({
       revision: 0,
     };
     const stored = await ctx.keys.create(key, origin === 'EXTERNAL' ? undefined : await generateMaterial(generation));
+    ctx.usedKey(stored.arn);
     return { KeyMetadata: keyMetadata(stored) };
   },
 });
