@@ -24,7 +24,8 @@ export function credentialScope(authorization: string | undefined): { accessKeyI
 
 /**
  * The audit record's request facts. `region` is the authenticated one; without it, the region the
- * Authorization header claims, else us-east-1.
+ * Authorization header claims, else us-east-1. `origin` is where the request came from (a trusted
+ * proxy's word, a VPC endpoint); by default the TCP peer.
  */
 export function requestMeta(
   req: IncomingMessage,
