@@ -58,7 +58,7 @@ export async function generateDataKey(
   finishDryRun(input.DryRun);
   const plaintext = randomBytes(length);
   const { blob, materialId } = await encryptSymmetric(ctx.keys, key, plaintext, input.EncryptionContext);
-  return { plaintext, CiphertextBlob: blobOutput(blob), KeyId: key.arn, KeyMaterialId: materialId };
+  return { plaintext, out: { CiphertextBlob: blobOutput(blob), KeyId: key.arn, KeyMaterialId: materialId } };
 }
 
 /** Exactly one of KeySpec and NumberOfBytes (reference §4.4). */

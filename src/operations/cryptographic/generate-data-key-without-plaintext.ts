@@ -6,7 +6,7 @@ export const GenerateDataKeyWithoutPlaintext = defineOperation({
   name: 'GenerateDataKeyWithoutPlaintext',
   input: structure(dataKeyMembers, ['KeyId']),
   async handle(ctx, input: GenerateDataKeyInput) {
-    const { plaintext, ...out } = await generateDataKey(ctx, input, 'GenerateDataKeyWithoutPlaintext');
+    const { plaintext, out } = await generateDataKey(ctx, input, 'GenerateDataKeyWithoutPlaintext');
     plaintext.fill(0);
     return out;
   },

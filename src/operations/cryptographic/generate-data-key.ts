@@ -9,9 +9,10 @@ export const GenerateDataKey = defineOperation({
   input: structure({ ...dataKeyMembers, Recipient: RecipientType }, ['KeyId']),
   async handle(ctx, input: GenerateDataKeyInput) {
     refuseRecipient(input.Recipient);
-    const { plaintext, ...out } = await generateDataKey(ctx, input, 'GenerateDataKey');
+    const { plaintext, out } = await generateDataKey(ctx, input, 'GenerateDataKey');
     const Plaintext = blobOutput(plaintext);
     plaintext.fill(0);
-    return { ...out, Plaintext };
+    // Member by member: a spread of `out` made a new hidden class for every reply.
+    return { CiphertextBlob: out.CiphertextBlob, KeyId: out.KeyId, KeyMaterialId: out.KeyMaterialId, Plaintext };
   },
 });
