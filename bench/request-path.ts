@@ -61,6 +61,7 @@ function request(operation: string, body: string): IncomingMessage {
     url: '/',
     headers,
     headersDistinct: distinct,
+    rawHeaders: Object.entries(headers).flat(),
     socket: { remoteAddress: '127.0.0.1' },
     complete: true,
   }) as unknown as IncomingMessage;

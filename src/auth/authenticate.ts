@@ -14,6 +14,7 @@ import {
   checkRequestTime,
   checkScope,
   checkSignedHeaders,
+  type HeaderMap,
   parseAuthorization,
   requestAmzDate,
   type SigningKeyCache,
@@ -47,8 +48,8 @@ export interface HttpRequestParts {
   method: string;
   url: string;
   headers: IncomingHttpHeaders;
-  /** Node's `req.headersDistinct`: repeated headers kept apart, as SigV4 must see them. */
-  headersDistinct: Record<string, string[] | undefined>;
+  /** Repeated headers kept apart, in order, as SigV4 must see them (Node's `req.headersDistinct`). */
+  headersDistinct: HeaderMap;
   body: Buffer;
 }
 

@@ -5,6 +5,7 @@ import { AccessDeniedException, SerializationException, toKmsError, ValidationEx
 import type { AuditFilter, AuditLog } from '../storage/audit-log.js';
 import { readBody } from '../wire/read-body.js';
 import { sendError, sendResult } from '../wire/reply.js';
+import { signedRequest } from './request-meta.js';
 
 /**
  * Audit lookup over HTTP (beyond AWS): `POST /trent/admin/audit/lookup` with a JSON body of filters
@@ -42,13 +43,7 @@ export function adminAuditLookupRoute(options: AdminAuditLookupOptions) {
     const requestId = randomUUID();
     try {
       const body = await readBody(req, 16_384);
-      const { caller } = await options.authenticator.authenticate({
-        method: req.method ?? 'POST',
-        url: req.url ?? '/',
-        headers: req.headers,
-        headersDistinct: req.headersDistinct,
-        body,
-      });
+      const { caller } = await options.authenticator.authenticate(signedRequest(req, body));
       if (caller.accessKeyId !== options.adminAccessKeyId) {
         throw new AccessDeniedException(
           `User: ${caller.arn} is not authorized to look up the audit records of this server.`,

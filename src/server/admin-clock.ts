@@ -6,6 +6,7 @@ import type { SystemClock } from '../clock.js';
 import { AccessDeniedException, toKmsError, ValidationException } from '../errors.js';
 import { readBody } from '../wire/read-body.js';
 import { sendError, sendResult } from '../wire/reply.js';
+import { signedRequest } from './request-meta.js';
 
 /**
  * Time travel for tests (beyond AWS): `POST /trent/admin/clock` with `{"advanceSeconds": N}` moves
@@ -37,13 +38,7 @@ export function adminClockRoute(options: AdminClockOptions) {
     const requestId = randomUUID();
     try {
       const body = await readBody(req, 4096);
-      const { caller } = await options.authenticator.authenticate({
-        method: req.method ?? 'POST',
-        url: req.url ?? '/',
-        headers: req.headers,
-        headersDistinct: req.headersDistinct,
-        body,
-      });
+      const { caller } = await options.authenticator.authenticate(signedRequest(req, body));
       if (!options.enabled) {
         throw new AccessDeniedException(
           'Time travel is disabled on this server (start it with --allow-time-travel).',

@@ -12,7 +12,7 @@ import type { Operation } from '../operations/operation.js';
 import { OperationTable, parseJsonBody } from '../wire/operation-table.js';
 import { readBody } from '../wire/read-body.js';
 import { sendError, sendResult } from '../wire/reply.js';
-import { header, requestMeta, sourceIp } from './request-meta.js';
+import { header, requestMeta, signedRequest, sourceIp } from './request-meta.js';
 
 /**
  * The KMS request path (DESIGN.md), in the order in which errors win: body size → operation →
@@ -77,13 +77,7 @@ export class KmsHandler {
       const body = await readBody(req, this.options.bodyLimit);
       const entry = this.table.lookup(target, header(req, 'content-type'));
       operation = entry.operation.name;
-      ({ caller, region } = await this.options.authenticator.authenticate({
-        method: req.method ?? 'POST',
-        url: req.url ?? '/',
-        headers: req.headers,
-        headersDistinct: req.headersDistinct,
-        body,
-      }));
+      ({ caller, region } = await this.options.authenticator.authenticate(signedRequest(req, body)));
       input = entry.validate(parseJsonBody(body));
       ctx = new RequestContext(requestId, caller, region, this.options.services, origin);
       output = await entry.operation.handle(ctx, input as never);

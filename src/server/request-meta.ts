@@ -1,9 +1,32 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { RequestMeta } from '../audit/record.js';
+import type { HttpRequestParts } from '../auth/authenticate.js';
+import type { HeaderMap } from '../auth/sigv4.js';
 import type { RequestOrigin } from '../operations/context.js';
 
 /** What the KMS and STS handlers read off a request for its reply and its audit record. */
+
+/** The request as the authenticator verifies its signature. */
+export function signedRequest(req: IncomingMessage, body: Buffer): HttpRequestParts {
+  return {
+    method: req.method ?? 'POST',
+    url: req.url ?? '/',
+    headers: req.headers,
+    headersDistinct: distinctHeaders(req),
+    body,
+  };
+}
+
+/**
+ * The headers as SigV4 reads them: a repeated header's values apart, in order. `req.headers` joins
+ * them with ', ' (and keeps only the first of some); `req.headersDistinct` keeps them apart, but is
+ * built on its first read, ~3 µs a request. When no name repeats — every request the AWS SDKs
+ * send — the two say the same, and `req.headers` is built already.
+ */
+function distinctHeaders(req: IncomingMessage): HeaderMap {
+  return req.rawHeaders.length === 2 * Object.keys(req.headers).length ? req.headers : req.headersDistinct;
+}
 
 export function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];

@@ -26,7 +26,7 @@ import {
 } from '../wire/query-protocol.js';
 import { readBody } from '../wire/read-body.js';
 import { compileTrustPolicy } from './identity-admin.js';
-import { header, requestMeta, sourceIp } from './request-meta.js';
+import { header, requestMeta, signedRequest, sourceIp } from './request-meta.js';
 
 /**
  * AWS STS on Trent's port (DESIGN.md, "STS shares Trent's port but is its own protocol"): AWS
@@ -92,13 +92,7 @@ export class StsHandler {
       const body = await readBody(req, this.options.bodyLimit);
       const params = queryParameters(req.url ?? '/', body, header(req, 'content-type'));
       action = params.get('Action');
-      ({ caller, region } = await this.options.authenticator.authenticate({
-        method: req.method ?? 'POST',
-        url: req.url ?? '/',
-        headers: req.headers,
-        headersDistinct: req.headersDistinct,
-        body,
-      }));
+      ({ caller, region } = await this.options.authenticator.authenticate(signedRequest(req, body)));
       const version = params.get('Version');
       if (version !== undefined && version !== VERSION) {
         throw new QueryError('InvalidAction', `Could not find operation ${action ?? ''} for version ${version}`);

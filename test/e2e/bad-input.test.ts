@@ -505,6 +505,67 @@ describe('bad input, secure mode', { timeout: 120_000 }, () => {
       assertError(await post(server.url, headers, { whole: '{}' }), 'InvalidSignatureException', MISMATCH);
     });
 
+    /**
+     * ListKeys with `x-trent-note` sent twice, in two cases of its name, signed with `signed` as
+     * that header's value(s): SigV4 joins a repeated header's values with ',' in the order sent.
+     */
+    function listKeysWithNoteTwice(signed: string | string[]): Promise<Reply> {
+      const host = new URL(server.url).host;
+      const amzDate = formatAmzDate(new Date());
+      const signedHeaders = {
+        host,
+        'x-amz-date': amzDate,
+        'content-type': CONTENT_TYPE,
+        'x-amz-target': 'TrentService.ListKeys',
+        'x-trent-note': signed,
+      };
+      const authorization = signRequest({
+        method: 'POST',
+        path: '/',
+        headers: signedHeaders,
+        body: '{}',
+        accessKeyId: server.credentials.accessKeyId,
+        secret: server.credentials.secretAccessKey,
+        region: REGION,
+        service: 'kms',
+        amzDate,
+      });
+      // As rawHeaders: Node's http client sends each pair as a header line of its own.
+      const raw = [
+        ...['host', host, 'x-amz-date', amzDate, 'content-type', CONTENT_TYPE],
+        ...['x-amz-target', 'TrentService.ListKeys', 'x-trent-note', 'first', 'X-Trent-Note', 'second'],
+        ...['authorization', authorization, 'content-length', '2'],
+      ];
+      return new Promise((resolve, reject) => {
+        const req = request(server.url, { method: 'POST', path: '/', headers: raw, agent: false }, (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (d: Buffer) => parts.push(d));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              text: Buffer.concat(parts).toString('utf8'),
+              reusedSocket: false,
+            }),
+          );
+        });
+        req.on('error', reject);
+        req.end('{}');
+      });
+    }
+
+    it('a signed header sent twice is verified with both values, in order', async () => {
+      assertOk(await listKeysWithNoteTwice(['first', 'second']));
+    });
+
+    it("a header sent twice, signed as Node joins it ('a, b') → InvalidSignatureException", async () => {
+      assertError(await listKeysWithNoteTwice('first, second'), 'InvalidSignatureException', MISMATCH);
+    });
+
+    it('a header sent twice, signed in the other order → InvalidSignatureException', async () => {
+      assertError(await listKeysWithNoteTwice(['second', 'first']), 'InvalidSignatureException', MISMATCH);
+    });
+
     it('X-Amz-Date 20 minutes old → Signature expired', async () => {
       const amzDate = formatAmzDate(new Date(Date.now() - 20 * 60_000));
       const reply = await send('ListKeys', '{}', { amzDate });

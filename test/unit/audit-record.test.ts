@@ -125,6 +125,10 @@ describe('audit record building', () => {
 
   it('renders times as CloudTrail does', () => {
     assert.equal(cloudTrailTime(Date.UTC(2024, 4, 1, 12, 0, 0, 999)), '2024-05-01T12:00:00Z');
+    // The text of the last second is kept: the next second, and an earlier one, are new texts.
+    assert.equal(cloudTrailTime(Date.UTC(2024, 4, 1, 12, 0, 0, 0)), '2024-05-01T12:00:00Z');
+    assert.equal(cloudTrailTime(Date.UTC(2024, 4, 1, 12, 0, 1, 0)), '2024-05-01T12:00:01Z');
+    assert.equal(cloudTrailTime(Date.UTC(1969, 11, 31, 23, 59, 59, 500)), '1969-12-31T23:59:59Z');
     assert.equal(responseDate(Date.UTC(2022, 7, 10, 22, 38, 27)), 'Aug 10, 2022, 10:38:27 PM');
     assert.equal(responseDate(Date.UTC(2022, 0, 1, 0, 5, 0)), 'Jan 1, 2022, 12:05:00 AM');
   });
