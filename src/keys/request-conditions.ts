@@ -93,12 +93,14 @@ export function encryptionConditions(
   return conditions;
 }
 
+// The spread comes last in the two literals below: a literal that opens with one gets a new hidden
+// class on every call once V8 optimizes the function (docs/benchmarks.md, "Hidden classes on the
+// hot path").
+
 /**
  * ReEncrypt, on both kms:ReEncryptFrom and kms:ReEncryptTo: that side's encryption keys, and
  * kms:ReEncryptOnSameKey — whether the source and destination are one key.
  */
-// The spread comes last in these literals: a literal that opens with one gets a new hidden class on
-// every call once V8 optimizes the function (docs/benchmarks.md, "Hidden classes on the hot path").
 export function reEncryptConditions(
   context: EncryptionContext | undefined,
   algorithm: string | undefined,
