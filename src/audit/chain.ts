@@ -1,9 +1,24 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Linker } from '../storage/audit-log.js';
+
+const HASH_BYTES = 32;
 
 /**
  * The hash chain (docs/audit.md): hash(n) = SHA-256(prevHash(n) as 32 raw bytes ‖ UTF-8 canonical
  * text of record n), hex. The first record's prevHash is 64 zeros (GENESIS_HASH).
+ *
+ * One-shot over one buffer rather than `createHash`, whose native object per record is freed only
+ * in a garbage-collection pause (HmacSha256, src/crypto/hmac-sha256.ts).
  */
-export const linkRecord: Linker = (previousHash, recordText) =>
-  createHash('sha256').update(Buffer.from(previousHash, 'hex')).update(recordText, 'utf8').digest('hex');
+export const linkRecord: Linker = (previousHash, recordText) => {
+  const length = Buffer.byteLength(recordText, 'utf8');
+  const input = Buffer.allocUnsafe(HASH_BYTES + length);
+  const prevBytes = previousHash.length === 2 * HASH_BYTES ? input.write(previousHash, 0, HASH_BYTES, 'hex') : 0;
+  if (prevBytes !== HASH_BYTES) {
+    // Not 64 hex digits (a damaged log being verified): hash the bytes the hex decodes to, as
+    // Buffer.from does, so that verification reports a broken link instead of throwing.
+    return hash('sha256', Buffer.concat([Buffer.from(previousHash, 'hex'), Buffer.from(recordText, 'utf8')]), 'hex');
+  }
+  input.write(recordText, HASH_BYTES, length, 'utf8');
+  return hash('sha256', input, 'hex');
+};

@@ -27,8 +27,8 @@
  * AWS SDKs never repeat a header, so the two agree for every request they send.
  */
 
-import * as crypto from 'node:crypto';
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
+import { HmacSha256 } from '../crypto/hmac-sha256.js';
 import { IncompleteSignatureException, InvalidSignatureException } from '../errors.js';
 import { Lru } from '../lru.js';
 
@@ -166,14 +166,9 @@ function parseParameters(text: string, header: string): Map<string, string> {
 
 /** Lower-case hex SHA-256: the payload hash (spec step 1) and the request hash (spec step 2). */
 export function sha256Hex(data: string | Uint8Array): string {
-  // crypto.hash (Node >= 20.12) skips building a Hash object: measurably cheaper per request.
-  return oneShotHash === undefined
-    ? createHash('sha256').update(data).digest('hex')
-    : oneShotHash('sha256', data, 'hex');
+  // One-shot: no Hash object per request (see HmacSha256 for why that matters).
+  return hash('sha256', data, 'hex');
 }
-
-const oneShotHash = (crypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: 'hex') => string })
-  .hash;
 
 /**
  * `Method \n CanonicalURI \n CanonicalQueryString \n CanonicalHeaders \n SignedHeaders \n
@@ -486,7 +481,7 @@ function headerValue(headers: HeaderMap, name: string): string | undefined {
  * meets a key derived from the old one.
  */
 export class SigningKeyCache {
-  readonly #entries: Lru<string, { secret: string; key: Buffer }>;
+  readonly #entries: Lru<string, { secret: string; key: HmacSha256 }>;
 
   constructor(maxEntries = 1000) {
     if (!Number.isInteger(maxEntries) || maxEntries < 1) {
@@ -499,13 +494,13 @@ export class SigningKeyCache {
     return this.#entries.size;
   }
 
-  get(accessKeyId: string, secret: string, date: string, region: string, service: string): Buffer {
+  get(accessKeyId: string, secret: string, date: string, region: string, service: string): HmacSha256 {
     // None of these parts can contain a newline (access key ids, dates, regions and services are
     // plain tokens), so the joined id is unambiguous. The secret is compared on a hit.
     const id = `${accessKeyId}\n${date}\n${region}\n${service}`;
     const cached = this.#entries.get(id);
     if (cached !== undefined && cached.secret === secret) return cached.key;
-    const key = deriveSigningKey(secret, date, region, service);
+    const key = new HmacSha256(deriveSigningKey(secret, date, region, service));
     this.#entries.set(id, { secret, key });
     return key;
   }
@@ -536,7 +531,7 @@ export function computeSignature(
   });
   const sts = stringToSign(amzDate, parsed.credentialScope, creq);
   const key = cache.get(parsed.accessKeyId, secret, parsed.date, parsed.region, parsed.service);
-  return { signature: signature(key, sts), canonicalRequest: creq };
+  return { signature: key.hex(sts), canonicalRequest: creq };
 }
 
 /**
