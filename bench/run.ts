@@ -234,7 +234,8 @@ function progressLine(target: Target, c: Case, concurrency: number, result: Load
     `p99 ${result.p99Ms.toFixed(2)} ms, p99.9 ${result.p999Ms.toFixed(2)} ms, max ${result.maxMs.toFixed(1)} ms, ` +
     `RSS ${Math.round(result.peakRssMb ?? 0)} MB; ` +
     `CPU server ${percent(result.serverCpuMs, result)}, ` +
-    `client ${percent(result.clientCpuMs, result)}, others ${others}, steal ${percent(result.stealCpuMs, result)}${errors}`
+    `client ${percent(result.clientCpuMs, result)}, others ${others}, irq ${percent(result.interruptCpuMs, result)}, ` +
+    `steal ${percent(result.stealCpuMs, result)}${errors}`
   );
 }
 
