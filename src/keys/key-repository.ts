@@ -276,9 +276,14 @@ export class KeyRepository {
    * always keeps), so it never evicts what requests use. Each page is cached under get()'s rules:
    * nothing that is cached already is replaced, and a page read while something was forgotten is
    * skipped (its keys are read at their first use, as without this). `stop` is asked before each
-   * page. Resolves to the keys whose records were cached.
+   * page, and `onPage` hears the ARNs of each page read, cached or not. Resolves to the keys whose
+   * records were cached.
    */
-  async preload(stop: () => boolean = () => false, pageSize = PRELOAD_PAGE): Promise<number> {
+  async preload(
+    stop: () => boolean = () => false,
+    pageSize = PRELOAD_PAGE,
+    onPage: (keyArns: string[]) => void = () => {},
+  ): Promise<number> {
     let after = '';
     let cached = 0;
     while (cached < this.preloadLimit && !stop()) {
@@ -288,6 +293,7 @@ export class KeyRepository {
       const last = page[page.length - 1];
       if (last === undefined) break;
       after = last.key.arn;
+      onPage(page.map((p) => p.key.arn));
       if (epoch === this.epoch) {
         for (const { key, backingKeys } of page) {
           let record = this.keys.get(key.arn);

@@ -117,6 +117,10 @@ export class KmsAuthorizer implements Authorizer {
   private readonly policyOfRecord = new WeakMap<KeyRecord, CompiledPolicy>();
   /** By key ARN: the key's grants, or their pending read. */
   private readonly grants: Lru<string, readonly GrantRecord[] | Promise<readonly GrantRecord[]>>;
+  /** Counts forgetGrants calls: what was read of the grants before a change is not cached after it. */
+  #grantsVersion = 0;
+  /** How many entries cacheNoGrants may fill the grants cache to: fewer than an Lru always keeps. */
+  readonly #noGrantsLimit: number;
 
   constructor(
     private readonly identities: IdentityDirectory,
@@ -128,6 +132,7 @@ export class KmsAuthorizer implements Authorizer {
     this.decisions = new Lru(limits.decisions);
     this.keyPolicies = new Lru(limits.policies);
     this.grants = new Lru(limits.grants);
+    this.#noGrantsLimit = Math.floor(limits.grants / 2) - 1;
   }
 
   async authorize(request: AuthorizationRequest): Promise<void> {
@@ -258,6 +263,7 @@ export class KmsAuthorizer implements Authorizer {
   }
 
   forgetGrants(keyArn: string): void {
+    this.#grantsVersion++;
     this.grants.delete(keyArn);
   }
 
@@ -288,6 +294,30 @@ export class KmsAuthorizer implements Authorizer {
     }
     if (!byText) this.policyOfRecord.set(key, policy);
     return policy;
+  }
+
+  /** To be read before the store is asked which keys have grants (cacheNoGrants). */
+  get grantsVersion(): number {
+    return this.#grantsVersion;
+  }
+
+  /**
+   * Caches that these keys have no grants, as the store said after `version` was read, so that
+   * their first use does not ask it (the server does this for every key at start, beside the key
+   * cache's preload). Nothing is cached if some key's grants changed since — its change might be
+   * missing from what the store said — and a key already cached keeps its entry. Never so many that
+   * the cache would drop an entry for them. Returns how many were cached.
+   */
+  cacheNoGrants(keyArns: Iterable<string>, version: number): number {
+    if (version !== this.#grantsVersion) return 0;
+    let cached = 0;
+    for (const keyArn of keyArns) {
+      if (this.grants.size >= this.#noGrantsLimit) break;
+      if (this.grants.get(keyArn) !== undefined) continue;
+      this.grants.set(keyArn, NO_GRANTS);
+      cached++;
+    }
+    return cached;
   }
 
   private async grantsOf(keyArn: string, required: readonly string[] | undefined): Promise<readonly GrantRecord[]> {

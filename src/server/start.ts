@@ -21,6 +21,7 @@ import { IdentityDirectory } from '../policy/identity-directory.js';
 import { parseIpBlock } from '../policy/ip-address.js';
 import { KmsAuthorizer } from '../policy/kms-authorizer.js';
 import type { AuditLog } from '../storage/audit-log.js';
+import type { GrantStore } from '../storage/grant-store.js';
 import { type AccessStore, openAccessStore } from '../storage/open-access-store.js';
 import { openAuditLog } from '../storage/open-audit-log.js';
 import { describeStore, openStore } from '../storage/open-store.js';
@@ -290,7 +291,7 @@ async function startOnStore(
       ? watchIdentitiesFile(settings.identities, { store, identities: access, rootKey, logger })
       : undefined;
   if (role.announce) announceReady(logger, settings, deployment, url);
-  const preloading = preloadKeys(keys, logger);
+  const preloading = preloadKeys(keys, authorizer, access, logger);
 
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -334,15 +335,35 @@ async function startOnStore(
 /**
  * Reads every key into the key cache in the background once the server serves (KeyRepository
  * .preload): with 100,000 keys, ~2 s of the event loop in small pages between requests, after
- * which no key's first use reads its record or material from the store. `done` resolves to the
- * keys cached (0 when it failed: each key is then read at its first use, as without it); `stop`
- * ends it at the next page and waits for that page.
+ * which no key's first use reads its record or material from the store. The keys without grants
+ * (all but those the store names, one query) are cached as such too, so that their first use does
+ * not read their grants either. `done` resolves to the keys cached (0 when it failed: each key is
+ * then read at its first use, as without it); `stop` ends it at the next page and waits for that
+ * page.
  */
-function preloadKeys(keys: KeyRepository, logger: Logger): { done: Promise<number>; stop(): Promise<number> } {
+function preloadKeys(
+  keys: KeyRepository,
+  authorizer: KmsAuthorizer,
+  grants: GrantStore,
+  logger: Logger,
+): { done: Promise<number>; stop(): Promise<number> } {
   let stopped = false;
   const started = performance.now();
-  const done = keys
-    .preload(() => stopped)
+  const version = authorizer.grantsVersion;
+  const done = grants
+    .keysWithGrants()
+    .then((withGrants) => {
+      const granted = new Set(withGrants);
+      return keys.preload(
+        () => stopped,
+        undefined,
+        (arns) =>
+          authorizer.cacheNoGrants(
+            arns.filter((arn) => !granted.has(arn)),
+            version,
+          ),
+      );
+    })
     .then(
       (count) => {
         if (!stopped) logger.info({ keys: count, ms: Math.round(performance.now() - started) }, 'key cache preloaded');

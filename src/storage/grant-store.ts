@@ -27,6 +27,11 @@ export interface GrantStore {
   getGrant(keyArn: string, grantId: string): Promise<GrantRecord | undefined>;
   /** Grants on one key ordered by grant id, after `page.after` (a grant id). */
   listGrants(keyArn: string, page: PageRequest): Promise<GrantRecord[]>;
+  /**
+   * The ARNs of the keys that have at least one grant, in no particular order: every other key has
+   * none (read once at start, so that a key's first use need not ask).
+   */
+  keysWithGrants(): Promise<string[]>;
   /** Grants whose retiring principal is `retiringPrincipal`, on any key, ordered by key ARN then grant id. */
   listRetirableGrants(retiringPrincipal: string, page: PageRequest): Promise<GrantRecord[]>;
   /**

@@ -1348,3 +1348,49 @@ describe('access control: grants', { timeout: 120_000 }, () => {
     await bob.send(new DescribeKeyCommand({ KeyId: keyArn }));
   });
 });
+
+describe('access control: grants across a restart', { timeout: 120_000 }, () => {
+  let first: TestServer | undefined;
+  let second: TestServer | undefined;
+
+  after(async () => {
+    await first?.destroy();
+    await second?.destroy();
+  });
+
+  it('a grant made before the restart is honored once the key cache is preloaded, and no other', async () => {
+    first = await startServer();
+    const dataDir = first.dataDir;
+    const r = trent(['access-key', 'create', '--user', 'bob', '--data-dir', dataDir]);
+    assert.equal(r.code, 0, r.stderr);
+    const credentials = profile(r.stdout);
+    const admin = first.client();
+    const granted = (await admin.send(new CreateKeyCommand({}))).KeyMetadata?.Arn as string;
+    const other = (await admin.send(new CreateKeyCommand({}))).KeyMetadata?.Arn as string;
+    await admin.send(
+      new CreateGrantCommand({ KeyId: granted, GranteePrincipal: user(A, 'bob'), Operations: ['Encrypt'] }),
+    );
+    admin.destroy();
+    await first.stop();
+    first = undefined;
+
+    second = await startServer({ dataDir });
+    const server = second;
+    // The preload caches the keys without grants as such: the key with one must not be among them.
+    for (let waited = 0; !server.output().includes('key cache preloaded'); waited += 20) {
+      assert.ok(waited < 10_000, `no 'key cache preloaded' line:\n${server.output()}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const bob = server.client({ credentials });
+    try {
+      await bob.send(new EncryptCommand({ KeyId: granted, Plaintext: Buffer.from('x') }));
+      await rejectsWith(
+        bob.send(new EncryptCommand({ KeyId: other, Plaintext: Buffer.from('x') })),
+        'AccessDeniedException',
+        denial('bob', 'kms:Encrypt', other, 'identity'),
+      );
+    } finally {
+      bob.destroy();
+    }
+  });
+});

@@ -317,6 +317,18 @@ export function runAccessStoreContract(name: string, open: () => Promise<AccessS
       assert.equal(await s.getGrant(KEY_ARN, 'bb'), undefined);
     });
 
+    it('names each key that has grants once, and only those', async () => {
+      const s = f.access;
+      assert.deepEqual(await s.keysWithGrants(), []);
+      const other = `arn:aws:kms:eu-west-1:${A}:key/k0`;
+      await s.insertGrant(grant('aa'), 10);
+      await s.insertGrant(grant('bb'), 10);
+      await s.insertGrant(grant('cc', { keyArn: other }), 10);
+      assert.deepEqual((await s.keysWithGrants()).sort(), [KEY_ARN, other].sort());
+      await s.deleteGrant(other, 'cc');
+      assert.deepEqual(await s.keysWithGrants(), [KEY_ARN]);
+    });
+
     it('deletes the grants of a deleted key, and keeps everything across a reopen', async () => {
       const k = key('k1');
       await f.store.insertKey(k, []);

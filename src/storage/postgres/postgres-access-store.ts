@@ -516,6 +516,10 @@ export class PostgresAccessStore implements IdentityStore, GrantStore {
     return rows.map((r) => JSON.parse(r.doc) as GrantRecord);
   }
 
+  async keysWithGrants(): Promise<string[]> {
+    return (await this.#rows<{ key_arn: string }>('SELECT DISTINCT key_arn FROM grants')).map((r) => r.key_arn);
+  }
+
   async listRetirableGrants(retiringPrincipal: string, page: PageRequest): Promise<GrantRecord[]> {
     const after = page.after ?? ' ';
     const split = after.lastIndexOf(' ');

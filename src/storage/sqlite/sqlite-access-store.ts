@@ -333,6 +333,10 @@ export class SqliteAccessStore implements IdentityStore, GrantStore {
     return this.#s.listGrants.all(keyArn, page.after ?? '', page.limit).map((r) => JSON.parse(r.doc) as GrantRecord);
   }
 
+  async keysWithGrants(): Promise<string[]> {
+    return this.#s.keysWithGrants.all().map((r) => r.key_arn);
+  }
+
   async listRetirableGrants(retiringPrincipal: string, page: PageRequest): Promise<GrantRecord[]> {
     const after = page.after ?? ' ';
     const split = after.lastIndexOf(' ');
@@ -497,6 +501,7 @@ function prepare(db: Database.Database) {
     listGrants: db.prepare<[string, string, number], DocRow>(
       `SELECT doc FROM grants WHERE key_arn = ? AND grant_id > ? ORDER BY grant_id ${BOUND_LIMIT}`,
     ),
+    keysWithGrants: db.prepare<[], { key_arn: string }>('SELECT DISTINCT key_arn FROM grants'),
     listRetirable: db.prepare<[string, string, string, number], DocRow>(
       `SELECT doc FROM grants WHERE retiring_principal = ? AND (key_arn, grant_id) > (?, ?)
        ORDER BY key_arn, grant_id ${BOUND_LIMIT}`,

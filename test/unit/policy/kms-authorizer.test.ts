@@ -6,6 +6,7 @@ import { defaultKeyPolicy } from '../../../src/keys/default-policy.js';
 import type { CallerIdentity, IdentityDirectory } from '../../../src/policy/identity-directory.js';
 import { KmsAuthorizer } from '../../../src/policy/kms-authorizer.js';
 import type { CompiledPolicy } from '../../../src/policy/policy.js';
+import type { GrantRecord, GrantStore } from '../../../src/storage/grant-store.js';
 import type { KeyRecord } from '../../../src/storage/records.js';
 import { keyRecord } from '../../helpers/key-record.js';
 import { A, policy, REGION, rootOf, user } from './fixtures.js';
@@ -65,5 +66,71 @@ describe('KmsAuthorizer: decisions shared between keys', () => {
       await encrypt(auth, ALICE, K1);
       await assert.rejects(encrypt(auth, ALICE, K2), deniedOn(K2.arn));
     }
+  });
+});
+
+describe('KmsAuthorizer: keys cached as having no grants', () => {
+  /** A grant store holding one grant, for Alice to Encrypt with K1, that counts its reads. */
+  function withGrantStore(limits?: { decisions: number; policies: number; grants: number }) {
+    const reads: string[] = [];
+    const grants: GrantRecord[] = [
+      {
+        keyArn: K1.arn,
+        grantId: 'a'.repeat(64),
+        granteePrincipal: user('alice').arn,
+        issuingAccount: rootOf(A).arn,
+        operations: ['Encrypt'],
+        creationDate: 0,
+      },
+    ];
+    const store = {
+      listGrants: async (keyArn: string) => {
+        reads.push(keyArn);
+        return grants.filter((g) => g.keyArn === keyArn);
+      },
+    } as unknown as GrantStore;
+    const directory = {
+      identity: async (): Promise<CallerIdentity> => ({
+        principal: user('alice'),
+        policies: [],
+        serviceControlPolicies: [],
+      }),
+    };
+    return { auth: new KmsAuthorizer(directory as unknown as IdentityDirectory, store, limits), reads };
+  }
+
+  it('does not read the grants of a key cached so', async () => {
+    const { auth, reads } = withGrantStore();
+    assert.equal(auth.cacheNoGrants([K2.arn], auth.grantsVersion), 1);
+    await assert.rejects(encrypt(auth, ALICE, K2), deniedOn(K2.arn));
+    assert.deepEqual(reads, []);
+    await encrypt(auth, ALICE, K1);
+    assert.deepEqual(reads, [K1.arn]);
+  });
+
+  it('caches nothing when grants changed after the version was read', async () => {
+    const { auth, reads } = withGrantStore();
+    const version = auth.grantsVersion;
+    auth.forgetGrants(K1.arn);
+    assert.equal(auth.cacheNoGrants([K1.arn, K2.arn], version), 0);
+    await encrypt(auth, ALICE, K1);
+    assert.deepEqual(reads, [K1.arn]);
+  });
+
+  it('keeps what is cached already', async () => {
+    const { auth, reads } = withGrantStore();
+    await encrypt(auth, ALICE, K1);
+    assert.equal(auth.cacheNoGrants([K1.arn], auth.grantsVersion), 0);
+    await encrypt(auth, ALICE, K1);
+    assert.deepEqual(reads, [K1.arn]);
+  });
+
+  it('fills the cache to less than the half an Lru always keeps', async () => {
+    const { auth } = withGrantStore({ decisions: 10, policies: 10, grants: 10 });
+    const arns = Array.from(
+      { length: 20 },
+      (_, i) => key(`${String(i).padStart(8, '0')}-1111-1111-1111-111111111111`).arn,
+    );
+    assert.equal(auth.cacheNoGrants(arns, auth.grantsVersion), 4);
   });
 });
