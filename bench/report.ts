@@ -16,6 +16,23 @@ export interface Row {
   bare?: LoadResult;
   /** The bare limit on two processes. */
   bare2?: LoadResult;
+  /**
+   * With `--rounds N` above 1, every round's measurement by target, in the order taken; the
+   * fields above then hold each target's median round (medianByRate).
+   */
+  rounds?: Partial<Record<TargetKey, LoadResult[]>>;
+}
+
+type TargetKey = 'trent' | 'trent1' | 'trentN' | 'moto' | 'bare' | 'bare2';
+
+/**
+ * The round with the median requests/s (the lower of the two middle ones for an even count), whole:
+ * its latencies and CPU figures come from the same measurement as its rate.
+ */
+export function medianByRate(results: readonly LoadResult[]): LoadResult {
+  if (results.length === 0) throw new RangeError('no measurements');
+  const sorted = [...results].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
+  return sorted[Math.floor((sorted.length - 1) / 2)] as LoadResult;
 }
 
 interface Column {
@@ -70,13 +87,16 @@ export function formatTable(rows: Row[]): string {
 export function errorReport(rows: Row[]): string {
   const parts: string[] = [];
   for (const row of rows) {
-    for (const [name, result] of results(row)) {
-      if (result === undefined || result.errors === 0) continue;
-      parts.push(
-        `${name} ${row.operation} at concurrency ${row.concurrency}: ` +
-          `${result.errors} of ${result.requests} requests failed\n` +
-          result.errorSamples.map((s) => `    ${s}`).join('\n'),
-      );
+    for (const [name, result, key] of results(row)) {
+      // Every round counts: a failure in a round that is not the median one still fails the run.
+      for (const measured of row.rounds?.[key] ?? (result === undefined ? [] : [result])) {
+        if (measured.errors === 0) continue;
+        parts.push(
+          `${name} ${row.operation} at concurrency ${row.concurrency}: ` +
+            `${measured.errors} of ${measured.requests} requests failed\n` +
+            measured.errorSamples.map((s) => `    ${s}`).join('\n'),
+        );
+      }
     }
   }
   return parts.join('\n');
@@ -105,14 +125,14 @@ export function noiseReport(rows: Row[], threshold = 0.15): string {
   return lines.join('\n');
 }
 
-function results(row: Row): [string, LoadResult | undefined][] {
+function results(row: Row): [string, LoadResult | undefined, TargetKey][] {
   return [
-    ['Trent', row.trent],
-    ['Trent 1 process', row.trent1],
-    ['Trent xN', row.trentN],
-    ['moto', row.moto],
-    ['bare', row.bare],
-    ['bare x2', row.bare2],
+    ['Trent', row.trent, 'trent'],
+    ['Trent 1 process', row.trent1, 'trent1'],
+    ['Trent xN', row.trentN, 'trentN'],
+    ['moto', row.moto, 'moto'],
+    ['bare', row.bare, 'bare'],
+    ['bare x2', row.bare2, 'bare2'],
   ];
 }
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CASES, type Case, type Setup, setUp } from './cases.js';
 import { DEFAULT_PREWARM_SECONDS, type LoadResult, measure, type WarmUpLoad, warmUp } from './load.js';
-import { errorReport, formatTable, noiseReport, type Row, writeResults } from './report.js';
+import { errorReport, formatTable, medianByRate, noiseReport, type Row, writeResults } from './report.js';
 import {
   type Credentials,
   cleanUp,
@@ -35,6 +35,8 @@ import { Signer } from './signer.js';
  *   --only NAME      one target: trent, trentN, trent1 or moto (the same as --targets NAME)
  *   --concurrency L  comma-separated (default 1,16,64)
  *   --case TEXT      only the operations whose label contains TEXT (e.g. 'Encrypt 1')
+ *   --rounds N       measure each row N times, the targets alternating round by round, and report
+ *                    each target's median round (default 1; every round is in the JSON results)
  *   --cpu-prof       run Trent under node --cpu-prof; the profile lands in bench/results/
  *   --postgres       instead: SQLite vs PostgreSQL vs two PostgreSQL nodes (bench/postgres-modes.ts)
  *   --scale          instead: Trent with 100,000 keys in the store (bench/scale.ts)
@@ -52,6 +54,7 @@ interface Options {
   concurrencies: number[];
   caseFilter: string | undefined;
   cpuProf: boolean;
+  rounds: number;
 }
 
 const DEFAULT_TARGETS: readonly TargetName[] = ['trent', 'trentN', 'moto', 'bare', 'bare2'];
@@ -97,10 +100,18 @@ async function main(): Promise<number> {
       for (const concurrency of options.concurrencies) {
         if (c.concurrencies !== undefined && !c.concurrencies.includes(concurrency)) continue;
         const row: Row = { operation: c.label, concurrency };
-        for (const target of targets) {
-          const request = requestFor(target, c, setups.get(target)!);
-          if (request === undefined) continue;
-          row[target.name] = await measureOne(target, c, request, concurrency, options);
+        const measured = new Map<TargetName, LoadResult[]>();
+        for (let round = 0; round < options.rounds; round++) {
+          for (const target of targets) {
+            const request = requestFor(target, c, setups.get(target)!);
+            if (request === undefined) continue;
+            const result = await measureOne(target, c, request, concurrency, options);
+            measured.set(target.name, [...(measured.get(target.name) ?? []), result]);
+          }
+        }
+        for (const [name, results] of measured) {
+          row[name] = medianByRate(results);
+          if (results.length > 1) (row.rounds ??= {})[name] = results;
         }
         rows.push(row);
       }
@@ -124,8 +135,12 @@ function parseOptions(argv: string[]): Options {
       concurrency: { type: 'string', default: '1,16,64' },
       case: { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
+      rounds: { type: 'string', default: '1' },
     },
   });
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1)
+    throw new Error(`--rounds takes a positive integer, not '${values.rounds}'`);
   const single = ['trent', 'trentN', 'trent1', 'moto'];
   if (values.only !== undefined && !single.includes(values.only)) {
     throw new Error(`--only takes ${single.join(', ')}, not '${values.only}'`);
@@ -138,6 +153,7 @@ function parseOptions(argv: string[]): Options {
     concurrencies: concurrencyList(values.concurrency),
     caseFilter: values.case,
     cpuProf: values['cpu-prof'],
+    rounds,
   };
 }
 

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { LoadResult } from '../../bench/load.js';
+import { errorReport, formatTable, medianByRate, type Row } from '../../bench/report.js';
+
+function result(requestsPerSecond: number, errors = 0): LoadResult {
+  return {
+    requests: requestsPerSecond * 4,
+    errors,
+    errorSamples: errors > 0 ? ['500 {"__type":"KMSInternalException"}'] : [],
+    elapsedMs: 4000,
+    requestsPerSecond,
+    p50Ms: 1000 / requestsPerSecond,
+    p99Ms: 3000 / requestsPerSecond,
+    p999Ms: 5000 / requestsPerSecond,
+    maxMs: 9000 / requestsPerSecond,
+    meanMs: 1100 / requestsPerSecond,
+    clientCpuMs: 1000,
+    serverCpuMs: 3000,
+    peakRssMb: 100,
+    otherCpuMs: 0,
+    interruptCpuMs: 0,
+    stealCpuMs: 0,
+  };
+}
+
+describe('bench report: rounds', () => {
+  it('takes the median round whole, the lower middle one for an even count', () => {
+    const rounds = [result(500), result(300), result(900), result(400), result(700)];
+    assert.equal(medianByRate(rounds), rounds[0]);
+    assert.equal(medianByRate([result(10), result(30), result(20), result(40)]).requestsPerSecond, 20);
+    assert.equal(medianByRate([result(7)]).requestsPerSecond, 7);
+    assert.throws(() => medianByRate([]), RangeError);
+  });
+
+  it('reports a failed request in any round, not only in the median one', () => {
+    const trent = [result(500), result(300, 2), result(900)];
+    const row: Row = { operation: 'Encrypt 1 KiB', concurrency: 16, trent: medianByRate(trent), rounds: { trent } };
+    assert.equal(row.trent?.errors, 0);
+    assert.match(errorReport([row]), /Trent Encrypt 1 KiB at concurrency 16: 2 of 1200 requests failed/);
+    assert.equal(errorReport([{ ...row, rounds: { trent: [result(500), result(900)] } }]), '');
+  });
+
+  it('prints the median rounds in the table', () => {
+    const trent = [result(5000), result(3000), result(4000)];
+    const moto = [result(200), result(100), result(300)];
+    const table = formatTable([
+      {
+        operation: 'Encrypt 1 KiB',
+        concurrency: 16,
+        trent: medianByRate(trent),
+        moto: medianByRate(moto),
+        rounds: { trent, moto },
+      },
+    ]);
+    assert.match(table, /Encrypt 1 KiB\s+16\s+4000\b/);
+    assert.match(table, /\b20\.0x\b/);
+  });
+});
