@@ -109,10 +109,8 @@ async function main(): Promise<number> {
             measured.set(target.name, [...(measured.get(target.name) ?? []), result]);
           }
         }
-        for (const [name, results] of measured) {
-          row[name] = medianByRate(results);
-          if (results.length > 1) (row.rounds ??= {})[name] = results;
-        }
+        for (const [name, results] of measured) row[name] = medianByRate(results);
+        if (options.rounds > 1) row.rounds = Object.fromEntries(measured);
         rows.push(row);
       }
     }
