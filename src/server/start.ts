@@ -352,18 +352,26 @@ function preloadKeys(
   const version = authorizer.grantsVersion;
   const done = grants
     .keysWithGrants()
-    .then((withGrants) => {
-      const granted = new Set(withGrants);
-      return keys.preload(
+    .then(
+      (arns) => new Set(arns),
+      (err: unknown) => {
+        // The keys are still preloaded; each key's first use then reads its grants.
+        logger.warn({ err }, 'reading which keys have grants failed');
+        return undefined;
+      },
+    )
+    .then((granted) =>
+      keys.preload(
         () => stopped,
         undefined,
-        (arns) =>
-          authorizer.cacheNoGrants(
-            arns.filter((arn) => !granted.has(arn)),
-            version,
-          ),
-      );
-    })
+        granted &&
+          ((arns) =>
+            authorizer.cacheNoGrants(
+              arns.filter((arn) => !granted.has(arn)),
+              version,
+            )),
+      ),
+    )
     .then(
       (count) => {
         if (!stopped) logger.info({ keys: count, ms: Math.round(performance.now() - started) }, 'key cache preloaded');
