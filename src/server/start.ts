@@ -341,7 +341,7 @@ async function startOnStore(
  * then read at its first use, as without it); `stop` ends it at the next page and waits for that
  * page.
  */
-function preloadKeys(
+export function preloadKeys(
   keys: KeyRepository,
   authorizer: KmsAuthorizer,
   grants: GrantStore,
