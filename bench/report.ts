@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadResult } from './load.js';
+import type { TargetName } from './servers.js';
 
 /** The printed table, the loud error report and the JSON results file. */
 export interface Row {
@@ -20,10 +21,8 @@ export interface Row {
    * With `--rounds N` above 1, every round's measurement by target, in the order taken; the
    * fields above then hold each target's median round (medianByRate).
    */
-  rounds?: Partial<Record<TargetKey, LoadResult[]>>;
+  rounds?: Partial<Record<TargetName, LoadResult[]>>;
 }
-
-type TargetKey = 'trent' | 'trent1' | 'trentN' | 'moto' | 'bare' | 'bare2';
 
 /**
  * The round with the median requests/s (the lower of the two middle ones for an even count), whole:
@@ -125,7 +124,7 @@ export function noiseReport(rows: Row[], threshold = 0.15): string {
   return lines.join('\n');
 }
 
-function results(row: Row): [string, LoadResult | undefined, TargetKey][] {
+function results(row: Row): [string, LoadResult | undefined, TargetName][] {
   return [
     ['Trent', row.trent, 'trent'],
     ['Trent 1 process', row.trent1, 'trent1'],
