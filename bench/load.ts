@@ -15,8 +15,11 @@ export interface LoadSpec {
   target: Target;
   signer: Signer;
   operation: string;
-  /** The request body; with several, each request takes one at random (e.g. one key of many). */
-  body: string | readonly string[];
+  /**
+   * The request body; with several, each request takes one at random (e.g. one key of many); from
+   * a BodySequence, each request takes the next.
+   */
+  body: string | readonly string[] | BodySequence;
   concurrency: number;
   warmupMs: number;
   durationMs: number;
@@ -164,14 +167,43 @@ export async function sendEach(
   return failed;
 }
 
+/**
+ * Bodies handed out in order, each once, across every phase they are used in: with one body per key
+ * in a shuffled order, every request is a key's first use, however many measurements share them.
+ * Past the last body it starts again from the first, and counts how many it handed out again.
+ */
+export class BodySequence {
+  #taken = 0;
+
+  constructor(readonly bodies: readonly string[]) {
+    if (bodies.length === 0) throw new Error('a body sequence needs a body');
+  }
+
+  take(): string {
+    return this.bodies[this.#taken++ % this.bodies.length] as string;
+  }
+
+  /** Requests that got a body handed out before (0 while each has been handed out once at most). */
+  get repeated(): number {
+    return Math.max(0, this.#taken - this.bodies.length);
+  }
+}
+
+function bodyPicker(body: LoadSpec['body']): () => string {
+  if (typeof body === 'string') return () => body;
+  if (body instanceof BodySequence) return () => body.take();
+  if (body.length === 1) return () => body[0] as string;
+  return () => body[randomInt(body.length)] as string;
+}
+
 // Each loop keeps exactly one request in flight until the deadline; the last replies may land a
 // little after it, which is why throughput divides by the measured elapsed time.
 async function runPhase(spec: LoadSpec, agent: Agent, ms: number, recorder: Recorder) {
   const deadline = performance.now() + ms;
-  const bodies = typeof spec.body === 'string' ? [spec.body] : spec.body;
+  const pick = bodyPicker(spec.body);
   const loop = async () => {
     while (performance.now() < deadline && !spec.target.exited()) {
-      const body = bodies.length === 1 ? (bodies[0] as string) : (bodies[randomInt(bodies.length)] as string);
+      const body = pick();
       const headers = spec.signer.headers(spec.operation, body);
       const t0 = performance.now();
       const outcome = await send(agent, spec.target.url, headers, body, false);
