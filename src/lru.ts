@@ -17,7 +17,10 @@ export class Lru<K, V> {
   private old = new Map<K, V>();
   private readonly generation: number;
 
-  constructor(capacity: number) {
+  constructor(
+    capacity: number,
+    private readonly keyOf?: (value: V) => K,
+  ) {
     this.generation = Math.max(1, Math.floor(capacity / 2));
   }
 
@@ -27,7 +30,7 @@ export class Lru<K, V> {
     const old = this.old.get(key);
     if (old !== undefined) {
       this.old.delete(key);
-      this.add(key, old);
+      this.add(this.keyOf === undefined ? key : this.keyOf(old), old);
     }
     return old;
   }

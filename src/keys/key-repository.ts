@@ -89,7 +89,7 @@ export class KeyRepository {
     private readonly rootKey: Buffer,
     limits: CacheLimits = DEFAULT_CACHE_LIMITS,
   ) {
-    this.keys = new Lru(limits.keys);
+    this.keys = new Lru(limits.keys, (key) => key.arn);
     this.preloadLimit = Math.floor(limits.keys / 2);
     this.aliases = new Lru(limits.aliases);
     this.materials = new Lru(limits.materials);

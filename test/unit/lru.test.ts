@@ -57,4 +57,22 @@ describe('Lru', () => {
     assert.equal(lru.get('a'), undefined);
     assert.equal(lru.size, 1);
   });
+
+  it('moves an entry out of the old generation under the key its value holds', () => {
+    const moved: string[] = [];
+    const lru = new Lru<string, { arn: string }>(6, (value) => {
+      moved.push(value.arn);
+      return value.arn;
+    });
+    for (const arn of ['a', 'b', 'c']) lru.set(arn, { arn }); // a full young generation: now the old one
+    lru.set('d', { arn: 'd' });
+    assert.deepEqual(moved, []);
+    // Looked up by an equal string made elsewhere, as a request's key id makes an ARN.
+    assert.deepEqual(lru.get(['a'].join('')), { arn: 'a' });
+    assert.deepEqual(moved, ['a']);
+    // Now young: found again without moving.
+    assert.deepEqual(lru.get('a'), { arn: 'a' });
+    assert.deepEqual(moved, ['a']);
+    assert.deepEqual(new Set(lru.entries().map(([k]) => k)), new Set(['a', 'b', 'c', 'd']));
+  });
 });
