@@ -34,6 +34,16 @@ export function medianByRate(results: readonly LoadResult[]): LoadResult {
   return sorted[Math.floor((sorted.length - 1) / 2)] as LoadResult;
 }
 
+/** The median of some figures (the mean of the two middle ones for an even count; NaN for none). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
 interface Column {
   title: string;
   width: number;

@@ -13,7 +13,7 @@ import {
   sendEach,
   warmUp,
 } from './load.js';
-import { medianByRate, writeResults } from './report.js';
+import { median, medianByRate, writeResults } from './report.js';
 import { seedKeys } from './seed.js';
 import { startTrent, type Target } from './servers.js';
 import { Signer } from './signer.js';
@@ -199,15 +199,6 @@ function shuffle<T>(items: readonly T[]): T[] {
     [copy[i], copy[j]] = [copy[j] as T, copy[i] as T];
   }
   return copy;
-}
-
-/** The median (the mean of the two middle values for an even count). */
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 function percent(ratio: number): string {

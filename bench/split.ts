@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { call, DEFAULT_PREWARM_SECONDS, type LoadResult, measure, warmUp } from './load.js';
-import { writeResults } from './report.js';
+import { median, writeResults } from './report.js';
 import { startTrent, type Target } from './servers.js';
 import { Signer } from './signer.js';
 
@@ -133,9 +133,4 @@ function steal(results: LoadResult[]): string {
   const ms = results.reduce((sum, r) => sum + (r.stealCpuMs ?? 0), 0);
   const elapsed = results.reduce((sum, r) => sum + r.elapsedMs, 0);
   return `${Math.round((ms / elapsed) * 100)}% of a CPU`;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LoadResult } from '../../bench/load.js';
-import { errorReport, formatTable, medianByRate, type Row } from '../../bench/report.js';
+import { errorReport, formatTable, median, medianByRate, type Row } from '../../bench/report.js';
 
 function result(requestsPerSecond: number, errors = 0): LoadResult {
   return {
@@ -55,5 +55,14 @@ describe('bench report: rounds', () => {
     ]);
     assert.match(table, /Encrypt 1 KiB\s+16\s+4000\b/);
     assert.match(table, /\b20\.0x\b/);
+  });
+});
+
+describe('bench report: median', () => {
+  it('is the middle figure, the mean of the two middle ones for an even count, NaN for none', () => {
+    assert.equal(median([0.81, 0.64, 0.83, 0.77, 0.8]), 0.8);
+    assert.equal(median([0.76, 0.71, 0.72, 0.9]), 0.74);
+    assert.equal(median([3]), 3);
+    assert.ok(Number.isNaN(median([])));
   });
 });
