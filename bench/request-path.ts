@@ -72,14 +72,23 @@ interface Signed {
   distinct: Record<string, string[]>;
 }
 
-const signedHeaders = new Map<string, Signed>();
+/**
+ * By operation, then body: a body keeps its hash once computed, where a key built from the two was
+ * hashed again on every request — ~6 µs of each request's CPU with 40,000 distinct bodies (a key's
+ * first use), counted as the server's here.
+ */
+const signedHeaders = new Map<string, Map<string, Signed>>();
 
 function signedOnce(operation: string, body: string): Signed {
-  const key = `${operation} ${body}`;
-  let signed = signedHeaders.get(key);
+  let bodies = signedHeaders.get(operation);
+  if (bodies === undefined) {
+    bodies = new Map();
+    signedHeaders.set(operation, bodies);
+  }
+  let signed = bodies.get(body);
   if (signed === undefined) {
     signed = sign(operation, body);
-    signedHeaders.set(key, signed);
+    bodies.set(body, signed);
   }
   return signed;
 }
