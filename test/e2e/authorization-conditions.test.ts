@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { constants, createHash, createPublicKey, generateKeyPairSync, publicEncrypt, randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -153,6 +153,12 @@ function accessKey(name: string) {
   return { accessKeyId: id, secretAccessKey: `secret-${id}-0123456789abcdef` };
 }
 
+/** The directories identitiesFile made, removed once every test of the file has run. */
+const identityDirs: string[] = [];
+after(() => {
+  for (const dir of identityDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 function identitiesFile(): string {
   const users = Object.fromEntries(
     Object.entries(USERS).map(([name, doc]) => [
@@ -160,7 +166,9 @@ function identitiesFile(): string {
       { ...(doc === undefined ? {} : { policies: { main: doc } }), accessKeys: [accessKey(name)] },
     ]),
   );
-  const file = join(mkdtempSync(join(tmpdir(), 'trent-conditions-')), 'identities.json');
+  const dir = mkdtempSync(join(tmpdir(), 'trent-conditions-'));
+  identityDirs.push(dir);
+  const file = join(dir, 'identities.json');
   writeFileSync(file, JSON.stringify({ accounts: { [A]: { users } } }, null, 2));
   return file;
 }

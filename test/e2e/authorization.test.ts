@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -646,9 +646,10 @@ describe('access control: the scenario table', { timeout: 300_000 }, () => {
   const clients = new Map<Who, KMSClient>();
   const keys = new Map<string, { arn: string; alias: string }>();
   const as = (who: Who) => clients.get(who) as KMSClient;
+  let dir: string | undefined;
 
   before(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'trent-identities-'));
+    dir = mkdtempSync(join(tmpdir(), 'trent-identities-'));
     const file = join(dir, 'identities.json');
     const doc = identitiesFile() as {
       accounts: Record<string, { users: Record<string, { accessKeys: object[] }> }>;
@@ -783,6 +784,7 @@ describe('access control: the scenario table', { timeout: 300_000 }, () => {
   after(async () => {
     for (const c of clients.values()) c.destroy();
     await server?.destroy();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
   it(`has at least 100 cases (${CASES.length})`, () => {
@@ -1353,9 +1355,10 @@ describe('access control: grants across a restart', { timeout: 120_000 }, () => 
   let first: TestServer | undefined;
   let second: TestServer | undefined;
 
+  // The second server runs on the first's data directory, which the first's destroy removes.
   after(async () => {
-    await first?.destroy();
     await second?.destroy();
+    await first?.destroy();
   });
 
   it('a grant made before the restart is honored once the key cache is preloaded, and no other', async () => {
@@ -1372,7 +1375,6 @@ describe('access control: grants across a restart', { timeout: 120_000 }, () => 
     );
     admin.destroy();
     await first.stop();
-    first = undefined;
 
     second = await startServer({ dataDir });
     const server = second;
