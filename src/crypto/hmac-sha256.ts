@@ -36,7 +36,10 @@ export class HmacSha256 {
     inner.write(message, BLOCK_BYTES, length, 'utf8');
     const outer = Buffer.allocUnsafe(BLOCK_BYTES + DIGEST_BYTES);
     this.#outerPad.copy(outer, 0);
-    outer.set(hash('sha256', inner, 'buffer'), BLOCK_BYTES);
+    // The inner digest as a 'binary' (latin1) string, one character a byte, not a Buffer: a Buffer from
+    // node's C++ is an ArrayBuffer of its own, 1–3 µs to make and free on this VM
+    // (docs/benchmarks.md, tenth session), where a string is a V8 heap object.
+    outer.write(hash('sha256', inner, 'binary'), BLOCK_BYTES, DIGEST_BYTES, 'latin1');
     return hash('sha256', outer, 'hex');
   }
 }

@@ -11,7 +11,19 @@ function reference(previousHash: string, recordText: string): string {
 
 describe('linkRecord', () => {
   it('is SHA-256 of the previous hash as 32 raw bytes and the record as UTF-8', () => {
-    const texts = ['', '{"eventName":"Encrypt"}', '{"encryptionContext":{"é€😀":"\u0000"}}', 'y'.repeat(70_000)];
+    const texts = [
+      '',
+      '{"eventName":"Encrypt"}',
+      '{"encryptionContext":{"é€😀":"\u0000"}}',
+      // Around the reused input buffer's 16 KiB (the hash's 32 bytes, then the record's UTF-8):
+      // filling it exactly, one byte over, and two-byte characters ending at its edge.
+      'x'.repeat(16_352),
+      'x'.repeat(16_353),
+      'é'.repeat(8_176),
+      'y'.repeat(70_000),
+      // A short record after longer ones: nothing of theirs may be hashed with it.
+      'short',
+    ];
     for (const text of texts) {
       for (const previous of [
         GENESIS_HASH,
