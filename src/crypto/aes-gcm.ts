@@ -38,7 +38,9 @@ export function open(key: AesKey, sealed: Sealed, aad: Buffer): Buffer | undefin
 
 /**
  * GCM is a stream mode: `final` returns no bytes, and the output is `update`'s buffer as it is,
- * not a copy of it on the JavaScript pool (a new 8 KB pool every few requests otherwise).
+ * not a copy of it on the JavaScript pool (a new 8 KB pool every few requests otherwise). So the
+ * caller holds the only copy of what `open` returns, and zeroing it (unwrapped key material, in
+ * key-repository.ts) leaves no other: `update`'s buffer was a second, left to the GC.
  */
 function joined(head: Buffer, tail: Buffer): Buffer {
   return tail.length === 0 ? head : Buffer.concat([head, tail]);
