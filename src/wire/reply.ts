@@ -12,8 +12,8 @@ const CONTENT_TYPE = 'application/x-amz-json-1.1';
 export function sendResult(res: ServerResponse, requestId: string, output: unknown): void {
   // A string, not a Buffer of it: Node sends the header and a string body as one string, encoded
   // in C++ straight to the socket, where a Buffer takes a slice of its JavaScript pool (a new 8 KB
-  // pool every few replies) and a second chunk in the write. 2–8 µs less a request over a socket
-  // (docs/benchmarks.md, tenth session), though the body's length is a second pass over it.
+  // pool every few replies) and a second chunk in the write. ~5 µs less a request over a socket at
+  // the median (docs/benchmarks.md, tenth session), though the length is a second pass over it.
   const body = output === undefined ? '' : replyJson(output);
   res.writeHead(200, {
     'Content-Type': CONTENT_TYPE,
