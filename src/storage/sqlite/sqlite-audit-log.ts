@@ -86,6 +86,12 @@ export class SqliteAuditLog implements AuditLog {
   readonly #connection: SharedConnection;
   readonly #db: Database.Database;
   readonly #s: ReturnType<typeof prepare>;
+  /**
+   * `#writeBatch` in one BEGIN IMMEDIATE … COMMIT. Built once: better-sqlite3's `transaction()`
+   * makes four wrappers and defines their properties, ~12 µs a call here (a one-row transaction in
+   * `:memory:`: 16 µs built each time, 4 µs built once).
+   */
+  readonly #appendBatch: (events: readonly NewAuditEvent[], link: Linker) => void;
   readonly #index: SqliteAuditIndex;
   /** Runs lookups, on a thread in a process that indexes in the background. */
   readonly #lookups: AuditLookupReader;
@@ -108,6 +114,9 @@ export class SqliteAuditLog implements AuditLog {
     this.#connection = connection;
     this.#db = connection.db;
     this.#s = prepare(connection.db);
+    this.#appendBatch = connection.db.transaction((events: readonly NewAuditEvent[], link: Linker) =>
+      this.#writeBatch(events, link),
+    ).immediate;
     this.#index = index;
     this.#indexInBackground = indexInBackground;
     this.#lookups = new AuditLookupReader({ logPath: path, indexPath: auditIndexPath(path) }, indexInBackground);
@@ -197,37 +206,38 @@ export class SqliteAuditLog implements AuditLog {
 
   async append(events: readonly NewAuditEvent[], link: Linker): Promise<void> {
     if (events.length === 0) return;
-    this.#db
-      .transaction(() => {
-        const head = this.#head();
-        let { seq, hash } = head;
-        for (const e of events) {
-          seq += 1;
-          const prev = hash;
-          hash = link(prev, e.record);
-          this.#s.insertEvent.run(
-            seq,
-            e.eventId,
-            e.requestId,
-            e.eventTime,
-            e.eventName,
-            e.principalArn ?? null,
-            e.accountId,
-            e.errorCode ?? null,
-            e.readOnly === undefined ? null : e.readOnly ? 1 : 0,
-            e.keyArns.join(' '),
-            e.countsAsUsage ? 1 : 0,
-            e.record,
-            prev,
-            hash,
-          );
-        }
-        const { oldest, newest } = undigestedAfter(head, events);
-        this.#s.setHead.run(seq, hash, oldest, newest);
-      })
-      .immediate();
+    this.#appendBatch(events, link);
     // After the commit: a closed or failing log starts no thread.
     this.#ensureIndexThread();
+  }
+
+  /** The batch's records, each linked to the one before, and the chain head after them. */
+  #writeBatch(events: readonly NewAuditEvent[], link: Linker): void {
+    const head = this.#head();
+    let { seq, hash } = head;
+    for (const e of events) {
+      seq += 1;
+      const prev = hash;
+      hash = link(prev, e.record);
+      this.#s.insertEvent.run(
+        seq,
+        e.eventId,
+        e.requestId,
+        e.eventTime,
+        e.eventName,
+        e.principalArn ?? null,
+        e.accountId,
+        e.errorCode ?? null,
+        e.readOnly === undefined ? null : e.readOnly ? 1 : 0,
+        e.keyArns.join(' '),
+        e.countsAsUsage ? 1 : 0,
+        e.record,
+        prev,
+        hash,
+      );
+    }
+    const { oldest, newest } = undigestedAfter(head, events);
+    this.#s.setHead.run(seq, hash, oldest, newest);
   }
 
   /** Starts the index thread of a process that indexes in the background, unless it failed lately. */
