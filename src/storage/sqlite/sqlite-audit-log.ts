@@ -25,7 +25,7 @@ import type {
 import { AuditLookupReader } from './audit-lookup-reader.js';
 import { BOUND_LIMIT } from './bound-limit.js';
 import { applyMigrations } from './migrations.js';
-import { connectWal, type SharedConnection, type SqliteConnections } from './wal-database.js';
+import { connectWal, type SharedConnection, type SqliteConnections, writeTransactions } from './wal-database.js';
 
 interface EventRow {
   seq: number;
@@ -86,12 +86,8 @@ export class SqliteAuditLog implements AuditLog {
   readonly #connection: SharedConnection;
   readonly #db: Database.Database;
   readonly #s: ReturnType<typeof prepare>;
-  /**
-   * `#writeBatch` in one BEGIN IMMEDIATE … COMMIT. Built once: better-sqlite3's `transaction()`
-   * makes four wrappers and defines their properties, ~12 µs a call here (a one-row transaction in
-   * `:memory:`: 16 µs built each time, 4 µs built once).
-   */
-  readonly #appendBatch: (events: readonly NewAuditEvent[], link: Linker) => void;
+  /** Runs a function in a write transaction (`writeTransactions`). */
+  readonly #tx: <T>(fn: () => T) => T;
   readonly #index: SqliteAuditIndex;
   /** Runs lookups, on a thread in a process that indexes in the background. */
   readonly #lookups: AuditLookupReader;
@@ -114,9 +110,7 @@ export class SqliteAuditLog implements AuditLog {
     this.#connection = connection;
     this.#db = connection.db;
     this.#s = prepare(connection.db);
-    this.#appendBatch = connection.db.transaction((events: readonly NewAuditEvent[], link: Linker) =>
-      this.#writeBatch(events, link),
-    ).immediate;
+    this.#tx = writeTransactions(connection.db);
     this.#index = index;
     this.#indexInBackground = indexInBackground;
     this.#lookups = new AuditLookupReader({ logPath: path, indexPath: auditIndexPath(path) }, indexInBackground);
@@ -206,7 +200,7 @@ export class SqliteAuditLog implements AuditLog {
 
   async append(events: readonly NewAuditEvent[], link: Linker): Promise<void> {
     if (events.length === 0) return;
-    this.#appendBatch(events, link);
+    this.#tx(() => this.#writeBatch(events, link));
     // After the commit: a closed or failing log starts no thread.
     this.#ensureIndexThread();
   }

@@ -29,7 +29,7 @@ import type { BackingKeyChanges, Store, StoreChange } from '../store.js';
 import { BOUND_LIMIT } from './bound-limit.js';
 import { watchChanges } from './change-feed.js';
 import { applyMigrations } from './migrations.js';
-import { ownConnection, type SharedConnection, type SqliteConnections } from './wal-database.js';
+import { ownConnection, type SharedConnection, type SqliteConnections, writeTransactions } from './wal-database.js';
 
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 
@@ -50,14 +50,14 @@ export class SqliteStore implements Store {
   readonly #connection: SharedConnection;
   readonly #db: Database.Database;
   readonly #s: ReturnType<typeof prepareStatements>;
-  /** See `#tx`; built once, as better-sqlite3's `transaction()` costs ~12 µs a call here. */
-  readonly #immediate: <T>(fn: () => T) => T;
+  /** Runs a function in a write transaction (`writeTransactions`). */
+  readonly #tx: <T>(fn: () => T) => T;
 
   private constructor(connection: SharedConnection) {
     this.#connection = connection;
     this.#db = connection.db;
     this.#s = prepareStatements(connection.db);
-    this.#immediate = connection.db.transaction(<T>(fn: () => T): T => fn()).immediate as <T>(fn: () => T) => T;
+    this.#tx = writeTransactions(connection.db);
   }
 
   /**
@@ -290,14 +290,6 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     this.#connection.release();
-  }
-
-  /**
-   * Runs `fn` in a write transaction. IMMEDIATE takes the write lock up front, so another process
-   * holding it makes us wait (busy_timeout) instead of failing mid-transaction on an upgrade.
-   */
-  #tx<T>(fn: () => T): T {
-    return this.#immediate(fn);
   }
 }
 
