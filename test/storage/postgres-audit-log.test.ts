@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { GENESIS_HASH, type Linker, type NewAuditEvent } from '../../src/storage/audit-log.js';
+import { GENESIS_HASH, type Linker, type NewAuditEvent, type RangeStats } from '../../src/storage/audit-log.js';
 import { openAuditLog } from '../../src/storage/open-audit-log.js';
 import { PostgresAuditLog } from '../../src/storage/postgres/postgres-audit-log.js';
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
@@ -64,6 +64,56 @@ describe('PostgresAuditLog on several nodes', () => {
       });
       assert.deepEqual(await b.head(), { seq: 120, hash: prev });
       assert.equal(new Set(rows.map((r) => r.eventId)).size, 120);
+    } finally {
+      await a.close();
+      await b.close();
+      await schema.drop();
+    }
+  });
+
+  it('a node whose last append is no longer the head links after the other node, and keeps the digest span', async () => {
+    const schema = await createTestSchema();
+    const a = await PostgresAuditLog.open(schema.url);
+    const b = await PostgresAuditLog.open(schema.url);
+    try {
+      await a.append([event('a', 1)], link);
+      // b moves the head past where a left it, and signs a digest over both records.
+      await b.append([event('b', 2)], link);
+      const first = await b.addDigest((_previous, head) => ({
+        number: 1,
+        fromSeq: 1,
+        toSeq: head.seq,
+        createdAt: 1,
+        doc: '{}',
+      }));
+      assert.equal(first?.toSeq, 2);
+      // a's next appends: the first finds the head moved, the second starts where the first left it.
+      await a.append([event('a', 5), event('a', 3)], link);
+      await a.append([event('a', 4)], link);
+      const rows = await b.readRange(0, 100);
+      assert.deepEqual(
+        rows.map((r) => r.eventId),
+        ['a-1', 'b-2', 'a-5', 'a-3', 'a-4'],
+      );
+      let prev = GENESIS_HASH;
+      for (const [i, r] of rows.entries()) {
+        assert.equal(r.seq, i + 1);
+        assert.equal(r.prevHash, prev);
+        assert.equal(r.hash, link(prev, r.record));
+        prev = r.hash;
+      }
+      assert.deepEqual(await b.head(), { seq: 5, hash: prev });
+      let stats: RangeStats | undefined;
+      await b.addDigest((_previous, _head, s) => {
+        stats = s;
+        return undefined;
+      });
+      // Only the records after the digest, as the head row counts them: not a-1 or b-2.
+      assert.deepEqual(stats, {
+        count: 3,
+        oldestEventTime: event('a', 3).eventTime,
+        newestEventTime: event('a', 5).eventTime,
+      });
     } finally {
       await a.close();
       await b.close();

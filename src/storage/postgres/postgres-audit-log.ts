@@ -11,7 +11,6 @@ import {
   type NewAuditEvent,
   type RangeStats,
   type StoredAuditEvent,
-  undigestedAfter,
   undigestedStats,
 } from '../audit-log.js';
 import type { PostgresTarget } from './connection.js';
@@ -60,20 +59,63 @@ const EVENT_COLUMNS = [
 ] as const;
 const EVENT_COLS = EVENT_COLUMNS.join(', ');
 const DIGEST_COLS = 'number, from_seq, to_seq, created_at, doc';
-/** Events per INSERT statement: 14 parameters each, far below PostgreSQL's 65,535. */
-const INSERT_CHUNK = 500;
+
+/**
+ * Appends a linked batch in one statement, which is its own transaction. The UPDATE locks the head
+ * row (after another node's append, it waits for that node's commit and sees its head) and moves
+ * it to `$1, $2` only from `$5, $6`, where the appender last saw it; the records, their keys and
+ * the keys' last use go in only if it moved. It returns the head either way: a miss tells the
+ * appender where to link next. The undigested span widens from the row's own values: a digest
+ * signed meanwhile has reset them. Arrays, not a parameter per value: one statement text for every
+ * batch size, prepared once per connection.
+ */
+const APPEND_SQL = `
+  WITH head AS (
+    UPDATE audit_head SET
+      seq = CASE WHEN seq = $5 AND hash = $6 THEN $1 ELSE seq END,
+      hash = CASE WHEN seq = $5 AND hash = $6 THEN $2 ELSE hash END,
+      undigested_oldest = CASE WHEN seq = $5 AND hash = $6
+        THEN LEAST(undigested_oldest, $3::bigint) ELSE undigested_oldest END,
+      undigested_newest = CASE WHEN seq = $5 AND hash = $6
+        THEN GREATEST(undigested_newest, $4::bigint) ELSE undigested_newest END
+    WHERE id = 1
+    RETURNING seq, hash
+  ), moved AS (
+    SELECT FROM head WHERE seq = $1 AND hash = $2
+  ), events AS (
+    INSERT INTO audit_events (${EVENT_COLS})
+    SELECT * FROM unnest($7::bigint[], $8::text[], $9::text[], $10::bigint[], $11::text[], $12::text[],
+      $13::text[], $14::text[], $15::boolean[], $16::text[], $17::boolean[], $18::text[], $19::text[], $20::text[])
+    WHERE EXISTS (SELECT FROM moved)
+  ), event_keys AS (
+    INSERT INTO audit_event_keys (key_arn, seq)
+    SELECT * FROM unnest($21::text[], $22::bigint[]) WHERE EXISTS (SELECT FROM moved)
+    ON CONFLICT DO NOTHING
+  ), key_usage AS (
+    INSERT INTO audit_key_usage (key_arn, operation, event_time, event_id, request_id)
+    SELECT * FROM unnest($23::text[], $24::text[], $25::bigint[], $26::text[], $27::text[])
+    WHERE EXISTS (SELECT FROM moved)
+    ON CONFLICT (key_arn) DO UPDATE SET operation = excluded.operation, event_time = excluded.event_time,
+      event_id = excluded.event_id, request_id = excluded.request_id
+  )
+  SELECT seq, hash FROM head`;
+
+/** Misses of the head in a row before an append waits for its row lock (PostgresAuditLog.append). */
+const APPEND_ATTEMPTS = 4;
 
 /**
  * The audit log in PostgreSQL, shared by every node of a deployment (the SQLite log's twin: the same
- * tables, migration 3 of the PostgreSQL schema). `append` reads the chain head with
- * `SELECT … FOR UPDATE` inside the transaction that inserts the batch and moves the head, so
- * appenders on several nodes queue on that one row lock and form one chain with no gap or fork; a
- * resolved append is committed (and durable, with PostgreSQL's default synchronous_commit).
+ * tables, migration 3 of the PostgreSQL schema). `append` moves the chain head and inserts the
+ * batch in one statement (APPEND_SQL) that takes the head's row lock, so appenders on several nodes
+ * queue on that one row and form one chain with no gap or fork; a resolved append is committed (and
+ * durable, with PostgreSQL's default synchronous_commit).
  */
 export class PostgresAuditLog implements AuditLog {
   readonly #pool: pg.Pool;
   readonly #target: PostgresTarget;
   #closed: Promise<void> | undefined;
+  /** The chain head as this process's last append left it; undefined before one, and after a failure. */
+  #head: ChainHead | undefined;
 
   private constructor(pool: pg.Pool, target: PostgresTarget) {
     this.#pool = pool;
@@ -95,73 +137,30 @@ export class PostgresAuditLog implements AuditLog {
 
   async append(events: readonly NewAuditEvent[], link: Linker): Promise<void> {
     if (events.length === 0) return;
-    await this.#transaction(async (client) => {
-      const head = await headRow(client, true);
-      let { seq, hash } = head;
-      const eventKeys: Array<[string, number]> = [];
-      const usage = new Map<string, NewAuditEvent>();
-      for (let start = 0; start < events.length; start += INSERT_CHUNK) {
-        const chunk = events.slice(start, start + INSERT_CHUNK);
-        const params: unknown[] = [];
-        const tuples: string[] = [];
-        for (const e of chunk) {
-          seq += 1;
-          const prev = hash;
-          hash = link(prev, e.record);
-          const base = params.length;
-          params.push(
-            seq,
-            e.eventId,
-            e.requestId,
-            e.eventTime,
-            e.eventName,
-            e.principalArn ?? null,
-            e.accountId,
-            e.errorCode ?? null,
-            e.readOnly ?? null,
-            e.keyArns.join(' '),
-            e.countsAsUsage,
-            e.record,
-            prev,
-            hash,
-          );
-          tuples.push(`(${EVENT_COLUMNS.map((_, i) => `$${base + i + 1}`).join(', ')})`);
-          for (const arn of new Set(e.keyArns)) {
-            eventKeys.push([arn, seq]);
-            if (e.countsAsUsage) usage.set(arn, e);
-          }
-        }
-        await client.query(`INSERT INTO audit_events (${EVENT_COLS}) VALUES ${tuples.join(', ')}`, params);
+    // One round trip when this process moved the head last (one node, or the last to append), one
+    // more for each time another node moved it first; a few misses in a row, and the batch waits
+    // for the head's row lock instead, which it cannot miss.
+    let from = this.#head;
+    this.#head = undefined;
+    const appended = await this.#withClient(async (client) => {
+      for (let attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
+        from ??= await headRow(client, false);
+        const batch = linkBatch(from, events, link);
+        const head = await appendBatch(client, from, batch);
+        if (head.seq === batch.head.seq && head.hash === batch.head.hash) return batch.head;
+        from = head;
       }
-      if (eventKeys.length > 0) {
-        await client.query(
-          `INSERT INTO audit_event_keys (key_arn, seq)
-           SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING`,
-          [eventKeys.map(([arn]) => arn), eventKeys.map(([, s]) => s)],
-        );
-      }
-      if (usage.size > 0) {
-        const rows = [...usage];
-        await client.query(
-          `INSERT INTO audit_key_usage (key_arn, operation, event_time, event_id, request_id)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[])
-           ON CONFLICT (key_arn) DO UPDATE SET operation = excluded.operation, event_time = excluded.event_time,
-             event_id = excluded.event_id, request_id = excluded.request_id`,
-          [
-            rows.map(([arn]) => arn),
-            rows.map(([, e]) => e.eventName),
-            rows.map(([, e]) => e.eventTime),
-            rows.map(([, e]) => e.eventId),
-            rows.map(([, e]) => e.requestId),
-          ],
-        );
-      }
-      const { oldest, newest } = undigestedAfter(head, events);
-      await client.query(
-        'UPDATE audit_head SET seq = $1, hash = $2, undigested_oldest = $3, undigested_newest = $4 WHERE id = 1',
-        [seq, hash, oldest, newest],
-      );
+      return undefined;
     });
+    this.#head =
+      appended ??
+      (await this.#transaction(async (client) => {
+        const locked = await headRow(client, true);
+        const batch = linkBatch(locked, events, link);
+        const head = await appendBatch(client, locked, batch);
+        if (head.seq !== batch.head.seq) throw new Error('the audit head moved under its row lock');
+        return batch.head;
+      }));
   }
 
   async head(): Promise<ChainHead> {
@@ -303,6 +302,81 @@ export class PostgresAuditLog implements AuditLog {
   #withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     return withClient(this.#pool, this.#target, fn);
   }
+}
+
+/** A batch linked onto a head: the head after it, and APPEND_SQL's parameters from $7 on. */
+interface LinkedBatch {
+  head: ChainHead;
+  oldest: number;
+  newest: number;
+  columns: unknown[][];
+}
+
+function linkBatch(from: ChainHead, events: readonly NewAuditEvent[], link: Linker): LinkedBatch {
+  let { seq, hash } = from;
+  let oldest = Number.POSITIVE_INFINITY;
+  let newest = Number.NEGATIVE_INFINITY;
+  const eventColumns: unknown[][] = EVENT_COLUMNS.map(() => []);
+  const keyArns: string[] = [];
+  const keySeqs: number[] = [];
+  const usage = new Map<string, NewAuditEvent>();
+  for (const e of events) {
+    seq += 1;
+    const prev = hash;
+    hash = link(prev, e.record);
+    oldest = Math.min(oldest, e.eventTime);
+    newest = Math.max(newest, e.eventTime);
+    const row = [
+      seq,
+      e.eventId,
+      e.requestId,
+      e.eventTime,
+      e.eventName,
+      e.principalArn ?? null,
+      e.accountId,
+      e.errorCode ?? null,
+      e.readOnly ?? null,
+      e.keyArns.join(' '),
+      e.countsAsUsage,
+      e.record,
+      prev,
+      hash,
+    ];
+    for (let i = 0; i < row.length; i++) eventColumns[i]?.push(row[i]);
+    for (const arn of new Set(e.keyArns)) {
+      keyArns.push(arn);
+      keySeqs.push(seq);
+      if (e.countsAsUsage) usage.set(arn, e);
+    }
+  }
+  const used = [...usage];
+  return {
+    head: { seq, hash },
+    oldest,
+    newest,
+    columns: [
+      ...eventColumns,
+      keyArns,
+      keySeqs,
+      used.map(([arn]) => arn),
+      used.map(([, e]) => e.eventName),
+      used.map(([, e]) => e.eventTime),
+      used.map(([, e]) => e.eventId),
+      used.map(([, e]) => e.requestId),
+    ],
+  };
+}
+
+/** Runs APPEND_SQL: the head after it, `batch.head` if the head was still at `from`. */
+async function appendBatch(client: pg.ClientBase, from: ChainHead, batch: LinkedBatch): Promise<ChainHead> {
+  const result = await client.query<ChainHead>({
+    name: 'trent-audit-append',
+    text: APPEND_SQL,
+    values: [batch.head.seq, batch.head.hash, batch.oldest, batch.newest, from.seq, from.hash, ...batch.columns],
+  });
+  const head = result.rows[0];
+  if (head === undefined) throw new Error('the audit head row is missing');
+  return head;
 }
 
 async function headRow(client: pg.ClientBase, lock: boolean): Promise<HeadRow> {
