@@ -100,8 +100,12 @@ const APPEND_SQL = `
   )
   SELECT seq, hash FROM head`;
 
-/** Misses of the head in a row before an append waits for its row lock (PostgresAuditLog.append). */
-const APPEND_ATTEMPTS = 4;
+/**
+ * Tries before an append waits for the head's row lock instead (PostgresAuditLog.append): from the
+ * head this node left, then from the head the miss returned. Two misses and the lock's transaction
+ * make six round trips, still fewer than the seven of every append before (docs/benchmarks.md).
+ */
+const APPEND_ATTEMPTS = 2;
 
 /**
  * The audit log in PostgreSQL, shared by every node of a deployment (the SQLite log's twin: the same
@@ -137,8 +141,8 @@ export class PostgresAuditLog implements AuditLog {
 
   async append(events: readonly NewAuditEvent[], link: Linker): Promise<void> {
     if (events.length === 0) return;
-    // One round trip when this process moved the head last (one node, or the last to append), one
-    // more for each time another node moved it first; a few misses in a row, and the batch waits
+    // One round trip when this process moved the head last (one node, or the last to append), two
+    // when another node moved it first; if that node moves it again in between, the batch waits
     // for the head's row lock instead, which it cannot miss.
     let from = this.#head;
     this.#head = undefined;
