@@ -27,6 +27,9 @@ import { readCredentials } from './servers.js';
  * on that server: the hot key's Encrypt 1 KiB again (`seeded store`), and Encrypt 1 KiB on each new
  * key once — every request a key's first use: its material unwrapped. Compare the two: the first
  * case ran on a smaller store and a server that had not restarted.
+ *
+ * `--case CreateKey` (and only that) measures CreateKey: with `--keys N`, in an account that
+ * already holds N keys, which the key quota check must count.
  */
 const { values } = parseArgs({
   options: {
@@ -42,7 +45,16 @@ const seededKeys = Number(values.keys);
 const REGION = 'us-east-1';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'trent-request-path-'));
-const start = () => startServer({ ...DEFAULTS, dataDir, port: 0, logLevel: 'warn', workers: 1 });
+// The seeded keys are the account's: the quota leaves room for CreateKey's.
+const start = () =>
+  startServer({
+    ...DEFAULTS,
+    dataDir,
+    port: 0,
+    logLevel: 'warn',
+    workers: 1,
+    keyQuota: DEFAULTS.keyQuota + seededKeys,
+  });
 let server = await start();
 const { accessKeyId, secretAccessKey: secret } = readCredentials(join(dataDir, 'credentials'));
 
@@ -189,6 +201,16 @@ const CASES: Case[] = [
   hot('Decrypt 1 KiB', 'Decrypt', { CiphertextBlob: ciphertext }),
   hot('GenerateDataKey', 'GenerateDataKey', { KeyId: keyId, NumberOfBytes: 32 }),
 ];
+// Each request adds a key: only when --case names it, with at most 2,000 and the warm-up on Encrypt.
+if (values.case !== '' && 'CreateKey'.includes(values.case)) {
+  CASES.push({
+    label: 'CreateKey',
+    operation: 'CreateKey',
+    bodies: ['{}'],
+    count: Math.min(requests, 2000),
+    warmOnOwn: false,
+  });
+}
 if (seededKeys > 0) {
   // Seeded with the server stopped, which then reads them into its key cache as it starts.
   await server.close();

@@ -536,6 +536,47 @@ describe('keys through the AWS SDK', { timeout: 120_000 }, () => {
   });
 });
 
+describe('the key quota through the AWS SDK', { timeout: 120_000 }, () => {
+  let server: TestServer;
+  let kms: KMSClient;
+  const QUOTA = 3;
+
+  before(async () => {
+    server = await startServer({ env: { TRENT_KEY_QUOTA: String(QUOTA) } });
+    kms = server.client();
+  });
+
+  after(async () => {
+    kms?.destroy();
+    await server?.destroy();
+  });
+
+  it('refuses a key past the quota of its account and Region, counting keys pending deletion', async () => {
+    const { Keys = [] } = await kms.send(new ListKeysCommand({}));
+    const created: string[] = [];
+    for (let i = Keys.length; i < QUOTA; i++) {
+      const { KeyMetadata } = await kms.send(new CreateKeyCommand({}));
+      assert.ok(KeyMetadata?.KeyId !== undefined);
+      created.push(KeyMetadata.KeyId);
+    }
+    const message = `The request would exceed the quota of ${QUOTA} KMS keys in this account and Region.`;
+    await rejectsWith(kms.send(new CreateKeyCommand({})), 'LimitExceededException', message);
+    // A key pending deletion still counts, as in AWS.
+    await kms.send(new ScheduleKeyDeletionCommand({ KeyId: created[0], PendingWindowInDays: 7 }));
+    await rejectsWith(kms.send(new CreateKeyCommand({})), 'LimitExceededException', message);
+    // Another Region of the account has a quota of its own.
+    const elsewhere = server.client({ region: 'eu-west-1' });
+    try {
+      const { KeyMetadata } = await elsewhere.send(new CreateKeyCommand({}));
+      assert.match(KeyMetadata?.Arn ?? '', /^arn:aws:kms:eu-west-1:/);
+    } finally {
+      elsewhere.destroy();
+    }
+    const { Keys: after = [] } = await kms.send(new ListKeysCommand({}));
+    assert.equal(after.length, QUOTA);
+  });
+});
+
 /**
  * AWS's enum violation message. AWS prints the allowed values in no fixed order (Appendix A shows
  * a hash-set order), so the values are checked as a set.

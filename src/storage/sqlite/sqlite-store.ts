@@ -317,7 +317,7 @@ function prepareStatements(db: Database.Database) {
       `SELECT doc FROM keys WHERE account_id = ? AND region = ? AND key_id > ?
        ORDER BY key_id ${BOUND_LIMIT}`,
     ),
-    countKeys: p<[string, string], number>('SELECT COUNT(*) FROM keys WHERE account_id = ? AND region = ?').pluck(),
+    countKeys: p<[string, string], number>('SELECT n FROM key_counts WHERE account_id = ? AND region = ?').pluck(),
     insertKey: p<[string, ...KeyColumns]>(`INSERT INTO keys (arn, ${keyCols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
     updateKey: p<[...KeyColumns, string, number]>(
       `UPDATE keys SET key_id = ?, account_id = ?, region = ?, key_state = ?, deletion_date = ?,
