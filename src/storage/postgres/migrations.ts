@@ -340,23 +340,28 @@ export const MIGRATIONS: readonly Migration[] = [
       -- CreateKey checks the key quota. A COUNT over the account's keys took 30-37 ms of the
       -- database at 100,000 keys, for every CreateKey. The triggers keep the count in the writer's
       -- own transaction, whatever path writes the keys (a key never changes account or region: both
-      -- are in its ARN); concurrent CreateKeys of one account queue on its row for the rest of
-      -- their transactions, a few round trips.
+      -- are in its ARN). Spread over 16 rows an account, by the connection's backend: in one row,
+      -- concurrent CreateKeys of an account queued on it for the rest of their transactions and
+      -- served a quarter less at concurrency 32 (docs/benchmarks.md).
       CREATE TABLE key_counts (
         account_id TEXT COLLATE "C" NOT NULL,
         region     TEXT COLLATE "C" NOT NULL,
+        shard      SMALLINT NOT NULL,
         n          BIGINT NOT NULL,
-        PRIMARY KEY (account_id, region)
+        PRIMARY KEY (account_id, region, shard)
       );
-      INSERT INTO key_counts (account_id, region, n)
-        SELECT account_id, region, COUNT(*) FROM keys GROUP BY account_id, region;
+      INSERT INTO key_counts (account_id, region, shard, n)
+        SELECT account_id, region, 0, COUNT(*) FROM keys GROUP BY account_id, region;
       CREATE FUNCTION trent_count_keys() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
         IF TG_OP = 'DELETE' THEN
-          UPDATE key_counts SET n = n - 1 WHERE account_id = OLD.account_id AND region = OLD.region;
+          INSERT INTO key_counts (account_id, region, shard, n)
+            VALUES (OLD.account_id, OLD.region, pg_backend_pid() % 16, -1)
+            ON CONFLICT (account_id, region, shard) DO UPDATE SET n = key_counts.n - 1;
         ELSE
-          INSERT INTO key_counts (account_id, region, n) VALUES (NEW.account_id, NEW.region, 1)
-            ON CONFLICT (account_id, region) DO UPDATE SET n = key_counts.n + 1;
+          INSERT INTO key_counts (account_id, region, shard, n)
+            VALUES (NEW.account_id, NEW.region, pg_backend_pid() % 16, 1)
+            ON CONFLICT (account_id, region, shard) DO UPDATE SET n = key_counts.n + 1;
         END IF;
         RETURN NULL;
       END

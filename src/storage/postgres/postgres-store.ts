@@ -41,7 +41,7 @@ const SQL = {
   getKey: 'SELECT doc FROM keys WHERE arn = $1',
   listKeys: `SELECT doc FROM keys WHERE account_id = $1 AND region = $2 AND key_id > $3
              ORDER BY key_id LIMIT $4`,
-  countKeys: 'SELECT n::int AS n FROM key_counts WHERE account_id = $1 AND region = $2',
+  countKeys: 'SELECT COALESCE(SUM(n), 0)::int AS n FROM key_counts WHERE account_id = $1 AND region = $2',
   insertKey: `INSERT INTO keys (arn, ${KEY_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
   updateKey: `UPDATE keys SET key_id = $1, account_id = $2, region = $3, key_state = $4, deletion_date = $5,
                 revision = $6, doc = $7
