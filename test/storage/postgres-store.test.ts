@@ -187,6 +187,24 @@ describe('PostgresStore migrations', () => {
       await migrated.close();
     }
   });
+
+  it('keeps the key count exact with two nodes inserting and deleting at once', async () => {
+    const [a, b] = [await PostgresStore.open(schema.url), await PostgresStore.open(schema.url)];
+    try {
+      const ids = Array.from({ length: 40 }, (_, i) => `concurrent-${i}`);
+      await Promise.all(ids.map((id, i) => (i % 2 === 0 ? a : b).insertKey(key(id), [])));
+      await Promise.all(ids.slice(0, 15).map((id, i) => (i % 2 === 0 ? b : a).deleteKey(key(id).arn)));
+      const [{ n: truth } = { n: -1 }] = await adminQuery<{ n: number }>(
+        `SELECT COUNT(*)::int AS n FROM ${schema.name}.keys WHERE account_id = '111122223333' AND region = 'eu-west-1'`,
+      );
+      assert.equal(truth, 25);
+      assert.equal(await a.countKeys('111122223333', 'eu-west-1'), 25);
+      assert.equal(await b.countKeys('111122223333', 'eu-west-1'), 25);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
 });
 
 describe('PostgresStore connections', () => {
