@@ -71,6 +71,12 @@ describe('trent store copy: SQLite to PostgreSQL', { timeout: 120_000 }, () => {
     assert.equal(copied.code, 0, copied.stderr);
     const summary = JSON.parse(copied.stdout) as { copied: Record<string, number> };
     assert.equal(summary.copied.keys, 1);
+    // The copy's key count, which CreateKey's quota check reads, counts the copied key.
+    const [counted] = await adminQuery<{ n: number }>(
+      `SELECT SUM(n)::int AS n FROM ${schema.name}.key_counts WHERE account_id = $1`,
+      [account],
+    );
+    assert.equal(counted?.n, 1);
     assert.ok((summary.copied.audit_events ?? 0) >= 4, copied.stdout);
     // The records that name the key: CreateKey, CreateAlias, CreateGrant, Encrypt, DescribeKey, GetKeyLastUsage.
     assert.equal(summary.copied.audit_event_keys, 6, copied.stdout);
