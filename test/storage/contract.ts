@@ -13,6 +13,11 @@ import { keyRecord } from '../helpers/key-record.js';
 export interface StoreFixture {
   store: Store;
   reopen?: () => Promise<Store>;
+  /**
+   * Takes the closed store's data back to before it kept key counts: the count's table and
+   * triggers dropped, their migration unrecorded, so that the next open migrates again.
+   */
+  forgetKeyCounts: () => Promise<void>;
   cleanup: () => Promise<void>;
 }
 
@@ -252,6 +257,26 @@ export function runStoreContract(name: string, open: () => Promise<StoreFixture>
         assert.equal(await store.countKeys(ACCOUNT, REGION), 3);
         assert.equal(await store.countKeys(OTHER_ACCOUNT, REGION), 1);
         assert.equal(await store.countKeys(ACCOUNT, OTHER_REGION), 1);
+      });
+
+      it('counts the keys a store held before it kept their count', async () => {
+        const reopen = fixture.reopen;
+        assert.ok(reopen, 'the adapter gives no way to reopen');
+        for (const id of KEY_IDS.slice(0, 3)) await store.insertKey(makeKey(id), []);
+        await store.insertKey(makeKey(KEY_IDS[0], { region: OTHER_REGION }), []);
+        await store.close();
+        await fixture.forgetKeyCounts();
+        const migrated = await reopen();
+        try {
+          assert.equal(await migrated.countKeys(ACCOUNT, REGION), 3);
+          assert.equal(await migrated.countKeys(ACCOUNT, OTHER_REGION), 1);
+          assert.equal(await migrated.deleteKey(makeKey(KEY_IDS[1]).arn), true);
+          await migrated.insertKey(makeKey(KEY_IDS[3], { accountId: OTHER_ACCOUNT }), []);
+          assert.equal(await migrated.countKeys(ACCOUNT, REGION), 2);
+          assert.equal(await migrated.countKeys(OTHER_ACCOUNT, REGION), 1);
+        } finally {
+          await migrated.close();
+        }
       });
 
       it('deletes a key with its backing keys and the aliases pointing to it', async () => {
