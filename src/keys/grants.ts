@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { InvalidGrantTokenException } from '../errors.js';
+import type { GrantChange } from '../policy/key-grants.js';
 import type { GrantRecord, GrantStore } from '../storage/grant-store.js';
 import type { PageRequest } from '../storage/records.js';
 
@@ -28,8 +29,8 @@ export class Grants {
   constructor(
     private readonly store: GrantStore,
     rootKey: Buffer,
-    /** Told when a key's grants change, so cached authorization inputs are dropped. */
-    private readonly onChange: (keyArn: string) => void = () => {},
+    /** Told when a key's grants change, so that cached authorization inputs follow. */
+    private readonly onChange: (keyArn: string, change: GrantChange) => void = () => {},
   ) {
     this.macKey = createHmac('sha256', rootKey).update('trent grant tokens v1').digest();
   }
@@ -74,11 +75,6 @@ export class Grants {
     return ids;
   }
 
-  /** Every grant on a key (at most MAX_GRANTS_PER_KEY). */
-  all(keyArn: string): Promise<GrantRecord[]> {
-    return this.store.listGrants(keyArn, { limit: MAX_GRANTS_PER_KEY });
-  }
-
   get(keyArn: string, grantId: string): Promise<GrantRecord | undefined> {
     return this.store.getGrant(keyArn, grantId);
   }
@@ -99,7 +95,7 @@ export class Grants {
     const result = await this.store.insertGrant(grant, MAX_GRANTS_PER_KEY, same);
     if (result === false) return undefined;
     if (result === true) {
-      this.onChange(grant.keyArn);
+      this.onChange(grant.keyArn, { added: grant });
       return grant;
     }
     return result;
@@ -107,7 +103,7 @@ export class Grants {
 
   async delete(keyArn: string, grantId: string): Promise<boolean> {
     const deleted = await this.store.deleteGrant(keyArn, grantId);
-    this.onChange(keyArn);
+    this.onChange(keyArn, { removed: grantId });
     return deleted;
   }
 

@@ -9,6 +9,7 @@ import { authorizeKms, type KmsAuthorization, type KmsAuthorizationInput } from 
 import { AWS_CONDITION_KEYS as AWS, conditionKey, KMS_CONDITION_KEYS as KMS } from './condition-keys.js';
 import type { ChildGrant, GrantInput } from './grant-constraints.js';
 import type { IdentityDirectory } from './identity-directory.js';
+import { type GrantChange, KeyGrants } from './key-grants.js';
 import { INVALID_PRINCIPALS, parsePolicy } from './parse-policy.js';
 import type { CompiledPolicy } from './policy.js';
 import { checkPolicyLockout } from './policy-lockout-check.js';
@@ -69,8 +70,15 @@ export interface Authorizer {
    * ARN, to be saved with it (KeyRecord.policyPrincipals).
    */
   checkNewKeyPolicy(input: NewKeyPolicy): Promise<Record<string, string>>;
-  /** The grants of a key changed (in this process): forget what is cached about them. */
+  /** The grants of a key changed, in another process: forget what is cached about them. */
   forgetGrants(keyArn: string): void;
+  /** A grant was created or retired in this process: what is cached of its key's grants follows. */
+  grantChanged(keyArn: string, change: GrantChange): void;
+  /**
+   * A grant changed, in this process or another (the store's change feed reports both): what is
+   * cached of its key's grants takes it as the store holds it now.
+   */
+  grantStored(keyArn: string, grantId: string): Promise<void>;
 }
 
 export const MAX_KEY_POLICY_BYTES = 32768;
@@ -87,7 +95,8 @@ export interface KmsAuthorizerLimits {
 // per key). What is not used takes no memory.
 const DEFAULT_LIMITS: KmsAuthorizerLimits = { decisions: 200_000, policies: 20_000, grants: 200_000 };
 
-const NO_GRANTS: readonly GrantRecord[] = Object.freeze([]);
+/** Shared by every key without grants: replaced, never changed, when a grant is added. */
+const NO_GRANTS = new KeyGrants();
 
 const NO_TRACE: KmsAuthorization['trace'] = Object.freeze({
   serviceControlPolicies: [],
@@ -116,9 +125,15 @@ export class KmsAuthorizer implements Authorizer {
   /** Keys whose policy binds principals to unique ids: their compiled policy, by record. */
   private readonly policyOfRecord = new WeakMap<KeyRecord, CompiledPolicy>();
   /** By key ARN: the key's grants, or their pending read. */
-  private readonly grants: Lru<string, readonly GrantRecord[] | Promise<readonly GrantRecord[]>>;
-  /** Counts forgetGrants calls: what was read of the grants before a change is not cached after it. */
+  private readonly grants: Lru<string, KeyGrants | Promise<KeyGrants>>;
+  /** Counts grant changes: what was read of the grants before a change is not cached after it. */
   #grantsVersion = 0;
+  /**
+   * The reads of single grants in flight (grantStored), by key ARN and grant id: a later read of
+   * the same grant, or a change made here meanwhile, replaces or removes the entry, and the read
+   * then changes nothing.
+   */
+  readonly #grantReads = new Map<string, object>();
   /** How many entries cacheNoGrants may fill the grants cache to: fewer than an Lru always keeps. */
   readonly #noGrantsLimit: number;
 
@@ -267,6 +282,45 @@ export class KmsAuthorizer implements Authorizer {
     this.grants.delete(keyArn);
   }
 
+  grantChanged(keyArn: string, change: GrantChange): void {
+    this.#grantsVersion++;
+    this.#grantReads.delete(`${keyArn} ${'added' in change ? change.added.grantId : change.removed}`);
+    const cached = this.grants.get(keyArn);
+    // A read in flight may have been answered before the change: it is dropped, not completed.
+    if (cached === undefined || cached instanceof Promise) {
+      this.grants.delete(keyArn);
+    } else if ('added' in change) {
+      if (cached === NO_GRANTS) this.grants.set(keyArn, new KeyGrants([change.added]));
+      else cached.add(change.added);
+    } else {
+      cached.remove(change.removed);
+    }
+  }
+
+  async grantStored(keyArn: string, grantId: string): Promise<void> {
+    const cached = this.grants.get(keyArn);
+    if (cached === undefined) return;
+    if (cached instanceof Promise || this.grantStore === undefined) {
+      this.forgetGrants(keyArn);
+      return;
+    }
+    const id = `${keyArn} ${grantId}`;
+    const read = {};
+    this.#grantReads.set(id, read);
+    let grant: GrantRecord | undefined;
+    let failed = false;
+    try {
+      grant = await this.grantStore.getGrant(keyArn, grantId);
+    } catch {
+      failed = true;
+    }
+    // A later read of this grant, or a change of it made here meanwhile, is at least as new.
+    if (this.#grantReads.get(id) !== read) return;
+    this.#grantReads.delete(id);
+    if (failed || this.grants.get(keyArn) !== cached) this.forgetGrants(keyArn);
+    else this.grantChanged(keyArn, grant === undefined ? { removed: grantId } : { added: grant });
+  }
+
   /**
    * The key's policy, compiled once per distinct policy: keys with the same text and the same bound
    * principals (every key with its account's default policy) share one compiled policy, so a store
@@ -320,18 +374,18 @@ export class KmsAuthorizer implements Authorizer {
     return cached;
   }
 
-  private async grantsOf(keyArn: string, required: readonly string[] | undefined): Promise<readonly GrantRecord[]> {
+  private async grantsOf(keyArn: string, required: readonly string[] | undefined): Promise<KeyGrants> {
     const store = this.grantStore;
-    if (store === undefined) return [];
+    if (store === undefined) return NO_GRANTS;
     let entry = this.grants.get(keyArn);
     if (entry !== undefined && required !== undefined && required.length > 0) {
       const cached = await entry;
-      if (!required.every((id) => cached.some((g) => g.grantId === id))) entry = undefined;
+      if (!required.every((id) => cached.has(id))) entry = undefined;
     }
     if (entry === undefined) {
       const read = store
         .listGrants(keyArn, { limit: 1_000_000 })
-        .then((grants) => (grants.length === 0 ? NO_GRANTS : grants));
+        .then((grants) => (grants.length === 0 ? NO_GRANTS : new KeyGrants(grants)));
       entry = read;
       this.grants.set(keyArn, read);
       // Once read, the list replaces its promise (most keys: the one shared empty list), unless
@@ -379,21 +433,27 @@ function readsClock(policy: CompiledPolicy | undefined): boolean {
   return policy !== undefined && policy.referencedKeys.size > 0 && CLOCK_KEYS.some((k) => policy.referencedKeys.has(k));
 }
 
-/** The caller's grants: those naming it, its role (for a role session), or its account. */
-function grantInputs(grants: readonly GrantRecord[], principal: Principal): GrantInput[] | undefined {
-  if (grants.length === 0) return undefined;
+/**
+ * The caller's grants, in grant id order: those naming it, its role (for a role session), or its
+ * account.
+ */
+function grantInputs(grants: KeyGrants, principal: Principal): GrantInput[] | undefined {
+  if (grants.size === 0) return undefined;
   const account = `arn:aws:iam::${principal.accountId}:root`;
+  const { arn, roleArn } = principal;
+  const named = [grants.of(arn), roleArn === undefined || roleArn === arn ? [] : grants.of(roleArn)];
+  const ofAccount = account === arn || account === roleArn ? [] : grants.of(account);
+  const picked: [GrantRecord, boolean][] = [];
+  for (const list of named) for (const g of list) picked.push([g, false]);
+  for (const g of ofAccount) picked.push([g, true]);
+  if (picked.length === 0) return undefined;
+  if (picked.length > 1) picked.sort(([a], [b]) => (a.grantId < b.grantId ? -1 : a.grantId > b.grantId ? 1 : 0));
   const out: GrantInput[] = [];
-  for (const g of grants) {
-    const named =
-      g.granteePrincipal === principal.arn ||
-      (principal.roleArn !== undefined && g.granteePrincipal === principal.roleArn);
-    const isAccount = g.granteePrincipal === account;
-    if (!named && !isAccount) continue;
+  for (const [g, isAccount] of picked) {
     out.push({
       grantId: g.grantId,
       operations: g.operations,
-      granteeIsAccount: !named,
+      granteeIsAccount: isAccount,
       constraints:
         g.constraints === undefined
           ? undefined
@@ -403,7 +463,7 @@ function grantInputs(grants: readonly GrantRecord[], principal: Principal): Gran
             },
     });
   }
-  return out.length === 0 ? undefined : out;
+  return out;
 }
 
 /**

@@ -150,6 +150,8 @@ async function startOnStore(
     if (change.kind === 'key') {
       keys.forgetKey(change.arn);
       authorizer.forgetGrants(change.arn);
+    } else if (change.kind === 'grant') {
+      void authorizer.grantStored(change.keyArn, change.grantId);
     } else if (change.kind === 'alias') {
       keys.forgetAlias(change, change.aliasName);
     } else {
@@ -159,7 +161,7 @@ async function startOnStore(
   const services: Services = {
     keys,
     authorizer,
-    grants: new Grants(access, rootKey, (keyArn) => authorizer.forgetGrants(keyArn)),
+    grants: new Grants(access, rootKey, (keyArn, change) => authorizer.grantChanged(keyArn, change)),
     clock,
     limits: { keysPerAccountRegion: settings.keyQuota },
     keyUsage,

@@ -106,5 +106,6 @@ export interface BackingKeyChanges {
 /** A change another writer made: what a cache must forget. */
 export type StoreChange =
   | { kind: 'key'; arn: string }
+  | { kind: 'grant'; keyArn: string; grantId: string }
   | { kind: 'alias'; accountId: string; region: string; aliasName: string }
   | { kind: 'all' };

@@ -47,13 +47,10 @@ describe('PostgresAccessStore across nodes', () => {
       await accessA.deleteGrant(arn, 'aa');
       const deadline = Date.now() + 1000;
       while (changes.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      assert.deepEqual(
-        changes.filter((c) => c.kind === 'key'),
-        [
-          { kind: 'key', arn },
-          { kind: 'key', arn },
-        ],
-      );
+      assert.deepEqual(changes, [
+        { kind: 'grant', keyArn: arn, grantId: 'aa' },
+        { kind: 'grant', keyArn: arn, grantId: 'aa' },
+      ]);
     } finally {
       await unwatch();
       await accessA.close();

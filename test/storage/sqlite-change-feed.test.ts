@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { watchChanges } from '../../src/storage/sqlite/change-feed.js';
+import { SqliteAccessStore } from '../../src/storage/sqlite/sqlite-access-store.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import type { StoreChange } from '../../src/storage/store.js';
 import { keyRecord as key } from '../helpers/key-record.js';
@@ -44,6 +45,36 @@ describe('SqliteStore change feed', () => {
       assert.deepEqual(heard.slice(0, 2), [keyChange, aliasChange]);
       assert.ok((heard as StoreChange[]).slice(2).some((c) => c.kind === 'key' && c.arn === k.arn));
       assert.ok((heard as StoreChange[]).slice(2).some((c) => c.kind === 'alias'));
+    } finally {
+      await stop();
+      await reader.close();
+      await writer.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names the grant another connection created or revoked, not only its key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trent-feed-'));
+    const path = join(dir, 'trent.db');
+    const writer = SqliteAccessStore.open(path);
+    const reader = SqliteStore.open(path);
+    const heard: StoreChange[] = [];
+    const stop = await reader.watch((c) => heard.push(c));
+    try {
+      const keyArn = key('1234abcd-12ab-34cd-56ef-1234567890ab').arn;
+      const grant = {
+        keyArn,
+        grantId: 'ab'.repeat(32),
+        granteePrincipal: 'arn:aws:iam::111122223333:root',
+        issuingAccount: 'arn:aws:iam::111122223333:root',
+        operations: ['Decrypt'],
+        creationDate: 1,
+      };
+      assert.equal(await writer.insertGrant(grant, 10), true);
+      assert.equal(await writer.deleteGrant(keyArn, grant.grantId), true);
+      await settle();
+      const change = { kind: 'grant', keyArn, grantId: grant.grantId };
+      assert.deepEqual(heard, [change, change]);
     } finally {
       await stop();
       await reader.close();

@@ -89,13 +89,6 @@ export const CreateGrant = defineOperation({
         operations: g.operations,
         ...(g.constraints === undefined ? {} : { constraints: g.constraints }),
       }) === JSON.stringify(wanted);
-    if (input.Name !== undefined) {
-      const existing = (await ctx.services.grants.all(key.arn)).find(same);
-      if (existing !== undefined) {
-        finishDryRun(input.DryRun);
-        return { GrantId: existing.grantId, GrantToken: ctx.services.grants.newToken(key.arn, existing.grantId) };
-      }
-    }
     finishDryRun(input.DryRun);
     const grant: GrantRecord = {
       keyArn: key.arn,
@@ -105,8 +98,8 @@ export const CreateGrant = defineOperation({
       issuingAccount: `arn:aws:iam::${ctx.accountId}:root`,
       creationDate: ctx.clock.now(),
     };
-    // With a Name, the store repeats the look-up atomically with the insert: a racing identical
-    // request (on this node or another) that inserted first is returned instead of a second grant.
+    // With a Name, the store looks for an identical grant of that name atomically with the insert
+    // and returns it instead (one made earlier, or by a racing request on this node or another).
     const stored = await ctx.services.grants.insert(grant, input.Name === undefined ? undefined : same);
     if (stored === undefined) {
       throw new LimitExceededException(`The request would exceed the quota of grants on ${key.arn}.`);

@@ -1,6 +1,7 @@
 import { InvalidGrantIdException } from '../../errors.js';
 import { page } from '../../keys/marker.js';
 import { grantManagementConditions } from '../../keys/request-conditions.js';
+import type { GrantRecord } from '../../storage/grant-store.js';
 import { KeyIdType, LimitType, MarkerType, structure } from '../../wire/shapes.js';
 import { defineOperation } from '../operation.js';
 import { GrantIdType, grantListEntry, PrincipalIdType, ServicePrincipalType } from './grant-shapes.js';
@@ -13,6 +14,8 @@ interface ListGrantsInput {
   GranteePrincipal?: string;
   GranteeServicePrincipal?: string;
 }
+
+const GRANTEE_SCAN_PAGE = 1000;
 
 /** The grants on a key, by grant id, optionally only one grant or one grantee's. */
 export const ListGrants = defineOperation({
@@ -32,20 +35,32 @@ export const ListGrants = defineOperation({
     const { key } = await ctx.useKey(input.KeyId, 'ListGrants', {
       conditions: grantManagementConditions(ctx.caller.invokedBy !== undefined),
     });
-    if (input.GrantId !== undefined && (await ctx.services.grants.get(key.arn, input.GrantId)) === undefined) {
+    const grants = ctx.services.grants;
+    const named = input.GrantId === undefined ? undefined : await grants.get(key.arn, input.GrantId);
+    if (input.GrantId !== undefined && named === undefined) {
       throw new InvalidGrantIdException(`Grant ID ${input.GrantId} is not valid.`);
     }
+    const grantee = input.GranteePrincipal;
+    const wanted = (g: GrantRecord) => grantee === undefined || g.granteePrincipal === grantee;
     const { items, ...rest } = await page(
       `ListGrants ${key.arn}`,
       Math.min(input.Limit ?? 50, 100),
       input.Marker,
-      async (after, limit) =>
-        (await ctx.services.grants.all(key.arn))
-          .filter((g) => after === undefined || g.grantId > after)
-          .filter((g) => input.GrantId === undefined || g.grantId === input.GrantId)
-          .filter((g) => input.GranteePrincipal === undefined || g.granteePrincipal === input.GranteePrincipal)
-          .filter(() => input.GranteeServicePrincipal === undefined)
-          .slice(0, limit),
+      async (after, limit): Promise<GrantRecord[]> => {
+        if (input.GranteeServicePrincipal !== undefined) return [];
+        if (named !== undefined) return (after === undefined || named.grantId > after) && wanted(named) ? [named] : [];
+        if (grantee === undefined) return grants.list(key.arn, { after, limit });
+        // One grantee's grants: the store lists a key's grants by id only (a key may hold 50,000).
+        const found: GrantRecord[] = [];
+        for (let from = after; ; ) {
+          const batch = await grants.list(key.arn, { after: from, limit: GRANTEE_SCAN_PAGE });
+          for (const g of batch) {
+            if (wanted(g) && found.push(g) === limit) return found;
+          }
+          if (batch.length < GRANTEE_SCAN_PAGE) return found;
+          from = (batch[batch.length - 1] as GrantRecord).grantId;
+        }
+      },
       (g) => g.grantId,
     );
     return { Grants: items.map(grantListEntry), ...rest };

@@ -71,6 +71,7 @@ export class ChangeListener {
       schema?: unknown;
       kind?: unknown;
       arn?: unknown;
+      grantId?: unknown;
       accountId?: unknown;
       region?: unknown;
       aliasName?: unknown;
@@ -83,6 +84,8 @@ export class ChangeListener {
     if (notice.schema !== this.#schema) return;
     if (notice.kind === 'key' && typeof notice.arn === 'string') {
       this.listener({ kind: 'key', arn: notice.arn });
+    } else if (notice.kind === 'grant' && typeof notice.arn === 'string' && typeof notice.grantId === 'string') {
+      this.listener({ kind: 'grant', keyArn: notice.arn, grantId: notice.grantId });
     } else if (
       notice.kind === 'alias' &&
       typeof notice.accountId === 'string' &&

@@ -11,6 +11,7 @@ interface ChangeRow {
   account_id: string | null;
   region: string | null;
   alias_name: string | null;
+  grant_id: string | null;
 }
 
 /**
@@ -29,7 +30,7 @@ export function watchChanges(
   const newest = db.prepare<[], number | null>('SELECT MAX(seq) FROM changes').pluck();
   const oldest = db.prepare<[], number | null>('SELECT MIN(seq) FROM changes').pluck();
   const after = db.prepare<[number], ChangeRow>(
-    'SELECT seq, kind, key_arn, account_id, region, alias_name FROM changes WHERE seq > ? ORDER BY seq LIMIT 1000',
+    'SELECT seq, kind, key_arn, account_id, region, alias_name, grant_id FROM changes WHERE seq > ? ORDER BY seq LIMIT 1000',
   );
   let last = newest.get() ?? 0;
   const poll = () => {
@@ -57,6 +58,9 @@ export function watchChanges(
 
 function toChange(row: ChangeRow): StoreChange | undefined {
   if (row.kind === 'key' && row.key_arn !== null) return { kind: 'key', arn: row.key_arn };
+  if (row.kind === 'grant' && row.key_arn !== null && row.grant_id !== null) {
+    return { kind: 'grant', keyArn: row.key_arn, grantId: row.grant_id };
+  }
   if (row.kind === 'alias' && row.account_id !== null && row.region !== null && row.alias_name !== null) {
     return { kind: 'alias', accountId: row.account_id, region: row.region, aliasName: row.alias_name };
   }

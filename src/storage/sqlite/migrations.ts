@@ -409,6 +409,33 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 14,
+    name: 'grant changes name the grant',
+    sql: `
+      -- A key may hold 50,000 grants. A grant change used to be reported as a change of its key,
+      -- and every process then read all of the key's grants again (tens of milliseconds at that
+      -- count, for every CreateGrant or RetireGrant). It now names the grant, which each process
+      -- reads alone (SqliteStore.watch, KmsAuthorizer.grantStored).
+      ALTER TABLE changes ADD COLUMN grant_id TEXT;
+      DROP TRIGGER IF EXISTS changes_grant_insert;
+      DROP TRIGGER IF EXISTS changes_grant_update;
+      DROP TRIGGER IF EXISTS changes_grant_delete;
+      CREATE TRIGGER changes_grant_insert AFTER INSERT ON grants
+      BEGIN
+        INSERT INTO changes (kind, key_arn, grant_id) VALUES ('grant', NEW.key_arn, NEW.grant_id);
+      END;
+      CREATE TRIGGER changes_grant_update AFTER UPDATE ON grants
+      BEGIN
+        INSERT INTO changes (kind, key_arn, grant_id) VALUES ('grant', OLD.key_arn, OLD.grant_id);
+        INSERT INTO changes (kind, key_arn, grant_id) VALUES ('grant', NEW.key_arn, NEW.grant_id);
+      END;
+      CREATE TRIGGER changes_grant_delete AFTER DELETE ON grants
+      BEGIN
+        INSERT INTO changes (kind, key_arn, grant_id) VALUES ('grant', OLD.key_arn, OLD.grant_id);
+      END;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

@@ -134,3 +134,140 @@ describe('KmsAuthorizer: keys cached as having no grants', () => {
     assert.equal(auth.cacheNoGrants(arns, auth.grantsVersion), 4);
   });
 });
+
+describe('KmsAuthorizer: a key with many grants', () => {
+  const aliceGrant = (grantId: string, keyArn = K1.arn): GrantRecord => ({
+    keyArn,
+    grantId,
+    granteePrincipal: user('alice').arn,
+    issuingAccount: rootOf(A).arn,
+    operations: ['Encrypt'],
+    creationDate: 0,
+  });
+  const otherGrants = Array.from({ length: 1000 }, (_, i) => ({
+    ...aliceGrant(`b${String(i).padStart(63, '0')}`),
+    granteePrincipal: user(`user${i}`).arn,
+  }));
+
+  /** The store's grants (K1: 1,000 for other users); counts the reads of all and of one grant. */
+  function withStore() {
+    const held = new Map<string, GrantRecord>(otherGrants.map((g) => [g.grantId, g]));
+    const reads = { all: 0, one: 0 };
+    const gates: { all?: Promise<void>; one?: Promise<void> } = {};
+    const store = {
+      listGrants: async (keyArn: string) => {
+        reads.all++;
+        const grants = [...held.values()].filter((g) => g.keyArn === keyArn);
+        await gates.all;
+        return grants.sort((a, b) => (a.grantId < b.grantId ? -1 : 1));
+      },
+      getGrant: async (keyArn: string, grantId: string) => {
+        reads.one++;
+        const g = held.get(grantId);
+        await gates.one;
+        return g?.keyArn === keyArn ? g : undefined;
+      },
+    } as unknown as GrantStore;
+    const directory = {
+      identity: async (): Promise<CallerIdentity> => ({
+        principal: user('alice'),
+        policies: [],
+        serviceControlPolicies: [],
+      }),
+    };
+    const auth = new KmsAuthorizer(directory as unknown as IdentityDirectory, store);
+    return {
+      auth,
+      held,
+      reads,
+      /** Holds the answers to reads (of one grant, or of all) until the returned function is called. */
+      hold: (which: 'one' | 'all' = 'one') => {
+        let open = () => {};
+        gates[which] = new Promise((resolve) => (open = resolve));
+        return () => {
+          gates[which] = undefined;
+          open();
+        };
+      },
+    };
+  }
+
+  it('follows a grant created and retired here without reading the key’s grants again', async () => {
+    const { auth, held, reads } = withStore();
+    await assert.rejects(encrypt(auth, ALICE, K1), deniedOn(K1.arn));
+    assert.equal(reads.all, 1);
+    const g = aliceGrant('a'.repeat(64));
+    held.set(g.grantId, g);
+    auth.grantChanged(K1.arn, { added: g });
+    await encrypt(auth, ALICE, K1);
+    held.delete(g.grantId);
+    auth.grantChanged(K1.arn, { removed: g.grantId });
+    await assert.rejects(encrypt(auth, ALICE, K1), deniedOn(K1.arn));
+    assert.deepEqual(reads, { all: 1, one: 0 });
+  });
+
+  it('a grant added to a key cached as having none does not give it to other keys', async () => {
+    const { auth, reads } = withStore();
+    assert.equal(auth.cacheNoGrants([K2.arn, key('33333333-3333-3333-3333-333333333333').arn], auth.grantsVersion), 2);
+    auth.grantChanged(K2.arn, { added: aliceGrant('a'.repeat(64), K2.arn) });
+    await encrypt(auth, ALICE, K2);
+    const K3 = key('33333333-3333-3333-3333-333333333333');
+    await assert.rejects(encrypt(auth, ALICE, K3), deniedOn(K3.arn));
+    assert.deepEqual(reads, { all: 0, one: 0 });
+  });
+
+  it('reads only the grant that the change feed names', async () => {
+    const { auth, held, reads } = withStore();
+    await assert.rejects(encrypt(auth, ALICE, K1), deniedOn(K1.arn));
+    const g = aliceGrant('a'.repeat(64));
+    held.set(g.grantId, g);
+    await auth.grantStored(K1.arn, g.grantId);
+    await encrypt(auth, ALICE, K1);
+    held.delete(g.grantId);
+    await auth.grantStored(K1.arn, g.grantId);
+    await assert.rejects(encrypt(auth, ALICE, K1), deniedOn(K1.arn));
+    assert.deepEqual(reads, { all: 1, one: 2 });
+  });
+
+  it('a read of a grant that a change made here overtook changes nothing', async () => {
+    const { auth, held, hold } = withStore();
+    const g = aliceGrant('a'.repeat(64));
+    held.set(g.grantId, g);
+    await encrypt(auth, ALICE, K1);
+    const release = hold();
+    const stale = auth.grantStored(K1.arn, g.grantId);
+    held.delete(g.grantId);
+    auth.grantChanged(K1.arn, { removed: g.grantId });
+    release();
+    await stale;
+    await assert.rejects(encrypt(auth, ALICE, K1), deniedOn(K1.arn));
+  });
+
+  it('of two reads of one grant, the later one counts', async () => {
+    const { auth, held, hold } = withStore();
+    await assert.rejects(encrypt(auth, ALICE, K1), deniedOn(K1.arn));
+    const g = aliceGrant('a'.repeat(64));
+    held.set(g.grantId, g);
+    const release = hold();
+    const first = auth.grantStored(K1.arn, g.grantId);
+    held.delete(g.grantId);
+    release();
+    await auth.grantStored(K1.arn, g.grantId);
+    await first;
+    await assert.rejects(encrypt(auth, ALICE, K1), deniedOn(K1.arn));
+  });
+
+  it('a read while the key’s grants are being read drops them', async () => {
+    const { auth, held, reads, hold } = withStore();
+    const g = aliceGrant('a'.repeat(64));
+    const release = hold('all');
+    const pending = assert.rejects(encrypt(auth, ALICE, K1), deniedOn(K1.arn));
+    while (reads.all === 0) await new Promise((resolve) => setImmediate(resolve));
+    held.set(g.grantId, g);
+    await auth.grantStored(K1.arn, g.grantId);
+    release();
+    await pending;
+    await encrypt(auth, ALICE, K1);
+    assert.deepEqual(reads, { all: 2, one: 0 });
+  });
+});
