@@ -42,6 +42,7 @@ import { Signer } from './signer.js';
  *   --scale          instead: Trent with 100,000 keys in the store (bench/scale.ts)
  *   --asymmetric     instead: costly asymmetric operations alone and beside Encrypt (bench/asymmetric.ts)
  *   --split          instead: one process against two that share nothing, and the cluster (bench/split.ts)
+ *   --grants         instead: a key holding 10,000 grants beside one holding none (bench/grants.ts)
  */
 const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RESULTS_DIR = join(PROJECT_ROOT, 'bench', 'results');
@@ -71,6 +72,9 @@ async function main(): Promise<number> {
   }
   if (process.argv.includes('--split')) {
     return (await import('./split.js')).runSplit(process.argv.slice(2));
+  }
+  if (process.argv.includes('--grants')) {
+    return (await import('./grants.js')).runGrants(process.argv.slice(2));
   }
   if (process.argv.includes('--scale')) {
     return (await import('./scale.js')).runScale(process.argv.slice(2));

@@ -79,8 +79,9 @@ export class Grants {
     return this.store.getGrant(keyArn, grantId);
   }
 
-  list(keyArn: string, page: PageRequest): Promise<GrantRecord[]> {
-    return this.store.listGrants(keyArn, page);
+  /** A key's grants by grant id; with `granteePrincipal`, that grantee's only. */
+  list(keyArn: string, page: PageRequest, granteePrincipal?: string): Promise<GrantRecord[]> {
+    return this.store.listGrants(keyArn, page, granteePrincipal);
   }
 
   listRetirable(retiringPrincipal: string, page: PageRequest): Promise<GrantRecord[]> {

@@ -25,8 +25,11 @@ export interface GrantRecord {
 
 export interface GrantStore {
   getGrant(keyArn: string, grantId: string): Promise<GrantRecord | undefined>;
-  /** Grants on one key ordered by grant id, after `page.after` (a grant id). */
-  listGrants(keyArn: string, page: PageRequest): Promise<GrantRecord[]>;
+  /**
+   * Grants on one key ordered by grant id, after `page.after` (a grant id); with `granteePrincipal`,
+   * only that grantee's (chosen in the database: a key may hold 50,000 grants).
+   */
+  listGrants(keyArn: string, page: PageRequest, granteePrincipal?: string): Promise<GrantRecord[]>;
   /**
    * The ARNs of the keys that have at least one grant, in no particular order: every other key has
    * none (read once at start, so that a key's first use need not ask).

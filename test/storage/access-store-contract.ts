@@ -276,6 +276,27 @@ export function runAccessStoreContract(name: string, open: () => Promise<AccessS
       );
     });
 
+    it("pages one grantee's grants on a key", async () => {
+      const s = f.access;
+      const bob = `arn:aws:iam::${A}:user/bob`;
+      for (const id of ['aa', 'bb', 'cc', 'dd', 'ee']) {
+        assert.equal(
+          await s.insertGrant(
+            grant(id, id === 'bb' || id === 'dd' || id === 'ee' ? { granteePrincipal: bob } : {}),
+            10,
+          ),
+          true,
+        );
+      }
+      await s.insertGrant(grant('ff', { keyArn: `arn:aws:kms:eu-west-1:${A}:key/k0`, granteePrincipal: bob }), 10);
+      const ids = async (after: string | undefined, limit: number) =>
+        (await s.listGrants(KEY_ARN, { after, limit }, bob)).map((x) => x.grantId);
+      assert.deepEqual(await ids(undefined, 2), ['bb', 'dd']);
+      assert.deepEqual(await ids('dd', 2), ['ee']);
+      assert.deepEqual(await ids('ee', 2), []);
+      assert.deepEqual((await s.listGrants(KEY_ARN, { limit: 10 }, `arn:aws:iam::${A}:user/nobody`)).length, 0);
+    });
+
     it('pages grants per key and per retiring principal, and enforces the per-key limit', async () => {
       const s = f.access;
       const retiring = `arn:aws:iam::${A}:user/bob`;

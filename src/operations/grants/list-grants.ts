@@ -15,8 +15,6 @@ interface ListGrantsInput {
   GranteeServicePrincipal?: string;
 }
 
-const GRANTEE_SCAN_PAGE = 1000;
-
 /** The grants on a key, by grant id, optionally only one grant or one grantee's. */
 export const ListGrants = defineOperation({
   name: 'ListGrants',
@@ -49,17 +47,7 @@ export const ListGrants = defineOperation({
       async (after, limit): Promise<GrantRecord[]> => {
         if (input.GranteeServicePrincipal !== undefined) return [];
         if (named !== undefined) return (after === undefined || named.grantId > after) && wanted(named) ? [named] : [];
-        if (grantee === undefined) return grants.list(key.arn, { after, limit });
-        // One grantee's grants: the store lists a key's grants by id only (a key may hold 50,000).
-        const found: GrantRecord[] = [];
-        for (let from = after; ; ) {
-          const batch = await grants.list(key.arn, { after: from, limit: GRANTEE_SCAN_PAGE });
-          for (const g of batch) {
-            if (wanted(g) && found.push(g) === limit) return found;
-          }
-          if (batch.length < GRANTEE_SCAN_PAGE) return found;
-          from = (batch[batch.length - 1] as GrantRecord).grantId;
-        }
+        return grants.list(key.arn, { after, limit }, grantee);
       },
       (g) => g.grantId,
     );

@@ -508,11 +508,18 @@ export class PostgresAccessStore implements IdentityStore, GrantStore {
     return row && (JSON.parse(row.doc) as GrantRecord);
   }
 
-  async listGrants(keyArn: string, page: PageRequest): Promise<GrantRecord[]> {
-    const rows = await this.#rows<{ doc: string }>(
-      'SELECT doc FROM grants WHERE key_arn = $1 AND grant_id > $2 ORDER BY grant_id LIMIT $3',
-      [keyArn, page.after ?? '', page.limit],
-    );
+  async listGrants(keyArn: string, page: PageRequest, granteePrincipal?: string): Promise<GrantRecord[]> {
+    const rows =
+      granteePrincipal === undefined
+        ? await this.#rows<{ doc: string }>(
+            'SELECT doc FROM grants WHERE key_arn = $1 AND grant_id > $2 ORDER BY grant_id LIMIT $3',
+            [keyArn, page.after ?? '', page.limit],
+          )
+        : await this.#rows<{ doc: string }>(
+            `SELECT doc FROM grants WHERE key_arn = $1 AND grant_id > $2 AND (doc::jsonb)->>'granteePrincipal' = $3
+             ORDER BY grant_id LIMIT $4`,
+            [keyArn, page.after ?? '', granteePrincipal, page.limit],
+          );
     return rows.map((r) => JSON.parse(r.doc) as GrantRecord);
   }
 

@@ -329,8 +329,12 @@ export class SqliteAccessStore implements IdentityStore, GrantStore {
     return row && (JSON.parse(row.doc) as GrantRecord);
   }
 
-  async listGrants(keyArn: string, page: PageRequest): Promise<GrantRecord[]> {
-    return this.#s.listGrants.all(keyArn, page.after ?? '', page.limit).map((r) => JSON.parse(r.doc) as GrantRecord);
+  async listGrants(keyArn: string, page: PageRequest, granteePrincipal?: string): Promise<GrantRecord[]> {
+    const rows =
+      granteePrincipal === undefined
+        ? this.#s.listGrants.all(keyArn, page.after ?? '', page.limit)
+        : this.#s.listGranteeGrants.all(keyArn, page.after ?? '', granteePrincipal, page.limit);
+    return rows.map((r) => JSON.parse(r.doc) as GrantRecord);
   }
 
   async keysWithGrants(): Promise<string[]> {
@@ -500,6 +504,10 @@ function prepare(db: Database.Database) {
     getGrant: db.prepare<[string, string], DocRow>('SELECT doc FROM grants WHERE key_arn = ? AND grant_id = ?'),
     listGrants: db.prepare<[string, string, number], DocRow>(
       `SELECT doc FROM grants WHERE key_arn = ? AND grant_id > ? ORDER BY grant_id ${BOUND_LIMIT}`,
+    ),
+    listGranteeGrants: db.prepare<[string, string, string, number], DocRow>(
+      `SELECT doc FROM grants WHERE key_arn = ? AND grant_id > ? AND json_extract(doc, '$.granteePrincipal') = ?
+       ORDER BY grant_id ${BOUND_LIMIT}`,
     ),
     keysWithGrants: db.prepare<[], { key_arn: string }>('SELECT DISTINCT key_arn FROM grants'),
     listRetirable: db.prepare<[string, string, string, number], DocRow>(
