@@ -16,6 +16,8 @@ export interface AccessStoreFixture {
   /** The key store the access store sits beside (same file or database). */
   store: Store;
   reopen: () => Promise<AccessStore>;
+  /** Makes the store one from before it kept a count of each key's grants (the store closed). */
+  forgetGrantCounts: () => Promise<void>;
   cleanup: () => Promise<void>;
 }
 
@@ -295,6 +297,26 @@ export function runAccessStoreContract(name: string, open: () => Promise<AccessS
       assert.deepEqual(await ids('dd', 2), ['ee']);
       assert.deepEqual(await ids('ee', 2), []);
       assert.deepEqual((await s.listGrants(KEY_ARN, { limit: 10 }, `arn:aws:iam::${A}:user/nobody`)).length, 0);
+    });
+
+    it('counts the grants a store held before it kept their count', async () => {
+      const other = `arn:aws:kms:eu-west-1:${A}:key/k0`;
+      for (const id of ['aa', 'bb', 'cc']) assert.equal(await f.access.insertGrant(grant(id), 10), true);
+      assert.equal(await f.access.insertGrant(grant('dd', { keyArn: other }), 10), true);
+      await f.access.close();
+      await f.forgetGrantCounts();
+      const migrated = await f.reopen();
+      try {
+        assert.equal(await migrated.insertGrant(grant('ee'), 4), true);
+        assert.equal(await migrated.insertGrant(grant('ff'), 4), false, 'four grants on the key');
+        assert.equal(await migrated.insertGrant(grant('gg', { keyArn: other }), 1), false, 'one on the other');
+        assert.equal(await migrated.deleteGrant(KEY_ARN, 'aa'), true);
+        assert.equal(await migrated.insertGrant(grant('ff'), 4), true, 'one retired, room for one');
+        assert.equal(await migrated.deleteGrant(other, 'dd'), true);
+        assert.equal(await migrated.insertGrant(grant('gg', { keyArn: other }), 1), true, 'none left on the other');
+      } finally {
+        await migrated.close();
+      }
     });
 
     it('pages grants per key and per retiring principal, and enforces the per-key limit', async () => {

@@ -4,7 +4,7 @@ import { openAccessStore } from '../../src/storage/open-access-store.js';
 import { PostgresAccessStore } from '../../src/storage/postgres/postgres-access-store.js';
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import type { StoreChange } from '../../src/storage/store.js';
-import { createTestSchema } from '../helpers/postgres.js';
+import { adminQuery, createTestSchema } from '../helpers/postgres.js';
 import { runAccessStoreContract } from './access-store-contract.js';
 
 runAccessStoreContract('PostgresAccessStore (beside a PostgresStore in one schema)', async () => {
@@ -15,6 +15,10 @@ runAccessStoreContract('PostgresAccessStore (beside a PostgresStore in one schem
     access,
     store,
     reopen: () => PostgresAccessStore.open(schema.url),
+    forgetGrantCounts: async () => {
+      await adminQuery(`DROP TABLE ${schema.name}.grant_counts; DROP FUNCTION ${schema.name}.trent_count_grants CASCADE;
+        DROP INDEX ${schema.name}.grants_by_grantee; DELETE FROM ${schema.name}.schema_migrations WHERE version >= 12`);
+    },
     cleanup: async () => {
       await access.close();
       await store.close();

@@ -22,8 +22,10 @@ runStoreContract('PostgresStore', async () => {
     store,
     reopen: () => PostgresStore.open(schema.url),
     forgetKeyCounts: async () => {
-      // As before migration 10; 11, which only replaces a function, then runs again.
+      // As before migration 10; 11, which only replaces a function, then runs again, and 12.
       await adminQuery(`DROP TABLE ${schema.name}.key_counts; DROP FUNCTION ${schema.name}.trent_count_keys CASCADE;
+        DROP TABLE ${schema.name}.grant_counts; DROP FUNCTION ${schema.name}.trent_count_grants CASCADE;
+        DROP INDEX ${schema.name}.grants_by_grantee;
         DELETE FROM ${schema.name}.schema_migrations WHERE version >= 10`);
     },
     cleanup: async () => {
@@ -101,6 +103,7 @@ describe('PostgresStore migrations', () => {
         'audit_head',
         'audit_key_usage',
         'backing_keys',
+        'grant_counts',
         'grants',
         'iam_managed_policies',
         'iam_policy_attachments',

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { SqliteAccessStore } from '../../src/storage/sqlite/sqlite-access-store.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { runAccessStoreContract } from './access-store-contract.js';
@@ -14,6 +15,15 @@ runAccessStoreContract('SqliteAccessStore (beside a SqliteStore on one file)', a
     access,
     store,
     reopen: async () => SqliteAccessStore.open(path),
+    forgetGrantCounts: async () => {
+      const db = new Database(path);
+      try {
+        db.exec(`DROP TRIGGER grant_counts_insert; DROP TRIGGER grant_counts_delete; DROP TABLE grant_counts;
+          DROP INDEX grants_by_grantee; DELETE FROM schema_migrations WHERE version >= 15;`);
+      } finally {
+        db.close();
+      }
+    },
     cleanup: async () => {
       await access.close();
       await store.close();

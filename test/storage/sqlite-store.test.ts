@@ -25,10 +25,13 @@ runStoreContract('SqliteStore', async () => {
     reopen: async () => SqliteStore.open(path),
     forgetKeyCounts: async () => {
       withRawDb(path, (db) =>
-        // As before migration 13, and so before 14 (the change feed naming grants) too.
+        // As before migration 13, and so before 14 (the change feed naming grants) and 15 (grant
+        // counts) too.
         db.exec(`DROP TRIGGER key_counts_insert; DROP TRIGGER key_counts_delete; DROP TABLE key_counts;
           DROP TRIGGER changes_grant_insert; DROP TRIGGER changes_grant_update; DROP TRIGGER changes_grant_delete;
           ALTER TABLE changes DROP COLUMN grant_id;
+          DROP TRIGGER grant_counts_insert; DROP TRIGGER grant_counts_delete; DROP TABLE grant_counts;
+          DROP INDEX grants_by_grantee;
           DELETE FROM schema_migrations WHERE version >= 13;`),
       );
     },

@@ -393,6 +393,37 @@ export const MIGRATIONS: readonly Migration[] = [
       $$;
     `,
   },
+  {
+    version: 12,
+    name: 'grant counts per key, and grants by grantee',
+    sql: `
+      -- A key may hold 50,000 grants. CreateGrant checks that quota: a COUNT over the key's grants
+      -- read every one of its index entries, for every CreateGrant, under the key's grant lock; the
+      -- triggers keep the count in the writer's own transaction instead (one row a key: its grant
+      -- inserts are serialized by that lock anyway; a key without grants has no row). ListGrants for
+      -- one grantee read every grant of the key to pick the grantee's: the index makes it a range.
+      CREATE TABLE grant_counts (
+        key_arn TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+        n       BIGINT NOT NULL
+      );
+      INSERT INTO grant_counts (key_arn, n) SELECT key_arn, COUNT(*) FROM grants GROUP BY key_arn;
+      CREATE FUNCTION trent_count_grants() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP = 'DELETE' THEN
+          UPDATE grant_counts SET n = n - 1 WHERE key_arn = OLD.key_arn;
+          DELETE FROM grant_counts WHERE key_arn = OLD.key_arn AND n = 0;
+        ELSE
+          INSERT INTO grant_counts (key_arn, n) VALUES (NEW.key_arn, 1)
+            ON CONFLICT (key_arn) DO UPDATE SET n = grant_counts.n + 1;
+        END IF;
+        RETURN NULL;
+      END
+      $$;
+      CREATE TRIGGER grants_counted AFTER INSERT OR DELETE ON grants
+        FOR EACH ROW EXECUTE FUNCTION trent_count_grants();
+      CREATE INDEX grants_by_grantee ON grants (key_arn, ((doc::jsonb)->>'granteePrincipal'), grant_id);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

@@ -555,7 +555,7 @@ export class PostgresAccessStore implements IdentityStore, GrantStore {
         const existing = named.rows.map((r) => JSON.parse(r.doc) as GrantRecord).find(same);
         if (existing !== undefined) return existing;
       }
-      const n = (await q<{ n: number }>('SELECT COUNT(*)::int AS n FROM grants WHERE key_arn = $1', [grant.keyArn]))
+      const n = (await q<{ n: number }>('SELECT n::int AS n FROM grant_counts WHERE key_arn = $1', [grant.keyArn]))
         .rows[0]?.n;
       if ((n ?? 0) >= maxPerKey) return false;
       await q('INSERT INTO grants (key_arn, grant_id, retiring_principal, doc) VALUES ($1, $2, $3, $4)', [

@@ -436,6 +436,32 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 15,
+    name: 'grant counts per key, and grants by grantee',
+    sql: `
+      -- A key may hold 50,000 grants. CreateGrant checks that quota: a COUNT over the key's grants
+      -- read every one of its index entries, for every CreateGrant; the triggers keep the count in
+      -- the writer's own transaction instead (a key without grants has no row). ListGrants for one
+      -- grantee read every grant of the key to pick the grantee's: the index makes it a range.
+      CREATE TABLE grant_counts (
+        key_arn TEXT    NOT NULL PRIMARY KEY,
+        n       INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      INSERT INTO grant_counts (key_arn, n) SELECT key_arn, COUNT(*) FROM grants GROUP BY key_arn;
+      CREATE TRIGGER grant_counts_insert AFTER INSERT ON grants
+      BEGIN
+        INSERT INTO grant_counts (key_arn, n) VALUES (NEW.key_arn, 1)
+          ON CONFLICT (key_arn) DO UPDATE SET n = n + 1;
+      END;
+      CREATE TRIGGER grant_counts_delete AFTER DELETE ON grants
+      BEGIN
+        UPDATE grant_counts SET n = n - 1 WHERE key_arn = OLD.key_arn;
+        DELETE FROM grant_counts WHERE key_arn = OLD.key_arn AND n = 0;
+      END;
+      CREATE INDEX grants_by_grantee ON grants (key_arn, json_extract(doc, '$.granteePrincipal'), grant_id);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

@@ -333,7 +333,7 @@ export class SqliteAccessStore implements IdentityStore, GrantStore {
     const rows =
       granteePrincipal === undefined
         ? this.#s.listGrants.all(keyArn, page.after ?? '', page.limit)
-        : this.#s.listGranteeGrants.all(keyArn, page.after ?? '', granteePrincipal, page.limit);
+        : this.#s.listGranteeGrants.all(keyArn, granteePrincipal, page.after ?? '', page.limit);
     return rows.map((r) => JSON.parse(r.doc) as GrantRecord);
   }
 
@@ -362,7 +362,7 @@ export class SqliteAccessStore implements IdentityStore, GrantStore {
           .find(same);
         if (existing !== undefined) return existing;
       }
-      if ((this.#s.countGrants.get(grant.keyArn)?.n ?? 0) >= maxPerKey) return false;
+      if ((this.#s.grantCount.get(grant.keyArn) ?? 0) >= maxPerKey) return false;
       this.#s.insertGrant.run(grant.keyArn, grant.grantId, grant.retiringPrincipal ?? null, JSON.stringify(grant));
       return true;
     })();
@@ -506,7 +506,7 @@ function prepare(db: Database.Database) {
       `SELECT doc FROM grants WHERE key_arn = ? AND grant_id > ? ORDER BY grant_id ${BOUND_LIMIT}`,
     ),
     listGranteeGrants: db.prepare<[string, string, string, number], DocRow>(
-      `SELECT doc FROM grants WHERE key_arn = ? AND grant_id > ? AND json_extract(doc, '$.granteePrincipal') = ?
+      `SELECT doc FROM grants WHERE key_arn = ? AND json_extract(doc, '$.granteePrincipal') = ? AND grant_id > ?
        ORDER BY grant_id ${BOUND_LIMIT}`,
     ),
     keysWithGrants: db.prepare<[], { key_arn: string }>('SELECT DISTINCT key_arn FROM grants'),
@@ -517,7 +517,7 @@ function prepare(db: Database.Database) {
     namedGrants: db.prepare<[string, string], { doc: string }>(
       "SELECT doc FROM grants WHERE key_arn = ? AND json_extract(doc, '$.name') = ? ORDER BY grant_id",
     ),
-    countGrants: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM grants WHERE key_arn = ?'),
+    grantCount: db.prepare<[string], number>('SELECT n FROM grant_counts WHERE key_arn = ?').pluck(),
     insertGrant: db.prepare<[string, string, string | null, string]>(
       'INSERT INTO grants (key_arn, grant_id, retiring_principal, doc) VALUES (?, ?, ?, ?)',
     ),
