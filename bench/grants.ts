@@ -16,7 +16,8 @@ import { Signer } from './signer.js';
  * 16 (CreateGrant makes a grant with every request, so the many-grant key grows while measured):
  *
  *   - CreateGrant on the key without grants and on the one with many: a grant made must not cost
- *     more because the key holds others;
+ *     more because the key holds others; then CreateGrant with a Name, the same each time (a
+ *     retried call: after the first, each returns the grant the first made);
  *   - Encrypt on the many-grant key, by its owner, while nothing changes its grants;
  *   - ListGrants (Limit 100), first page, of all the key's grants and of the one grantee's.
  *
@@ -85,6 +86,11 @@ export async function runGrants(argv: string[]): Promise<number> {
     const results = {
       createGrantNone: await run('CreateGrant, key without grants', 'CreateGrant', createGrant(bare.Arn)),
       createGrantMany: await run(`CreateGrant, key with ${grantCount}`, 'CreateGrant', createGrant(many.Arn)),
+      createGrantNamed: await run(
+        `CreateGrant, a Name again, key with ${grantCount}`,
+        'CreateGrant',
+        JSON.stringify({ ...JSON.parse(createGrant(many.Arn)), Name: 'retried' }),
+      ),
       encryptMany: await run(
         `Encrypt 1 KiB, key with ${grantCount}`,
         'Encrypt',
@@ -103,6 +109,7 @@ export async function runGrants(argv: string[]): Promise<number> {
 grants on the key              ${grantCount}
 CreateGrant c16, no grants     ${Math.round(results.createGrantNone.requestsPerSecond)} req/s
 CreateGrant c16, many grants   ${Math.round(results.createGrantMany.requestsPerSecond)} req/s: ${(ratio * 100).toFixed(0)}% of it
+  with a Name, again           ${Math.round(results.createGrantNamed.requestsPerSecond)} req/s
 Encrypt 1 KiB c16, many grants ${Math.round(results.encryptMany.requestsPerSecond)} req/s
 ListGrants p50, all / grantee  ${results.listAll.p50Ms.toFixed(2)} / ${results.listGrantee.p50Ms.toFixed(2)} ms`);
     const path = writeResults(join(process.cwd(), 'bench', 'results'), startedAt, {

@@ -17,7 +17,7 @@ runAccessStoreContract('PostgresAccessStore (beside a PostgresStore in one schem
     reopen: () => PostgresAccessStore.open(schema.url),
     forgetGrantCounts: async () => {
       await adminQuery(`DROP TABLE ${schema.name}.grant_counts; DROP FUNCTION ${schema.name}.trent_count_grants CASCADE;
-        DROP INDEX ${schema.name}.grants_by_grantee; DELETE FROM ${schema.name}.schema_migrations WHERE version >= 12`);
+        DROP INDEX ${schema.name}.grants_by_grantee; DROP INDEX ${schema.name}.grants_by_name; DELETE FROM ${schema.name}.schema_migrations WHERE version >= 12`);
     },
     cleanup: async () => {
       await access.close();

@@ -25,7 +25,7 @@ runStoreContract('PostgresStore', async () => {
       // As before migration 10; 11, which only replaces a function, then runs again, and 12.
       await adminQuery(`DROP TABLE ${schema.name}.key_counts; DROP FUNCTION ${schema.name}.trent_count_keys CASCADE;
         DROP TABLE ${schema.name}.grant_counts; DROP FUNCTION ${schema.name}.trent_count_grants CASCADE;
-        DROP INDEX ${schema.name}.grants_by_grantee;
+        DROP INDEX ${schema.name}.grants_by_grantee; DROP INDEX ${schema.name}.grants_by_name;
         DELETE FROM ${schema.name}.schema_migrations WHERE version >= 10`);
     },
     cleanup: async () => {

@@ -19,7 +19,7 @@ runAccessStoreContract('SqliteAccessStore (beside a SqliteStore on one file)', a
       const db = new Database(path);
       try {
         db.exec(`DROP TRIGGER grant_counts_insert; DROP TRIGGER grant_counts_delete; DROP TABLE grant_counts;
-          DROP INDEX grants_by_grantee; DELETE FROM schema_migrations WHERE version >= 15;`);
+          DROP INDEX grants_by_grantee; DROP INDEX grants_by_name; DELETE FROM schema_migrations WHERE version >= 15;`);
       } finally {
         db.close();
       }

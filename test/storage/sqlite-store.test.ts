@@ -31,7 +31,7 @@ runStoreContract('SqliteStore', async () => {
           DROP TRIGGER changes_grant_insert; DROP TRIGGER changes_grant_update; DROP TRIGGER changes_grant_delete;
           ALTER TABLE changes DROP COLUMN grant_id;
           DROP TRIGGER grant_counts_insert; DROP TRIGGER grant_counts_delete; DROP TABLE grant_counts;
-          DROP INDEX grants_by_grantee;
+          DROP INDEX grants_by_grantee; DROP INDEX grants_by_name;
           DELETE FROM schema_migrations WHERE version >= 13;`),
       );
     },

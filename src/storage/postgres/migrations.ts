@@ -395,13 +395,14 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 12,
-    name: 'grant counts per key, and grants by grantee',
+    name: 'grant counts per key, and grants by grantee and by name',
     sql: `
       -- A key may hold 50,000 grants. CreateGrant checks that quota: a COUNT over the key's grants
       -- read every one of its index entries, for every CreateGrant, under the key's grant lock; the
       -- triggers keep the count in the writer's own transaction instead (one row a key: its grant
       -- inserts are serialized by that lock anyway; a key without grants has no row). ListGrants for
-      -- one grantee read every grant of the key to pick the grantee's: the index makes it a range.
+      -- one grantee, and CreateGrant with a Name (which returns an identical grant of that name),
+      -- read every grant of the key to pick the ones they want: the indexes make each a range.
       CREATE TABLE grant_counts (
         key_arn TEXT COLLATE "C" NOT NULL PRIMARY KEY,
         n       BIGINT NOT NULL
@@ -422,6 +423,8 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER grants_counted AFTER INSERT OR DELETE ON grants
         FOR EACH ROW EXECUTE FUNCTION trent_count_grants();
       CREATE INDEX grants_by_grantee ON grants (key_arn, ((doc::jsonb)->>'granteePrincipal'), grant_id);
+      CREATE INDEX grants_by_name ON grants (key_arn, ((doc::jsonb)->>'name'), grant_id)
+        WHERE (doc::jsonb)->>'name' IS NOT NULL;
     `,
   },
 ];

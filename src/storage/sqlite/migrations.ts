@@ -438,12 +438,13 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 15,
-    name: 'grant counts per key, and grants by grantee',
+    name: 'grant counts per key, and grants by grantee and by name',
     sql: `
       -- A key may hold 50,000 grants. CreateGrant checks that quota: a COUNT over the key's grants
       -- read every one of its index entries, for every CreateGrant; the triggers keep the count in
       -- the writer's own transaction instead (a key without grants has no row). ListGrants for one
-      -- grantee read every grant of the key to pick the grantee's: the index makes it a range.
+      -- grantee, and CreateGrant with a Name (which returns an identical grant of that name), read
+      -- every grant of the key to pick the ones they want: the indexes make each a range.
       CREATE TABLE grant_counts (
         key_arn TEXT    NOT NULL PRIMARY KEY,
         n       INTEGER NOT NULL
@@ -460,6 +461,8 @@ export const MIGRATIONS: readonly Migration[] = [
         DELETE FROM grant_counts WHERE key_arn = OLD.key_arn AND n = 0;
       END;
       CREATE INDEX grants_by_grantee ON grants (key_arn, json_extract(doc, '$.granteePrincipal'), grant_id);
+      CREATE INDEX grants_by_name ON grants (key_arn, json_extract(doc, '$.name'), grant_id)
+        WHERE json_extract(doc, '$.name') IS NOT NULL;
     `,
   },
 ];
