@@ -393,6 +393,7 @@ export function runAccessStoreContract(name: string, open: () => Promise<AccessS
       }
       assert.equal(await f.store.deleteKey(k.arn), true);
       assert.deepEqual(await f.access.listGrants(KEY_ARN, { limit: 10 }), []);
+      assert.deepEqual(await f.access.keysWithGrants(), []);
     });
   });
 }

@@ -524,7 +524,7 @@ export class PostgresAccessStore implements IdentityStore, GrantStore {
   }
 
   async keysWithGrants(): Promise<string[]> {
-    return (await this.#rows<{ key_arn: string }>('SELECT DISTINCT key_arn FROM grants')).map((r) => r.key_arn);
+    return (await this.#rows<{ key_arn: string }>('SELECT key_arn FROM grant_counts')).map((r) => r.key_arn);
   }
 
   async listRetirableGrants(retiringPrincipal: string, page: PageRequest): Promise<GrantRecord[]> {

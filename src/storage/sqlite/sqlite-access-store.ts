@@ -509,7 +509,7 @@ function prepare(db: Database.Database) {
       `SELECT doc FROM grants WHERE key_arn = ? AND json_extract(doc, '$.granteePrincipal') = ? AND grant_id > ?
        ORDER BY grant_id ${BOUND_LIMIT}`,
     ),
-    keysWithGrants: db.prepare<[], { key_arn: string }>('SELECT DISTINCT key_arn FROM grants'),
+    keysWithGrants: db.prepare<[], { key_arn: string }>('SELECT key_arn FROM grant_counts'),
     listRetirable: db.prepare<[string, string, string, number], DocRow>(
       `SELECT doc FROM grants WHERE retiring_principal = ? AND (key_arn, grant_id) > (?, ?)
        ORDER BY key_arn, grant_id ${BOUND_LIMIT}`,
