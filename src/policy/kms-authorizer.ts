@@ -380,7 +380,12 @@ export class KmsAuthorizer implements Authorizer {
     let entry = this.grants.get(keyArn);
     if (entry !== undefined && required !== undefined && required.length > 0) {
       const cached = await entry;
-      if (!required.every((id) => cached.has(id))) entry = undefined;
+      const missing = required.filter((id) => !cached.has(id));
+      if (missing.length > 0) {
+        // A grant token may name a grant made on another node, whose notice has not arrived yet.
+        await Promise.all(missing.map((id) => this.grantStored(keyArn, id)));
+        entry = this.grants.get(keyArn);
+      }
     }
     if (entry === undefined) {
       const read = store

@@ -229,6 +229,31 @@ describe('KmsAuthorizer: a key with many grants', () => {
     assert.deepEqual(reads, { all: 1, one: 2 });
   });
 
+  it('reads alone a grant that a grant token names and the cache does not hold', async () => {
+    const { auth, held, reads } = withStore();
+    await assert.rejects(encrypt(auth, ALICE, K1), deniedOn(K1.arn));
+    const g = aliceGrant('a'.repeat(64));
+    held.set(g.grantId, g); // made on another node: no change heard yet
+    await assert.rejects(encrypt(auth, ALICE, K1), deniedOn(K1.arn));
+    const withToken = () =>
+      auth.authorize({
+        caller: ALICE,
+        action: 'kms:Encrypt',
+        key: K1,
+        resource: K1.arn,
+        resourceAccountId: A,
+        sourceIp: '127.0.0.1',
+        grantIds: [g.grantId],
+      });
+    await withToken();
+    await encrypt(auth, ALICE, K1);
+    assert.deepEqual(reads, { all: 1, one: 1 });
+    held.delete(g.grantId); // retired on another node: its token is still well formed
+    auth.grantChanged(K1.arn, { removed: g.grantId });
+    await assert.rejects(withToken(), deniedOn(K1.arn));
+    assert.deepEqual(reads, { all: 1, one: 2 });
+  });
+
   it('a read of a grant that a change made here overtook changes nothing', async () => {
     const { auth, held, hold } = withStore();
     const g = aliceGrant('a'.repeat(64));
