@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { SqliteAccessStore } from '../src/storage/sqlite/sqlite-access-store.js';
+import { openAccessStore } from '../src/storage/open-access-store.js';
 import { call, type LoadSpec, measure } from './load.js';
 import { writeResults } from './report.js';
 import { startTrent } from './servers.js';
@@ -11,8 +11,9 @@ import { Signer } from './signer.js';
 
 /**
  * `npm run bench -- --grants`: a key holding many grants (default 10,000; AWS allows 50,000 a key)
- * beside a key holding none, in one server. The grants are seeded through the access store, the
- * server stopped, each to a grantee of its own and every 100th to one grantee. Then, at concurrency
+ * beside a key holding none, in one server (on PostgreSQL with `TRENT_BENCH_SERVER_ARGS='--store
+ * postgres://…'`, TRENT_ROOT_KEY set). The grants are seeded through the access store, the server
+ * stopped, each to a grantee of its own and every 100th to one grantee. Then, at concurrency
  * 16 (CreateGrant makes a grant with every request, so the many-grant key grows while measured):
  *
  *   - CreateGrant on the key without grants and on the one with many: a grant made must not cost
@@ -51,7 +52,8 @@ export async function runGrants(argv: string[]): Promise<number> {
 
     const account = many.Arn.split(':')[4];
     const grantee = (i: number) => `arn:aws:iam::${account}:role/${i % 100 === 0 ? 'frequent' : `grantee-${i}`}`;
-    const access = SqliteAccessStore.open(join(dataDir, 'trent.db'));
+    // Beside the server's store: its SQLite file, or the PostgreSQL database that TRENT_BENCH_SERVER_ARGS names.
+    const access = await openAccessStore(trent.store, dataDir);
     const seedStarted = performance.now();
     for (let i = 0; i < grantCount; i++) {
       await access.insertGrant(
