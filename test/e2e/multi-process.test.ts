@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
-import { CreateKeyCommand, DisableKeyCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import {
+  CreateGrantCommand,
+  CreateKeyCommand,
+  DisableKeyCommand,
+  EncryptCommand,
+  KMSClient,
+  RetireGrantCommand,
+} from '@aws-sdk/client-kms';
 import { defaultWorkers } from '../../src/server/settings.js';
 import { REGION, type StartOptions, startServer, type TestServer } from '../helpers/server.js';
 import { lookupAll, trent } from '../helpers/trent-cli.js';
@@ -170,6 +177,58 @@ describe('several processes on one store', () => {
         assert.ok(Date.now() - start < 1000, 'b still serves the disabled key after 1 s');
         await new Promise((r) => setTimeout(r, 10));
       }
+    } finally {
+      await b.destroy();
+      await a.destroy();
+    }
+  });
+
+  it('two servers on one data directory: a grant made or retired through one holds on the other within a second', async () => {
+    const a = await startServer();
+    const b = await startServer({ dataDir: a.dataDir });
+    try {
+      const made = trent(['access-key', 'create', '--user', 'bob', '--data-dir', a.dataDir]);
+      assert.equal(made.code, 0, made.stderr);
+      const credentials = {
+        accessKeyId: /^aws_access_key_id = (\S+)$/m.exec(made.stdout)?.[1] ?? '',
+        secretAccessKey: /^aws_secret_access_key = (\S+)$/m.exec(made.stdout)?.[1] ?? '',
+      };
+      const key = await a.client().send(new CreateKeyCommand({}));
+      const keyArn = key.KeyMetadata?.Arn ?? '';
+      const bobOnB = async () => {
+        const client = b.client({ credentials });
+        try {
+          await client.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('x') }));
+          return 'ok';
+        } catch (err) {
+          return (err as Error).name;
+        } finally {
+          client.destroy();
+        }
+      };
+      /** Asks b as Bob until it answers `wanted`; how long that took. */
+      const bWithin = async (wanted: string, ms: number) => {
+        const start = Date.now();
+        for (;;) {
+          const result = await bobOnB();
+          if (result === wanted) return Date.now() - start;
+          assert.ok(Date.now() - start < ms, `b still answers ${result} after ${ms} ms`);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      };
+      assert.equal(await bobOnB(), 'AccessDeniedException'); // b caches that the key has no grants
+      const grant = await a
+        .client()
+        .send(
+          new CreateGrantCommand({
+            KeyId: keyArn,
+            GranteePrincipal: `arn:aws:iam::${key.KeyMetadata?.AWSAccountId}:user/bob`,
+            Operations: ['Encrypt'],
+          }),
+        );
+      assert.ok((await bWithin('ok', 1000)) < 1000);
+      await a.client().send(new RetireGrantCommand({ KeyId: keyArn, GrantId: grant.GrantId }));
+      assert.ok((await bWithin('AccessDeniedException', 1000)) < 1000);
     } finally {
       await b.destroy();
       await a.destroy();
