@@ -10,7 +10,7 @@ import {
   RetireGrantCommand,
 } from '@aws-sdk/client-kms';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { trent } from '../helpers/trent-cli.js';
+import { createAccessKey } from '../helpers/trent-cli.js';
 import { rejectsWith } from './sdk-assert.js';
 
 /**
@@ -29,11 +29,7 @@ describe('a key with many grants', { timeout: 120_000 }, () => {
   before(async () => {
     server = await startServer();
     admin = server.client();
-    const r = trent(['access-key', 'create', '--user', 'bob', '--data-dir', server.dataDir]);
-    assert.equal(r.code, 0, r.stderr);
-    const accessKeyId = /^aws_access_key_id = (\S+)$/m.exec(r.stdout)?.[1] ?? '';
-    const secretAccessKey = /^aws_secret_access_key = (\S+)$/m.exec(r.stdout)?.[1] ?? '';
-    bob = server.client({ credentials: { accessKeyId, secretAccessKey } });
+    bob = server.client({ credentials: createAccessKey(server.dataDir, 'bob') });
     const { KeyMetadata } = await admin.send(new CreateKeyCommand({}));
     keyArn = KeyMetadata?.Arn ?? '';
     account = KeyMetadata?.AWSAccountId ?? '';

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { defaultWorkers } from '../../src/server/settings.js';
 import { REGION, type StartOptions, startServer, type TestServer } from '../helpers/server.js';
-import { lookupAll, trent } from '../helpers/trent-cli.js';
+import { createAccessKey, lookupAll, trent } from '../helpers/trent-cli.js';
 
 /**
  * Several processes on one SQLite store (docs/multi-process.md): the plain start (one worker per
@@ -187,25 +187,10 @@ describe('several processes on one store', () => {
     const a = await startServer();
     const b = await startServer({ dataDir: a.dataDir });
     try {
-      const made = trent(['access-key', 'create', '--user', 'bob', '--data-dir', a.dataDir]);
-      assert.equal(made.code, 0, made.stderr);
-      const credentials = {
-        accessKeyId: /^aws_access_key_id = (\S+)$/m.exec(made.stdout)?.[1] ?? '',
-        secretAccessKey: /^aws_secret_access_key = (\S+)$/m.exec(made.stdout)?.[1] ?? '',
-      };
+      const credentials = createAccessKey(a.dataDir, 'bob');
       const key = await a.client().send(new CreateKeyCommand({}));
       const keyArn = key.KeyMetadata?.Arn ?? '';
-      const bobOnB = async () => {
-        const client = b.client({ credentials });
-        try {
-          await client.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('x') }));
-          return 'ok';
-        } catch (err) {
-          return (err as Error).name;
-        } finally {
-          client.destroy();
-        }
-      };
+      const bobOnB = () => encryptOn(b.client({ credentials }), keyArn);
       /** Asks b as Bob until it answers `wanted`; how long that took. */
       const bWithin = async (wanted: string, ms: number) => {
         const start = Date.now();
@@ -217,15 +202,13 @@ describe('several processes on one store', () => {
         }
       };
       assert.equal(await bobOnB(), 'AccessDeniedException'); // b caches that the key has no grants
-      const grant = await a
-        .client()
-        .send(
-          new CreateGrantCommand({
-            KeyId: keyArn,
-            GranteePrincipal: `arn:aws:iam::${key.KeyMetadata?.AWSAccountId}:user/bob`,
-            Operations: ['Encrypt'],
-          }),
-        );
+      const grant = await a.client().send(
+        new CreateGrantCommand({
+          KeyId: keyArn,
+          GranteePrincipal: `arn:aws:iam::${key.KeyMetadata?.AWSAccountId}:user/bob`,
+          Operations: ['Encrypt'],
+        }),
+      );
       assert.ok((await bWithin('ok', 1000)) < 1000);
       await a.client().send(new RetireGrantCommand({ KeyId: keyArn, GrantId: grant.GrantId }));
       assert.ok((await bWithin('AccessDeniedException', 1000)) < 1000);

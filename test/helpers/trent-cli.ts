@@ -18,6 +18,17 @@ export function trent(
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** A new access key for an IAM user of the data directory's account (`trent access-key create`). */
+export function createAccessKey(dataDir: string, userName: string): { accessKeyId: string; secretAccessKey: string } {
+  const r = trent(['access-key', 'create', '--user', userName, '--data-dir', dataDir]);
+  const accessKeyId = /^aws_access_key_id = (\S+)$/m.exec(r.stdout)?.[1];
+  const secretAccessKey = /^aws_secret_access_key = (\S+)$/m.exec(r.stdout)?.[1];
+  if (r.code !== 0 || accessKeyId === undefined || secretAccessKey === undefined) {
+    throw new Error(`trent access-key create --user ${userName}: ${r.stderr}`);
+  }
+  return { accessKeyId, secretAccessKey };
+}
+
 /** Every record in a data directory's audit log, newest first (`trent audit lookup`). */
 export function lookupAll(dataDir: string, filters: string[] = []): Record<string, unknown>[] {
   const records: Record<string, unknown>[] = [];
