@@ -53,8 +53,8 @@ export class KeyGrants {
     if (grant === undefined) return;
     this.#byId.delete(grantId);
     const list = this.#byGrantee.get(grant.granteePrincipal) ?? [];
-    const at = list.indexOf(grant);
-    if (at >= 0) list.splice(at, 1);
+    const at = indexAfter(list, grantId);
+    if (list[at] === grant) list.splice(at, 1);
     if (list.length === 0) this.#byGrantee.delete(grant.granteePrincipal);
   }
 }
