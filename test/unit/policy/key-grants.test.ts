@@ -38,6 +38,29 @@ describe('KeyGrants', () => {
     assert.equal(grants.size, 2);
   });
 
+  it('keeps the same order and answers once a key holds more than a few grants', () => {
+    const made = Array.from({ length: 100 }, (_, i) =>
+      grant(`g${String((i * 37) % 100).padStart(3, '0')}`, i % 3 ? ALICE : BOB),
+    );
+    const grants = new KeyGrants();
+    for (const g of made) grants.add(g);
+    const sorted = (who: string) =>
+      made
+        .filter((g) => g.granteePrincipal === who)
+        .map((g) => g.grantId)
+        .sort();
+    assert.deepEqual(ids(grants.of(ALICE)), sorted(ALICE));
+    assert.deepEqual(ids(grants.of(BOB)), sorted(BOB));
+    assert.equal(grants.size, 100);
+    assert.equal(grants.has('g050'), true);
+    grants.remove('g050');
+    assert.equal(grants.has('g050'), false);
+    assert.equal(grants.size, 99);
+    const loaded = new KeyGrants([...made].sort((a, b) => (a.grantId < b.grantId ? -1 : 1)));
+    assert.deepEqual(ids(loaded.of(ALICE)), sorted(ALICE));
+    assert.equal(loaded.has('g099'), true);
+  });
+
   it('replaces the grant with the same id, under its grantee now', () => {
     const grants = new KeyGrants([grant('a'), grant('b')]);
     grants.add(grant('a', BOB));
