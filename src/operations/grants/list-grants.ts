@@ -39,14 +39,18 @@ export const ListGrants = defineOperation({
       throw new InvalidGrantIdException(`Grant ID ${input.GrantId} is not valid.`);
     }
     const grantee = input.GranteePrincipal;
-    const wanted = (g: GrantRecord) => grantee === undefined || g.granteePrincipal === grantee;
     const { items, ...rest } = await page(
       `ListGrants ${key.arn}`,
       Math.min(input.Limit ?? 50, 100),
       input.Marker,
       async (after, limit): Promise<GrantRecord[]> => {
         if (input.GranteeServicePrincipal !== undefined) return [];
-        if (named !== undefined) return (after === undefined || named.grantId > after) && wanted(named) ? [named] : [];
+        if (named !== undefined) {
+          const listed =
+            (after === undefined || named.grantId > after) &&
+            (grantee === undefined || named.granteePrincipal === grantee);
+          return listed ? [named] : [];
+        }
         return grants.list(key.arn, { after, limit }, grantee);
       },
       (g) => g.grantId,
