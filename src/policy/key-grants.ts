@@ -16,6 +16,11 @@ const FEW = 32;
  * grant created or retired in this process changes the cached set in place (`add`, `remove`),
  * where reading every grant again costs tens of milliseconds.
  *
+ * A key with more grants than the authorizer reads whole is held `partial`: only the grants of the
+ * grantees read so far (`loaded`, `load`), each read from the store when a caller first needs it,
+ * and the grants added since, by id. Reading 50,000 grants at a key's first use held the event
+ * loop for 100–140 ms.
+ *
  * Each grantee's grants are kept in grant id order, the order the store lists them in, so that a
  * caller's grants, and with them its decisions' cache key, do not depend on how the set was built.
  */
@@ -23,15 +28,46 @@ export class KeyGrants {
   /** A key's few grants, in grant id order; undefined once there are more (then `#many`). */
   #few: GrantRecord[] | undefined;
   #many: ManyGrants | undefined;
+  /** Set when only some grantees' grants are held (`KeyGrants.partial`). */
+  readonly partial: boolean;
+  /** Counts the changes (`add`, `remove`): a grantee read before one is not `load`ed after it. */
+  #changes = 0;
 
   /** `grants` in grant id order (as `GrantStore.listGrants` returns them). */
-  constructor(grants: readonly GrantRecord[] = []) {
-    if (grants.length <= FEW) this.#few = [...grants];
+  constructor(grants: readonly GrantRecord[] = [], partial = false) {
+    this.partial = partial;
+    if (grants.length <= FEW && !partial) this.#few = [...grants];
     else this.#many = indexed(grants);
   }
 
+  /** A key's grants with none of its grantees read yet. */
+  static partial(): KeyGrants {
+    return new KeyGrants([], true);
+  }
+
+  /** The grants held: all the key's, unless `partial`. */
   get size(): number {
     return this.#few?.length ?? this.#many?.byId.size ?? 0;
+  }
+
+  get changes(): number {
+    return this.#changes;
+  }
+
+  /** Whether `of(principal)` is every grant of that grantee: always, unless `partial`. */
+  loaded(principal: string): boolean {
+    return !this.partial || this.#many?.byGrantee.has(principal) === true;
+  }
+
+  /**
+   * Holds `grants` (in grant id order) as every grant of `principal`, read from the store when
+   * `changes` was `changesAtRead`; a read that a change overtook is not held.
+   */
+  load(principal: string, grants: readonly GrantRecord[], changesAtRead: number): void {
+    const many = this.#many;
+    if (!this.partial || many === undefined || changesAtRead !== this.#changes) return;
+    many.byGrantee.set(principal, [...grants]);
+    for (const g of grants) many.byId.set(g.grantId, g);
   }
 
   has(grantId: string): boolean {
@@ -50,7 +86,7 @@ export class KeyGrants {
     return found ?? NONE;
   }
 
-  /** Adds `grant`, or replaces the grant with its id. */
+  /** Adds `grant`, or replaces the grant with its id (in a partial set, to its grantee once loaded). */
   add(grant: GrantRecord): void {
     this.remove(grant.grantId);
     const few = this.#few;
@@ -63,11 +99,12 @@ export class KeyGrants {
     this.#many = many;
     many.byId.set(grant.grantId, grant);
     const list = many.byGrantee.get(grant.granteePrincipal);
-    if (list === undefined) many.byGrantee.set(grant.granteePrincipal, [grant]);
-    else list.splice(indexAfter(list, grant.grantId), 0, grant);
+    if (list !== undefined) list.splice(indexAfter(list, grant.grantId), 0, grant);
+    else if (!this.partial) many.byGrantee.set(grant.granteePrincipal, [grant]);
   }
 
   remove(grantId: string): void {
+    this.#changes++;
     const few = this.#few;
     if (few !== undefined) {
       const at = indexAfter(few, grantId);
@@ -81,7 +118,8 @@ export class KeyGrants {
     const list = byGrantee.get(grant.granteePrincipal) ?? [];
     const at = indexAfter(list, grantId);
     if (list[at] === grant) list.splice(at, 1);
-    if (list.length === 0) byGrantee.delete(grant.granteePrincipal);
+    // A partial set keeps a loaded grantee without grants: it is known to have none.
+    if (list.length === 0 && !this.partial) byGrantee.delete(grant.granteePrincipal);
   }
 }
 

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CreateGrantCommand,
   CreateKeyCommand,
+  DecryptCommand,
   EncryptCommand,
   type KMSClient,
   ListGrantsCommand,
@@ -17,7 +19,8 @@ import { rejectsWith } from './sdk-assert.js';
  * A key with more than a thousand grants (AWS allows 50,000 a key): listing one grantee's grants
  * page by page, and grants made and retired among them, which take effect at once — the server
  * follows each change in what it caches instead of reading every grant of the key again, and the
- * change feed's report of the same change, a moment later, leaves it as it is.
+ * change feed's report of the same change, a moment later, leaves it as it is. Then the same in a
+ * server started again, which reads the grants of such a key by grantee as callers come.
  */
 describe('a key with many grants', { timeout: 120_000 }, () => {
   let server: TestServer;
@@ -38,7 +41,8 @@ describe('a key with many grants', { timeout: 120_000 }, () => {
   after(async () => {
     bob?.destroy();
     admin?.destroy();
-    await server?.destroy();
+    await server?.stop();
+    if (server !== undefined) rmSync(server.dataDir, { recursive: true, force: true });
   });
 
   const bobArn = () => `arn:aws:iam::${account}:user/bob`;
@@ -97,5 +101,52 @@ describe('a key with many grants', { timeout: 120_000 }, () => {
     await bobDenied();
     await sleep(300);
     await bobDenied();
+  });
+
+  it('in a server started again, each caller finds its grants, and changes take effect at once', async () => {
+    await server.stop();
+    bob.destroy();
+    admin.destroy();
+    server = await startServer({ dataDir: server.dataDir });
+    admin = server.client();
+    bob = server.client({ credentials: createAccessKey(server.dataDir, 'bob') });
+    const carol = server.client({ credentials: createAccessKey(server.dataDir, 'carol') });
+    try {
+      const { CiphertextBlob } = await admin.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('x') }));
+      const decrypted = await bob.send(new DecryptCommand({ CiphertextBlob })); // one of Bob's 40 grants
+      assert.equal(Buffer.from(decrypted.Plaintext ?? []).toString(), 'x');
+      await bobDenied();
+      await rejectsWith(
+        carol.send(new DecryptCommand({ CiphertextBlob })),
+        'AccessDeniedException',
+        /user\/carol is not authorized to perform: kms:Decrypt/,
+      );
+      // Made before Carol's grants were first read; Bob's were read already.
+      const carols = await admin.send(
+        new CreateGrantCommand({
+          KeyId: keyArn,
+          GranteePrincipal: `arn:aws:iam::${account}:user/carol`,
+          Operations: ['Decrypt'],
+        }),
+      );
+      const bobs = await admin.send(
+        new CreateGrantCommand({ KeyId: keyArn, GranteePrincipal: bobArn(), Operations: ['Encrypt'] }),
+      );
+      await carol.send(new DecryptCommand({ CiphertextBlob }));
+      await encryptAsBob();
+      await admin.send(new RetireGrantCommand({ KeyId: keyArn, GrantId: bobs.GrantId }));
+      await admin.send(new RetireGrantCommand({ KeyId: keyArn, GrantId: carols.GrantId }));
+      await bobDenied();
+      await rejectsWith(
+        carol.send(new DecryptCommand({ CiphertextBlob })),
+        'AccessDeniedException',
+        /user\/carol is not authorized to perform: kms:Decrypt/,
+      );
+      await sleep(300); // the change feed reports the changes meanwhile
+      await bobDenied();
+      await bob.send(new DecryptCommand({ CiphertextBlob }));
+    } finally {
+      carol.destroy();
+    }
   });
 });

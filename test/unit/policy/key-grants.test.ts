@@ -68,4 +68,39 @@ describe('KeyGrants', () => {
     assert.deepEqual(ids(grants.of(BOB)), ['a']);
     assert.equal(grants.size, 2);
   });
+
+  it('a partial set holds the grantees loaded, and a grant added to another by id only', () => {
+    const grants = KeyGrants.partial();
+    assert.equal(grants.loaded(ALICE), false);
+    grants.add(grant('c'));
+    assert.equal(grants.has('c'), true);
+    assert.equal(grants.loaded(ALICE), false);
+    grants.load(ALICE, [grant('b'), grant('c'), grant('d')], grants.changes);
+    assert.equal(grants.loaded(ALICE), true);
+    assert.deepEqual(ids(grants.of(ALICE)), ['b', 'c', 'd']);
+    grants.add(grant('a'));
+    grants.remove('c');
+    assert.deepEqual(ids(grants.of(ALICE)), ['a', 'b', 'd']);
+    grants.load(BOB, [], grants.changes);
+    grants.add(grant('x', BOB));
+    grants.remove('x');
+    assert.equal(grants.loaded(BOB), true);
+    assert.deepEqual(grants.of(BOB), []);
+  });
+
+  it('a partial set does not hold a grantee read before a change', () => {
+    const grants = KeyGrants.partial();
+    const before = grants.changes;
+    grants.add(grant('z', BOB));
+    grants.load(ALICE, [grant('a')], before);
+    assert.equal(grants.loaded(ALICE), false);
+    assert.deepEqual(grants.of(ALICE), []);
+  });
+
+  it('a whole set has every grantee loaded', () => {
+    const grants = new KeyGrants([grant('a')]);
+    assert.equal(grants.loaded(BOB), true);
+    grants.load(BOB, [grant('b', BOB)], grants.changes);
+    assert.deepEqual(grants.of(BOB), []);
+  });
 });

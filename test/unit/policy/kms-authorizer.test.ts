@@ -4,7 +4,7 @@ import type { Caller } from '../../../src/auth/caller.js';
 import { AccessDeniedException } from '../../../src/errors.js';
 import { defaultKeyPolicy } from '../../../src/keys/default-policy.js';
 import type { CallerIdentity, IdentityDirectory } from '../../../src/policy/identity-directory.js';
-import { KmsAuthorizer } from '../../../src/policy/kms-authorizer.js';
+import { GRANTS_READ_WHOLE, KmsAuthorizer } from '../../../src/policy/kms-authorizer.js';
 import type { CompiledPolicy } from '../../../src/policy/policy.js';
 import type { GrantRecord, GrantStore } from '../../../src/storage/grant-store.js';
 import type { KeyRecord } from '../../../src/storage/records.js';
@@ -144,22 +144,29 @@ describe('KmsAuthorizer: a key with many grants', () => {
     operations: ['Encrypt'],
     creationDate: 0,
   });
-  const otherGrants = Array.from({ length: 1000 }, (_, i) => ({
-    ...aliceGrant(`b${String(i).padStart(63, '0')}`),
-    granteePrincipal: user(`user${i}`).arn,
-  }));
+  const otherGrants = (count: number) =>
+    Array.from({ length: count }, (_, i) => ({
+      ...aliceGrant(`b${String(i).padStart(63, '0')}`),
+      granteePrincipal: user(`user${i}`).arn,
+    }));
 
-  /** The store's grants (K1: 1,000 for other users); counts the reads of all and of one grant. */
-  function withStore() {
-    const held = new Map<string, GrantRecord>(otherGrants.map((g) => [g.grantId, g]));
-    const reads = { all: 0, one: 0 };
-    const gates: { all?: Promise<void>; one?: Promise<void> } = {};
+  /**
+   * The store's grants (K1: `others` for other users, by default one fewer than are read whole);
+   * counts the reads of a key's grants, of a grantee's, and of one grant.
+   */
+  function withStore(others = GRANTS_READ_WHOLE - 1) {
+    const held = new Map<string, GrantRecord>(otherGrants(others).map((g) => [g.grantId, g]));
+    const reads = { all: 0, one: 0, grantee: 0 };
+    const gates: { all?: Promise<void>; one?: Promise<void>; grantee?: Promise<void> } = {};
     const store = {
-      listGrants: async (keyArn: string) => {
-        reads.all++;
-        const grants = [...held.values()].filter((g) => g.keyArn === keyArn);
-        await gates.all;
-        return grants.sort((a, b) => (a.grantId < b.grantId ? -1 : 1));
+      listGrants: async (keyArn: string, page: { limit: number }, grantee?: string) => {
+        if (grantee === undefined) reads.all++;
+        else reads.grantee++;
+        const grants = [...held.values()].filter(
+          (g) => g.keyArn === keyArn && (grantee === undefined || g.granteePrincipal === grantee),
+        );
+        await (grantee === undefined ? gates.all : gates.grantee);
+        return grants.sort((a, b) => (a.grantId < b.grantId ? -1 : 1)).slice(0, page.limit);
       },
       getGrant: async (keyArn: string, grantId: string) => {
         reads.one++;
@@ -169,8 +176,8 @@ describe('KmsAuthorizer: a key with many grants', () => {
       },
     } as unknown as GrantStore;
     const directory = {
-      identity: async (): Promise<CallerIdentity> => ({
-        principal: user('alice'),
+      identity: async (caller: Caller): Promise<CallerIdentity> => ({
+        principal: caller.type === 'Root' ? rootOf(A) : user('alice'),
         policies: [],
         serviceControlPolicies: [],
       }),
@@ -181,7 +188,7 @@ describe('KmsAuthorizer: a key with many grants', () => {
       held,
       reads,
       /** Holds the answers to reads (of one grant, or of all) until the returned function is called. */
-      hold: (which: 'one' | 'all' = 'one') => {
+      hold: (which: 'one' | 'all' | 'grantee' = 'one') => {
         let open = () => {};
         gates[which] = new Promise((resolve) => (open = resolve));
         return () => {
@@ -203,7 +210,7 @@ describe('KmsAuthorizer: a key with many grants', () => {
     held.delete(g.grantId);
     auth.grantChanged(K1.arn, { removed: g.grantId });
     await assert.rejects(encrypt(auth, ALICE, K1), deniedOn(K1.arn));
-    assert.deepEqual(reads, { all: 1, one: 0 });
+    assert.deepEqual(reads, { all: 1, one: 0, grantee: 0 });
   });
 
   it('a grant added to a key cached as having none does not give it to other keys', async () => {
@@ -213,7 +220,7 @@ describe('KmsAuthorizer: a key with many grants', () => {
     await encrypt(auth, ALICE, K2);
     const K3 = key('33333333-3333-3333-3333-333333333333');
     await assert.rejects(encrypt(auth, ALICE, K3), deniedOn(K3.arn));
-    assert.deepEqual(reads, { all: 0, one: 0 });
+    assert.deepEqual(reads, { all: 0, one: 0, grantee: 0 });
   });
 
   it('reads only the grant that the change feed names', async () => {
@@ -226,7 +233,7 @@ describe('KmsAuthorizer: a key with many grants', () => {
     held.delete(g.grantId);
     await auth.grantStored(K1.arn, g.grantId);
     await assert.rejects(encrypt(auth, ALICE, K1), deniedOn(K1.arn));
-    assert.deepEqual(reads, { all: 1, one: 2 });
+    assert.deepEqual(reads, { all: 1, one: 2, grantee: 0 });
   });
 
   it('reads alone a grant that a grant token names and the cache does not hold', async () => {
@@ -247,11 +254,11 @@ describe('KmsAuthorizer: a key with many grants', () => {
       });
     await withToken();
     await encrypt(auth, ALICE, K1);
-    assert.deepEqual(reads, { all: 1, one: 1 });
+    assert.deepEqual(reads, { all: 1, one: 1, grantee: 0 });
     held.delete(g.grantId); // retired on another node: its token is still well formed
     auth.grantChanged(K1.arn, { removed: g.grantId });
     await assert.rejects(withToken(), deniedOn(K1.arn));
-    assert.deepEqual(reads, { all: 1, one: 2 });
+    assert.deepEqual(reads, { all: 1, one: 2, grantee: 0 });
   });
 
   it('a read of a grant that a change made here overtook changes nothing', async () => {
@@ -293,6 +300,70 @@ describe('KmsAuthorizer: a key with many grants', () => {
     release();
     await pending;
     await encrypt(auth, ALICE, K1);
-    assert.deepEqual(reads, { all: 2, one: 0 });
+    assert.deepEqual(reads, { all: 2, one: 0, grantee: 0 });
+  });
+
+  describe('more than are read whole', () => {
+    const MANY = GRANTS_READ_WHOLE + 1;
+
+    it("reads the caller's grants only, once, and follows changes made here", async () => {
+      const { auth, held, reads } = withStore(MANY);
+      await assert.rejects(encrypt(auth, ALICE, K1), deniedOn(K1.arn));
+      // The key's first page, then Alice's grants and her account's.
+      assert.deepEqual(reads, { all: 1, one: 0, grantee: 2 });
+      await assert.rejects(encrypt(auth, ALICE, K1), deniedOn(K1.arn));
+      const g = aliceGrant('a'.repeat(64));
+      held.set(g.grantId, g);
+      auth.grantChanged(K1.arn, { added: g });
+      await encrypt(auth, ALICE, K1);
+      held.delete(g.grantId);
+      auth.grantChanged(K1.arn, { removed: g.grantId });
+      await assert.rejects(encrypt(auth, ALICE, K1), deniedOn(K1.arn));
+      assert.deepEqual(reads, { all: 1, one: 0, grantee: 2 });
+    });
+
+    it("a grant made before the caller's grants were read counts once they are", async () => {
+      const { auth, held, reads } = withStore(MANY);
+      await encrypt(auth, ROOT, K1); // reads the root's grants, not Alice's
+      const g = aliceGrant('a'.repeat(64));
+      held.set(g.grantId, g);
+      auth.grantChanged(K1.arn, { added: g });
+      await encrypt(auth, ALICE, K1);
+      await encrypt(auth, ALICE, K1);
+      assert.deepEqual(reads, { all: 1, one: 0, grantee: 2 });
+    });
+
+    it('a read of a grantee that a change overtook is not kept', async () => {
+      const { auth, held, reads, hold } = withStore(MANY);
+      const release = hold('grantee');
+      const pending = assert.rejects(encrypt(auth, ALICE, K1), deniedOn(K1.arn));
+      while (reads.grantee < 2) await new Promise((resolve) => setImmediate(resolve));
+      const g = aliceGrant('a'.repeat(64));
+      held.set(g.grantId, g);
+      auth.grantChanged(K1.arn, { added: g });
+      release();
+      await pending;
+      await encrypt(auth, ALICE, K1);
+      assert.deepEqual(reads, { all: 1, one: 0, grantee: 4 });
+    });
+
+    it('reads alone a grant that a grant token names and the cache does not hold', async () => {
+      const { auth, held, reads } = withStore(MANY);
+      await assert.rejects(encrypt(auth, ALICE, K1), deniedOn(K1.arn));
+      const g = aliceGrant('a'.repeat(64));
+      held.set(g.grantId, g); // made on another node: no change heard yet
+      await assert.rejects(encrypt(auth, ALICE, K1), deniedOn(K1.arn));
+      await auth.authorize({
+        caller: ALICE,
+        action: 'kms:Encrypt',
+        key: K1,
+        resource: K1.arn,
+        resourceAccountId: A,
+        sourceIp: '127.0.0.1',
+        grantIds: [g.grantId],
+      });
+      await encrypt(auth, ALICE, K1);
+      assert.deepEqual(reads, { all: 1, one: 1, grantee: 2 });
+    });
   });
 });
