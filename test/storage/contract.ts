@@ -187,6 +187,14 @@ export function runStoreContract(name: string, open: () => Promise<StoreFixture>
         assert.deepEqual(await store.getBackingKeys(key.arn), []);
       });
 
+      it('inserts no key when its one backing key cannot be stored', async () => {
+        const key = makeKey(KEY_IDS[0]);
+        const unstorable = { ...makeBackingKey(key, 1), wrapped: null as unknown as Buffer };
+        await assert.rejects(store.insertKey(key, [unstorable]));
+        assert.equal(await store.getKey(key.arn), undefined);
+        assert.equal(await store.countKeys(ACCOUNT, REGION), 0);
+      });
+
       it('updates compare-and-set on the revision', async () => {
         const key = makeKey(KEY_IDS[0]);
         await store.insertKey(key, []);

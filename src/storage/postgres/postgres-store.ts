@@ -69,6 +69,8 @@ const SQL = {
   getBackingKeys: `SELECT key_arn, material_id, wrapped, created_at FROM backing_keys WHERE key_arn = $1
                    ORDER BY created_at, seq`,
   insertBackingKey: 'INSERT INTO backing_keys (key_arn, material_id, wrapped, created_at) VALUES ($1, $2, $3, $4)',
+  insertKeyWithBackingKey: `WITH key AS (INSERT INTO keys (arn, ${KEY_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8))
+    INSERT INTO backing_keys (key_arn, material_id, wrapped, created_at) VALUES ($9, $10, $11, $12)`,
   getAlias: `SELECT ${ALIAS_COLS} FROM aliases WHERE account_id = $1 AND region = $2 AND alias_name = $3`,
   listAliases: `SELECT ${ALIAS_COLS} FROM aliases WHERE account_id = $1 AND region = $2 AND alias_name > $3
                 ORDER BY alias_name LIMIT $4`,
@@ -165,10 +167,20 @@ export class PostgresStore implements Store {
         throw new Error(`Backing key ${bk.materialId} belongs to ${bk.keyArn}, not ${key.arn}`);
       }
     }
-    await this.#transaction(async (client) => {
-      await client.query(SQL.insertKey, [key.arn, ...keyColumns(key)]);
-      for (const bk of backingKeys) await insertBackingKey(client, bk);
-    });
+    const keyParams = [key.arn, ...keyColumns(key)];
+    const [only, ...more] = backingKeys;
+    // One statement, and so one round trip, where a key comes with at most one version of material
+    // (every CreateKey): the inserts of a data-modifying WITH commit together, and the foreign key
+    // is checked at the statement's end.
+    if (only === undefined) await this.#write(SQL.insertKey, keyParams);
+    else if (more.length === 0) {
+      await this.#write(SQL.insertKeyWithBackingKey, [...keyParams, ...backingKeyColumns(only)]);
+    } else {
+      await this.#transaction(async (client) => {
+        await client.query(SQL.insertKey, keyParams);
+        for (const bk of backingKeys) await insertBackingKey(client, bk);
+      });
+    }
   }
 
   async updateKey(key: KeyRecord, backingKeys?: BackingKeyChanges): Promise<boolean> {
@@ -411,7 +423,11 @@ export class PostgresStore implements Store {
 }
 
 async function insertBackingKey(client: Client, bk: BackingKeyRecord): Promise<void> {
-  await client.query(SQL.insertBackingKey, [bk.keyArn, bk.materialId, bk.wrapped, bk.createdAt]);
+  await client.query(SQL.insertBackingKey, backingKeyColumns(bk));
+}
+
+function backingKeyColumns(bk: BackingKeyRecord): unknown[] {
+  return [bk.keyArn, bk.materialId, bk.wrapped, bk.createdAt];
 }
 
 function count(rows: Array<{ n: number }>): number {
