@@ -161,3 +161,74 @@ export interface AuditLog {
 
 /** The previous hash of the first record ever appended. */
 export const GENESIS_HASH = '0'.repeat(64);
+
+/**
+ * An audit record's row as both stores read it. SQLite returns its flags as 0 and 1, PostgreSQL as
+ * booleans.
+ */
+export interface EventDbRow {
+  seq: number;
+  event_id: string;
+  request_id: string;
+  event_time: number;
+  event_name: string;
+  principal: string | null;
+  account_id: string;
+  error_code: string | null;
+  read_only: boolean | number | null;
+  key_arns: string;
+  usage: boolean | number;
+  record: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export function parseEventRow(r: EventDbRow): StoredAuditEvent {
+  return {
+    seq: r.seq,
+    eventId: r.event_id,
+    requestId: r.request_id,
+    eventTime: r.event_time,
+    eventName: r.event_name,
+    principalArn: r.principal ?? undefined,
+    accountId: r.account_id,
+    errorCode: r.error_code ?? undefined,
+    readOnly: r.read_only === null ? undefined : Boolean(r.read_only),
+    keyArns: r.key_arns === '' ? [] : r.key_arns.split(' '),
+    countsAsUsage: Boolean(r.usage),
+    record: r.record,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
+}
+
+export interface DigestDbRow {
+  number: number;
+  from_seq: number;
+  to_seq: number;
+  created_at: number;
+  doc: string;
+}
+
+export function parseDigestRow(r: DigestDbRow): DigestRow {
+  return { number: r.number, fromSeq: r.from_seq, toSeq: r.to_seq, createdAt: r.created_at, doc: r.doc };
+}
+
+/** A key's last use as both stores keep it (audit_key_usage). */
+export interface KeyUsageDbRow {
+  key_arn: string;
+  operation: string;
+  event_time: number;
+  event_id: string;
+  request_id: string;
+}
+
+export function parseKeyUsageRow(r: KeyUsageDbRow): KeyUsageRow {
+  return {
+    keyArn: r.key_arn,
+    operation: r.operation,
+    eventTime: r.event_time,
+    eventId: r.event_id,
+    requestId: r.request_id,
+  };
+}

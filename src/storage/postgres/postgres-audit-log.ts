@@ -3,43 +3,24 @@ import {
   type AuditFilter,
   type AuditLog,
   type ChainHead,
+  type DigestDbRow,
   type DigestRow,
+  type EventDbRow,
   GENESIS_HASH,
   type HeadRow,
+  type KeyUsageDbRow,
   type KeyUsageRow,
   type Linker,
   type NewAuditEvent,
+  parseDigestRow,
+  parseEventRow,
+  parseKeyUsageRow,
   type RangeStats,
   type StoredAuditEvent,
   undigestedStats,
 } from '../audit-log.js';
 import type { PostgresTarget } from './connection.js';
 import { inTransaction, openMigratedPool, withClient } from './pool-client.js';
-
-interface EventRow {
-  seq: number;
-  event_id: string;
-  request_id: string;
-  event_time: number;
-  event_name: string;
-  principal: string | null;
-  account_id: string;
-  error_code: string | null;
-  read_only: boolean | null;
-  key_arns: string;
-  usage: boolean;
-  record: string;
-  prev_hash: string;
-  hash: string;
-}
-
-interface DigestDbRow {
-  number: number;
-  from_seq: number;
-  to_seq: number;
-  created_at: number;
-  doc: string;
-}
 
 const EVENT_COLUMNS = [
   'seq',
@@ -177,16 +158,16 @@ export class PostgresAuditLog implements AuditLog {
   }
 
   async readRange(afterSeq: number, limit: number): Promise<StoredAuditEvent[]> {
-    const rows = await this.#query<EventRow>(
+    const rows = await this.#query<EventDbRow>(
       `SELECT ${EVENT_COLS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2`,
       [afterSeq, limit],
     );
-    return rows.map(parseEvent);
+    return rows.map(parseEventRow);
   }
 
   async getEvent(seq: number): Promise<StoredAuditEvent | undefined> {
-    const rows = await this.#query<EventRow>(`SELECT ${EVENT_COLS} FROM audit_events WHERE seq = $1`, [seq]);
-    return rows[0] && parseEvent(rows[0]);
+    const rows = await this.#query<EventDbRow>(`SELECT ${EVENT_COLS} FROM audit_events WHERE seq = $1`, [seq]);
+    return rows[0] && parseEventRow(rows[0]);
   }
 
   async firstSeqAtOrAfter(time: number): Promise<number | undefined> {
@@ -219,27 +200,16 @@ export class PostgresAuditLog implements AuditLog {
     params.push(limit);
     const cols = EVENT_COLUMNS.map((c) => `e.${c}`).join(', ');
     const sql = `SELECT ${cols} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY e.seq DESC LIMIT $${params.length}`;
-    return (await this.#query<EventRow>(sql, params)).map(parseEvent);
+    return (await this.#query<EventDbRow>(sql, params)).map(parseEventRow);
   }
 
   async keyLastUsage(keyArn: string): Promise<KeyUsageRow | undefined> {
-    const rows = await this.#query<{
-      key_arn: string;
-      operation: string;
-      event_time: number;
-      event_id: string;
-      request_id: string;
-    }>('SELECT key_arn, operation, event_time, event_id, request_id FROM audit_key_usage WHERE key_arn = $1', [keyArn]);
-    const row = rows[0];
-    return (
-      row && {
-        keyArn: row.key_arn,
-        operation: row.operation,
-        eventTime: row.event_time,
-        eventId: row.event_id,
-        requestId: row.request_id,
-      }
+    const rows = await this.#query<KeyUsageDbRow>(
+      'SELECT key_arn, operation, event_time, event_id, request_id FROM audit_key_usage WHERE key_arn = $1',
+      [keyArn],
     );
+    const row = rows[0];
+    return row && parseKeyUsageRow(row);
   }
 
   async addDigest(
@@ -251,7 +221,7 @@ export class PostgresAuditLog implements AuditLog {
       const last = (
         await client.query<DigestDbRow>(`SELECT ${DIGEST_COLS} FROM audit_digests ORDER BY number DESC LIMIT 1`)
       ).rows[0];
-      const previous = last && parseDigest(last);
+      const previous = last && parseDigestRow(last);
       const digest = make(previous, { seq: head.seq, hash: head.hash }, undigestedStats(head, previous));
       if (digest !== undefined) {
         await client.query(`INSERT INTO audit_digests (${DIGEST_COLS}) VALUES ($1, $2, $3, $4, $5)`, [
@@ -269,7 +239,7 @@ export class PostgresAuditLog implements AuditLog {
 
   async digests(): Promise<DigestRow[]> {
     return (await this.#query<DigestDbRow>(`SELECT ${DIGEST_COLS} FROM audit_digests ORDER BY number`, [])).map(
-      parseDigest,
+      parseDigestRow,
     );
   }
 
@@ -279,7 +249,7 @@ export class PostgresAuditLog implements AuditLog {
         `SELECT ${DIGEST_COLS} FROM audit_digests WHERE to_seq >= $1 ORDER BY to_seq LIMIT $2`,
         [seq, limit],
       )
-    ).map(parseDigest);
+    ).map(parseDigestRow);
   }
 
   async prune(throughSeq: number): Promise<number> {
@@ -392,27 +362,4 @@ async function headRow(client: pg.ClientBase, lock: boolean): Promise<HeadRow> {
   const row = result.rows[0];
   if (row === undefined) throw new Error('the audit head row is missing');
   return row;
-}
-
-function parseEvent(r: EventRow): StoredAuditEvent {
-  return {
-    seq: r.seq,
-    eventId: r.event_id,
-    requestId: r.request_id,
-    eventTime: r.event_time,
-    eventName: r.event_name,
-    principalArn: r.principal ?? undefined,
-    accountId: r.account_id,
-    errorCode: r.error_code ?? undefined,
-    readOnly: r.read_only ?? undefined,
-    keyArns: r.key_arns === '' ? [] : r.key_arns.split(' '),
-    countsAsUsage: r.usage,
-    record: r.record,
-    prevHash: r.prev_hash,
-    hash: r.hash,
-  };
-}
-
-function parseDigest(r: DigestDbRow): DigestRow {
-  return { number: r.number, fromSeq: r.from_seq, toSeq: r.to_seq, createdAt: r.created_at, doc: r.doc };
 }

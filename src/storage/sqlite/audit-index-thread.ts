@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { type KeyUsageDbRow, SqliteAuditIndex } from './audit-index.js';
+import type { KeyUsageDbRow } from '../audit-log.js';
+import { SqliteAuditIndex } from './audit-index.js';
 
 /**
  * The audit index thread (started by SqliteAuditLog on its first append): every `intervalMs` it

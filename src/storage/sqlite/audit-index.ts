@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { KeyUsageDbRow } from '../audit-log.js';
 import { BOUND_LIMIT } from './bound-limit.js';
 import { openWalDatabase } from './wal-database.js';
 
@@ -188,14 +189,6 @@ export class SqliteAuditIndex {
 /** The index file of the audit log at `auditPath`. */
 export function auditIndexPath(auditPath: string): string {
   return `${auditPath}.index`;
-}
-
-export interface KeyUsageDbRow {
-  key_arn: string;
-  operation: string;
-  event_time: number;
-  event_id: string;
-  request_id: string;
 }
 
 interface IndexRow {

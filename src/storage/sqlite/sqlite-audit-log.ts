@@ -4,18 +4,24 @@ import {
   type AuditFilter,
   type AuditLog,
   type ChainHead,
+  type DigestDbRow,
   type DigestRow,
+  type EventDbRow,
   GENESIS_HASH,
   type HeadRow,
+  type KeyUsageDbRow,
   type KeyUsageRow,
   type Linker,
   type NewAuditEvent,
+  parseDigestRow,
+  parseEventRow,
+  parseKeyUsageRow,
   type RangeStats,
   type StoredAuditEvent,
   undigestedAfter,
   undigestedStats,
 } from '../audit-log.js';
-import { auditIndexPath, type KeyUsageDbRow, SqliteAuditIndex } from './audit-index.js';
+import { auditIndexPath, SqliteAuditIndex } from './audit-index.js';
 import type {
   IndexThreadOptions,
   IndexThreadReply,
@@ -26,31 +32,6 @@ import { AuditLookupReader } from './audit-lookup-reader.js';
 import { BOUND_LIMIT } from './bound-limit.js';
 import { applyMigrations } from './migrations.js';
 import { connectWal, type SharedConnection, type SqliteConnections, writeTransactions } from './wal-database.js';
-
-interface EventRow {
-  seq: number;
-  event_id: string;
-  request_id: string;
-  event_time: number;
-  event_name: string;
-  principal: string | null;
-  account_id: string;
-  error_code: string | null;
-  read_only: number | null;
-  key_arns: string;
-  usage: number;
-  record: string;
-  prev_hash: string;
-  hash: string;
-}
-
-interface DigestDbRow {
-  number: number;
-  from_seq: number;
-  to_seq: number;
-  created_at: number;
-  doc: string;
-}
 
 /** How often the index thread brings the lookup indexes up to date with the appended records. */
 const INDEX_INTERVAL_MS = 25;
@@ -262,12 +243,12 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async readRange(afterSeq: number, limit: number): Promise<StoredAuditEvent[]> {
-    return this.#s.readRange.all(afterSeq, limit).map(parseEvent);
+    return this.#s.readRange.all(afterSeq, limit).map(parseEventRow);
   }
 
   async getEvent(seq: number): Promise<StoredAuditEvent | undefined> {
     const row = this.#s.getEvent.get(seq);
-    return row && parseEvent(row);
+    return row && parseEventRow(row);
   }
 
   async firstSeqAtOrAfter(time: number): Promise<number | undefined> {
@@ -310,7 +291,7 @@ export class SqliteAuditLog implements AuditLog {
       .map((c) => `e.${c}`)
       .join(', ');
     const sql = `SELECT ${cols} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${order} DESC ${BOUND_LIMIT}`;
-    return ((await this.#lookups.all(sql, [...params, limit])) as EventRow[]).map(parseEvent);
+    return ((await this.#lookups.all(sql, [...params, limit])) as EventDbRow[]).map(parseEventRow);
   }
 
   async keyLastUsage(keyArn: string): Promise<KeyUsageRow | undefined> {
@@ -323,15 +304,7 @@ export class SqliteAuditLog implements AuditLog {
       this.#index.catchUp();
       row = this.#index.keyUsage(keyArn);
     }
-    return (
-      row && {
-        keyArn: row.key_arn,
-        operation: row.operation,
-        eventTime: row.event_time,
-        eventId: row.event_id,
-        requestId: row.request_id,
-      }
-    );
+    return row && parseKeyUsageRow(row);
   }
 
   async addDigest(
@@ -340,7 +313,7 @@ export class SqliteAuditLog implements AuditLog {
     return this.#db
       .transaction(() => {
         const last = this.#s.lastDigest.get();
-        const previous = last && parseDigest(last);
+        const previous = last && parseDigestRow(last);
         const head = this.#head();
         const digest = make(previous, { seq: head.seq, hash: head.hash }, undigestedStats(head, previous));
         if (digest !== undefined) {
@@ -353,11 +326,11 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async digests(): Promise<DigestRow[]> {
-    return this.#s.digests.all().map(parseDigest);
+    return this.#s.digests.all().map(parseDigestRow);
   }
 
   async digestsFrom(seq: number, limit: number): Promise<DigestRow[]> {
-    return this.#s.digestsFrom.all(seq, limit).map(parseDigest);
+    return this.#s.digestsFrom.all(seq, limit).map(parseDigestRow);
   }
 
   /**
@@ -458,10 +431,10 @@ function prepare(db: Database.Database) {
         .map(() => '?')
         .join(', ')})`,
     ),
-    readRange: db.prepare<[number, number], EventRow>(
+    readRange: db.prepare<[number, number], EventDbRow>(
       `SELECT ${EVENT_COLS} FROM audit_events WHERE seq > ? ORDER BY seq ${BOUND_LIMIT}`,
     ),
-    getEvent: db.prepare<[number], EventRow>(`SELECT ${EVENT_COLS} FROM audit_events WHERE seq = ?`),
+    getEvent: db.prepare<[number], EventDbRow>(`SELECT ${EVENT_COLS} FROM audit_events WHERE seq = ?`),
     lastDigest: db.prepare<[], DigestDbRow>(
       'SELECT number, from_seq, to_seq, created_at, doc FROM audit_digests ORDER BY number DESC LIMIT 1',
     ),
@@ -476,27 +449,4 @@ function prepare(db: Database.Database) {
     ),
     pruneEvents: db.prepare<[number]>('DELETE FROM audit_events WHERE seq <= ?'),
   };
-}
-
-function parseEvent(r: EventRow): StoredAuditEvent {
-  return {
-    seq: r.seq,
-    eventId: r.event_id,
-    requestId: r.request_id,
-    eventTime: r.event_time,
-    eventName: r.event_name,
-    principalArn: r.principal ?? undefined,
-    accountId: r.account_id,
-    errorCode: r.error_code ?? undefined,
-    readOnly: r.read_only === null ? undefined : r.read_only === 1,
-    keyArns: r.key_arns === '' ? [] : r.key_arns.split(' '),
-    countsAsUsage: r.usage === 1,
-    record: r.record,
-    prevHash: r.prev_hash,
-    hash: r.hash,
-  };
-}
-
-function parseDigest(r: DigestDbRow): DigestRow {
-  return { number: r.number, fromSeq: r.from_seq, toSeq: r.to_seq, createdAt: r.created_at, doc: r.doc };
 }
