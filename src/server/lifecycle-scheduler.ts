@@ -7,10 +7,11 @@ import type { KeyRepository } from '../keys/key-repository.js';
 import type { KeyRecord } from '../storage/records.js';
 
 /**
- * Timed work on keys other than deletion (which DeletionScheduler does): automatic rotation and
- * the expiry of imported material, every `intervalMs` of real time, against the lifecycle clock.
- * One run at a time; a failed job is logged and tried again at the next tick. Each change is
- * recorded as KMS records it, an AwsServiceEvent (`RotateKey`, `DeleteExpiredKeyMaterial`).
+ * Timed work on keys (lifecycle-jobs.ts): deletion at the end of the waiting period, automatic
+ * rotation and the expiry of imported material, every `intervalMs` of real time, against the
+ * lifecycle clock. One run at a time; a failed job is logged and tried again at the next tick. Each
+ * change is recorded as KMS records it, an AwsServiceEvent (`DeleteKey`, `RotateKey`,
+ * `DeleteExpiredKeyMaterial`).
  */
 export interface LifecycleJob {
   /** The CloudTrail service event name recorded for each key the job changed. */

@@ -17,7 +17,7 @@ export interface ServerSettings {
   accountId: string | undefined;
   dev: boolean;
   logLevel: string;
-  /** Real-time interval between runs of the deletion scheduler. */
+  /** Real-time interval between runs of the lifecycle scheduler (deletion, rotation, expiry). */
   schedulerIntervalMs: number;
   /** Customer managed keys per account and region (AWS: 100,000). */
   keyQuota: number;

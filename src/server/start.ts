@@ -32,7 +32,6 @@ import type { Store } from '../storage/store.js';
 import { ADMIN_AUDIT_LOOKUP_PATH, adminAuditLookupRoute } from './admin-audit-lookup.js';
 import { ADMIN_CLOCK_PATH, adminClockRoute } from './admin-clock.js';
 import { WebhookDeletionAlerts } from './deletion-alerts.js';
-import { DeletionScheduler } from './deletion-scheduler.js';
 import { type Deployment, setUpDeployment } from './first-start.js';
 import { createHttpServer } from './http-server.js';
 import { applyIdentitiesFile, watchIdentitiesFile } from './identities-file.js';
@@ -58,8 +57,7 @@ export interface RunningServer {
   httpServer: Server;
   deployment: Deployment;
   services: Services;
-  deletionScheduler: DeletionScheduler;
-  /** Automatic rotation and expiry of imported material. */
+  /** Deletion at the end of the waiting period, automatic rotation, expiry of imported material. */
   lifecycleScheduler: LifecycleScheduler;
   audit: AuditSink;
   operations: string[];
@@ -207,7 +205,6 @@ async function startOnStore(
     audit,
     defaultAccountId: deployment.accountId,
   });
-  const deletionScheduler = new DeletionScheduler(keys, clock, logger, settings.schedulerIntervalMs, audit);
   const lifecycleScheduler = new LifecycleScheduler(
     keys,
     clock,
@@ -222,7 +219,6 @@ async function startOnStore(
     authenticator,
     adminAccessKeyId: deployment.adminAccessKeyId,
     runSchedulers: async () => {
-      await deletionScheduler.runOnce();
       await lifecycleScheduler.runOnce();
     },
     logger,
@@ -256,12 +252,10 @@ async function startOnStore(
       ? new SchedulerLock(settings.store, {
           acquired: () => {
             logger.info('this node runs the schedulers (it holds the scheduler lock)');
-            deletionScheduler.start();
             lifecycleScheduler.start();
           },
           lost: () => {
             logger.warn('lost the scheduler lock: schedulers stopped until it is taken again');
-            void deletionScheduler.stop();
             void lifecycleScheduler.stop();
           },
           onError: (err) => logger.warn({ err }, 'scheduler lock connection failed'),
@@ -269,7 +263,6 @@ async function startOnStore(
       : undefined;
   if (schedulerLock !== undefined) await schedulerLock.start();
   else if (role.schedulers) {
-    deletionScheduler.start();
     lifecycleScheduler.start();
   }
   if (settings.allowTimeTravel) {
@@ -304,7 +297,6 @@ async function startOnStore(
       });
       await preloading.stop();
       await schedulerLock?.close();
-      await deletionScheduler.stop();
       await lifecycleScheduler.stop();
       if (retention !== undefined) clearInterval(retention);
       await unwatchIdentities?.();
@@ -325,7 +317,6 @@ async function startOnStore(
     httpServer: server,
     deployment,
     services,
-    deletionScheduler,
     lifecycleScheduler,
     audit,
     operations: kms.operationNames,
