@@ -1,6 +1,4 @@
-import { requireAlgorithm, requireKeyUsage } from '../../keys/key-usage.js';
-import { signingConditions } from '../../keys/request-conditions.js';
-import { checkMessage, signWith } from '../../keys/signing.js';
+import { signWith } from '../../keys/signing.js';
 import { blobOutput } from '../../wire/blob-output.js';
 import {
   BooleanType,
@@ -13,16 +11,7 @@ import {
   structure,
 } from '../../wire/shapes.js';
 import { defineOperation } from '../operation.js';
-import { finishDryRun } from './dry-run.js';
-
-interface SignInput {
-  KeyId: string;
-  Message: Buffer;
-  MessageType?: string;
-  GrantTokens?: string[];
-  SigningAlgorithm: string;
-  DryRun?: boolean;
-}
+import { type SigningInput, useSigningKey } from './signing-key.js';
 
 export const Sign = defineOperation({
   name: 'Sign',
@@ -37,16 +26,8 @@ export const Sign = defineOperation({
     },
     ['KeyId', 'Message', 'SigningAlgorithm'],
   ),
-  async handle(ctx, input: SignInput) {
-    const { key } = await ctx.useKey(input.KeyId, 'Sign', {
-      allowAlias: true,
-      grantTokens: input.GrantTokens,
-      conditions: signingConditions(input.SigningAlgorithm, input.MessageType),
-    });
-    requireKeyUsage(key, 'SIGN_VERIFY', 'Sign');
-    requireAlgorithm(key, input.SigningAlgorithm);
-    const request = checkMessage(input.SigningAlgorithm, input.MessageType, input.Message);
-    finishDryRun(input.DryRun);
+  async handle(ctx, input: SigningInput) {
+    const { key, request } = await useSigningKey(ctx, input, 'Sign');
     const signature = await signWith(ctx.keys, key, request);
     return { KeyId: key.arn, Signature: blobOutput(signature), SigningAlgorithm: input.SigningAlgorithm };
   },

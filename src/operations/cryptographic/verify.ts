@@ -1,7 +1,5 @@
 import { KMSInvalidSignatureException } from '../../errors.js';
-import { requireAlgorithm, requireKeyUsage } from '../../keys/key-usage.js';
-import { signingConditions } from '../../keys/request-conditions.js';
-import { checkMessage, verifyWith } from '../../keys/signing.js';
+import { verifyWith } from '../../keys/signing.js';
 import {
   BooleanType,
   enumOf,
@@ -14,16 +12,10 @@ import {
   structure,
 } from '../../wire/shapes.js';
 import { defineOperation } from '../operation.js';
-import { finishDryRun } from './dry-run.js';
+import { type SigningInput, useSigningKey } from './signing-key.js';
 
-interface VerifyInput {
-  KeyId: string;
-  Message: Buffer;
-  MessageType?: string;
+interface VerifyInput extends SigningInput {
   Signature: Buffer;
-  SigningAlgorithm: string;
-  GrantTokens?: string[];
-  DryRun?: boolean;
 }
 
 /** A bad signature is KMSInvalidSignatureException: KMS never answers SignatureValid false. */
@@ -42,15 +34,7 @@ export const Verify = defineOperation({
     ['KeyId', 'Message', 'Signature', 'SigningAlgorithm'],
   ),
   async handle(ctx, input: VerifyInput) {
-    const { key } = await ctx.useKey(input.KeyId, 'Verify', {
-      allowAlias: true,
-      grantTokens: input.GrantTokens,
-      conditions: signingConditions(input.SigningAlgorithm, input.MessageType),
-    });
-    requireKeyUsage(key, 'SIGN_VERIFY', 'Verify');
-    requireAlgorithm(key, input.SigningAlgorithm);
-    const request = checkMessage(input.SigningAlgorithm, input.MessageType, input.Message);
-    finishDryRun(input.DryRun);
+    const { key, request } = await useSigningKey(ctx, input, 'Verify');
     if (!(await verifyWith(ctx.keys, key, request, input.Signature))) {
       throw new KMSInvalidSignatureException('', 'signature does not verify');
     }
