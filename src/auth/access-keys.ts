@@ -2,6 +2,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { unwrapSecret, wrapSecret } from '../crypto/wrap.js';
 import type { AccessKeyRecord } from '../storage/records.js';
 import type { Store } from '../storage/store.js';
+import { TtlCache } from '../ttl-cache.js';
 import type { Caller } from './caller.js';
 import { serviceNameOf, servicePrincipalOf } from './service-identity.js';
 
@@ -115,24 +116,24 @@ export function unwrapAccessKeySecret(rootKey: Buffer, record: AccessKeyRecord):
 }
 
 export class CredentialCache {
-  private readonly entries = new Map<string, { credential: Credential | undefined; expires: number }>();
+  private readonly cache: TtlCache<Credential | undefined>;
 
   constructor(
     private readonly store: Store,
     private readonly rootKey: Buffer,
-    private readonly ttlMs = 5000,
-    private readonly maxEntries = 10_000,
-  ) {}
+    ttlMs = 5000,
+    maxEntries = 10_000,
+  ) {
+    this.cache = new TtlCache(ttlMs, maxEntries);
+  }
 
-  async lookup(accessKeyId: string): Promise<Credential | undefined> {
-    const now = Date.now();
-    const cached = this.entries.get(accessKeyId);
-    if (cached !== undefined && cached.expires > now) return cached.credential;
+  lookup(accessKeyId: string): Promise<Credential | undefined> {
+    return this.cache.get(accessKeyId, this.#read);
+  }
+
+  readonly #read = async (accessKeyId: string): Promise<Credential | undefined> => {
     const record = await this.store.getAccessKey(accessKeyId);
     const secret = record === undefined ? undefined : unwrapAccessKeySecret(this.rootKey, record);
-    const credential = record === undefined || secret === undefined ? undefined : { caller: callerOf(record), secret };
-    if (this.entries.size >= this.maxEntries) this.entries.clear();
-    this.entries.set(accessKeyId, { credential, expires: now + this.ttlMs });
-    return credential;
-  }
+    return record === undefined || secret === undefined ? undefined : { caller: callerOf(record), secret };
+  };
 }

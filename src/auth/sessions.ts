@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { unwrapSecret, wrapSecret } from '../crypto/wrap.js';
 import type { IdentityStore, RoleRecord, SessionRecord } from '../storage/identity-store.js';
+import { TtlCache } from '../ttl-cache.js';
 import { newSecretAccessKey } from './access-keys.js';
 import type { Caller } from './caller.js';
 
@@ -128,30 +129,29 @@ export function tokenMatches(credential: SessionCredential, token: string): bool
 
 /** Session lookups for authentication, cached briefly like access keys (sessions never change). */
 export class SessionCache {
-  private readonly entries = new Map<string, { credential: SessionCredential | undefined; expires: number }>();
+  private readonly cache: TtlCache<SessionCredential | undefined>;
 
   constructor(
     private readonly identities: IdentityStore,
     private readonly rootKey: Buffer,
-    private readonly ttlMs = 5000,
-    private readonly maxEntries = 10_000,
-  ) {}
+    ttlMs = 5000,
+    maxEntries = 10_000,
+  ) {
+    this.cache = new TtlCache(ttlMs, maxEntries);
+  }
 
-  async lookup(accessKeyId: string): Promise<SessionCredential | undefined> {
-    const now = Date.now();
-    const cached = this.entries.get(accessKeyId);
-    if (cached !== undefined && cached.expires > now) return cached.credential;
+  lookup(accessKeyId: string): Promise<SessionCredential | undefined> {
+    return this.cache.get(accessKeyId, this.#read);
+  }
+
+  readonly #read = async (accessKeyId: string): Promise<SessionCredential | undefined> => {
     const record = /^ASIA[A-Z2-7]{16}$/.test(accessKeyId) ? await this.identities.getSession(accessKeyId) : undefined;
     const secret =
       record === undefined
         ? undefined
         : unwrapSecret(this.rootKey, record.secretWrapped, secretContext(accessKeyId))?.toString('utf8');
-    const credential =
-      record === undefined || secret === undefined
-        ? undefined
-        : { caller: sessionCaller(record), secret, tokenSha256: record.tokenSha256, expiresAt: record.expiresAt };
-    if (this.entries.size >= this.maxEntries) this.entries.clear();
-    this.entries.set(accessKeyId, { credential, expires: now + this.ttlMs });
-    return credential;
-  }
+    return record === undefined || secret === undefined
+      ? undefined
+      : { caller: sessionCaller(record), secret, tokenSha256: record.tokenSha256, expiresAt: record.expiresAt };
+  };
 }
