@@ -174,7 +174,14 @@ export class KmsAuthorizer implements Authorizer {
     const identity = await this.identities.identity(request.caller);
     const { principal } = identity;
     const key = request.key;
-    const grants = key === undefined ? undefined : await this.callerGrants(key.arn, request.grantIds, principal);
+    // The key's grants, then the caller's among them: for most keys without another await.
+    const keyGrants = key === undefined ? undefined : await this.grantsOf(key.arn, request.grantIds);
+    const grants =
+      key === undefined || keyGrants === undefined
+        ? undefined
+        : keyGrants.partial
+          ? await this.partialCallerGrants(key.arn, keyGrants, principal)
+          : heldCallerGrants(keyGrants, principal);
     const keyPolicy = key === undefined ? undefined : this.keyPolicy(key);
     // The clock keys cost a Date and its ISO string per request: set them only when read.
     const vpce = request.vpcEndpoint;
@@ -419,28 +426,17 @@ export class KmsAuthorizer implements Authorizer {
     return entry;
   }
 
-  /** The grants that may apply to `principal` on the key, as the policy engine takes them. */
-  private async callerGrants(
+  /** The grants that may apply to `principal` on a key cached partial: each grantee's read once. */
+  private async partialCallerGrants(
     keyArn: string,
-    required: readonly string[] | undefined,
+    grants: KeyGrants,
     principal: Principal,
   ): Promise<GrantInput[] | undefined> {
-    const grants = await this.grantsOf(keyArn, required);
-    if (grants.size === 0 && !grants.partial) return undefined;
-    const account = `arn:aws:iam::${principal.accountId}:root`;
-    const { arn, roleArn } = principal;
-    const named = [arn, ...(roleArn === undefined || roleArn === arn ? [] : [roleArn])];
-    const ofAccount = account === arn || account === roleArn ? undefined : account;
-    if (!grants.partial) {
-      return grantInputs(
-        named.map((p) => grants.of(p)),
-        ofAccount === undefined ? NONE : grants.of(ofAccount),
-      );
-    }
+    const { named, account } = granteesOf(principal);
     const of = (grantee: string) => this.granteeGrants(keyArn, grants, grantee);
     const [namedGrants, accountGrants] = await Promise.all([
       Promise.all(named.map(of)),
-      ofAccount === undefined ? NONE : of(ofAccount),
+      account === undefined ? NONE : of(account),
     ]);
     return grantInputs(namedGrants, accountGrants);
   }
@@ -457,6 +453,26 @@ export class KmsAuthorizer implements Authorizer {
 }
 
 const NONE: readonly GrantRecord[] = Object.freeze([]);
+
+/** The grantees whose grants apply to `principal`: it and its role (for a role session), and its account. */
+function granteesOf(principal: Principal): { named: string[]; account: string | undefined } {
+  const account = `arn:aws:iam::${principal.accountId}:root`;
+  const { arn, roleArn } = principal;
+  return {
+    named: roleArn === undefined || roleArn === arn ? [arn] : [arn, roleArn],
+    account: account === arn || account === roleArn ? undefined : account,
+  };
+}
+
+/** The grants that may apply to `principal` on a key whose grants are all held. */
+function heldCallerGrants(grants: KeyGrants, principal: Principal): GrantInput[] | undefined {
+  if (grants.size === 0) return undefined;
+  const { named, account } = granteesOf(principal);
+  return grantInputs(
+    named.map((p) => grants.of(p)),
+    account === undefined ? NONE : grants.of(account),
+  );
+}
 
 const DIRECT: Conditions = { [AWS.ViaAWSService]: 'false' };
 
