@@ -2,9 +2,9 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { unwrapSecret, wrapSecret } from '../crypto/wrap.js';
 import type { AccessKeyRecord } from '../storage/records.js';
 import type { Store } from '../storage/store.js';
-import { TtlCache } from '../ttl-cache.js';
 import type { Caller } from './caller.js';
 import { serviceNameOf, servicePrincipalOf } from './service-identity.js';
+import { TtlCache } from './ttl-cache.js';
 
 /**
  * Access keys: creation, and the lookup that authentication does on every request.

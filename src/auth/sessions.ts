@@ -1,9 +1,9 @@
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { unwrapSecret, wrapSecret } from '../crypto/wrap.js';
 import type { IdentityStore, RoleRecord, SessionRecord } from '../storage/identity-store.js';
-import { TtlCache } from '../ttl-cache.js';
 import { newSecretAccessKey } from './access-keys.js';
 import type { Caller } from './caller.js';
+import { TtlCache } from './ttl-cache.js';
 
 /**
  * Temporary credentials (STS sessions): an `ASIA…` access key id, a secret and a session token,

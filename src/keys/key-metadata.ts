@@ -1,5 +1,4 @@
 import type { KeyRecord } from '../storage/records.js';
-import { CUSTOMER_MASTER_KEY_SPECS } from '../wire/shapes.js';
 import { KEY_SPEC_TABLE, type KeyUsage } from './key-specs.js';
 
 /**
@@ -31,8 +30,21 @@ export interface KeyMetadataWire {
   ExpirationModel?: string;
 }
 
-/** The specs that also have a (deprecated) CustomerMasterKeySpec: those that CreateKey takes there. */
-const LEGACY_SPECS = new Set<string>(CUSTOMER_MASTER_KEY_SPECS);
+const LEGACY_SPECS = new Set([
+  'RSA_2048',
+  'RSA_3072',
+  'RSA_4096',
+  'ECC_NIST_P256',
+  'ECC_NIST_P384',
+  'ECC_NIST_P521',
+  'ECC_SECG_P256K1',
+  'SYMMETRIC_DEFAULT',
+  'HMAC_224',
+  'HMAC_256',
+  'HMAC_384',
+  'HMAC_512',
+  'SM2',
+]);
 
 export function epochSeconds(ms: number): number {
   return ms / 1000;
