@@ -42,7 +42,6 @@ const SQL = {
   listKeys: `SELECT doc FROM keys WHERE account_id = $1 AND region = $2 AND key_id > $3
              ORDER BY key_id LIMIT $4`,
   countKeys: 'SELECT COALESCE(SUM(n), 0)::int AS n FROM key_counts WHERE account_id = $1 AND region = $2',
-  insertKey: `INSERT INTO keys (arn, ${KEY_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
   updateKey: `UPDATE keys SET key_id = $1, account_id = $2, region = $3, key_state = $4, deletion_date = $5,
                 revision = $6, doc = $7
               WHERE arn = $8 AND revision = $9`,
@@ -69,8 +68,10 @@ const SQL = {
   getBackingKeys: `SELECT key_arn, material_id, wrapped, created_at FROM backing_keys WHERE key_arn = $1
                    ORDER BY created_at, seq`,
   insertBackingKey: 'INSERT INTO backing_keys (key_arn, material_id, wrapped, created_at) VALUES ($1, $2, $3, $4)',
-  insertKeyWithBackingKey: `WITH key AS (INSERT INTO keys (arn, ${KEY_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8))
-    INSERT INTO backing_keys (key_arn, material_id, wrapped, created_at) VALUES ($9, $10, $11, $12)`,
+  // The key's versions of material as arrays: one statement text for any number of them.
+  insertKeyWithBackingKeys: `WITH key AS (INSERT INTO keys (arn, ${KEY_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8))
+    INSERT INTO backing_keys (key_arn, material_id, wrapped, created_at)
+    SELECT $1, * FROM unnest($9::text[], $10::bytea[], $11::bigint[])`,
   getAlias: `SELECT ${ALIAS_COLS} FROM aliases WHERE account_id = $1 AND region = $2 AND alias_name = $3`,
   listAliases: `SELECT ${ALIAS_COLS} FROM aliases WHERE account_id = $1 AND region = $2 AND alias_name > $3
                 ORDER BY alias_name LIMIT $4`,
@@ -167,20 +168,15 @@ export class PostgresStore implements Store {
         throw new Error(`Backing key ${bk.materialId} belongs to ${bk.keyArn}, not ${key.arn}`);
       }
     }
-    const keyParams = [key.arn, ...keyColumns(key)];
-    const [only, ...more] = backingKeys;
-    // One statement, and so one round trip, where a key comes with at most one version of material
-    // (every CreateKey): the inserts of a data-modifying WITH commit together, and the foreign key
-    // is checked at the statement's end.
-    if (only === undefined) await this.#write(SQL.insertKey, keyParams);
-    else if (more.length === 0) {
-      await this.#write(SQL.insertKeyWithBackingKey, [...keyParams, ...backingKeyColumns(only)]);
-    } else {
-      await this.#transaction(async (client) => {
-        await client.query(SQL.insertKey, keyParams);
-        for (const bk of backingKeys) await insertBackingKey(client, bk);
-      });
-    }
+    // One statement, one round trip: the inserts of a data-modifying WITH commit together, and the
+    // foreign key is checked at the statement's end.
+    await this.#write(SQL.insertKeyWithBackingKeys, [
+      key.arn,
+      ...keyColumns(key),
+      backingKeys.map((bk) => bk.materialId),
+      backingKeys.map((bk) => bk.wrapped),
+      backingKeys.map((bk) => bk.createdAt),
+    ]);
   }
 
   async updateKey(key: KeyRecord, backingKeys?: BackingKeyChanges): Promise<boolean> {
@@ -423,11 +419,7 @@ export class PostgresStore implements Store {
 }
 
 async function insertBackingKey(client: Client, bk: BackingKeyRecord): Promise<void> {
-  await client.query(SQL.insertBackingKey, backingKeyColumns(bk));
-}
-
-function backingKeyColumns(bk: BackingKeyRecord): unknown[] {
-  return [bk.keyArn, bk.materialId, bk.wrapped, bk.createdAt];
+  await client.query(SQL.insertBackingKey, [bk.keyArn, bk.materialId, bk.wrapped, bk.createdAt]);
 }
 
 function count(rows: Array<{ n: number }>): number {
