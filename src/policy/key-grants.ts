@@ -142,7 +142,8 @@ interface ManyGrants {
   byGrantee: Map<string, GrantRecord[]>;
 }
 
-const NONE: readonly GrantRecord[] = Object.freeze([]);
+/** No grants: what `of` gives for a grantee without any, shared. */
+export const NONE: readonly GrantRecord[] = Object.freeze([]);
 
 /** Where a grant with id `grantId` goes in `list` (sorted by grant id): after every smaller id. */
 function indexAfter(list: readonly GrantRecord[], grantId: string): number {

@@ -9,7 +9,7 @@ import { authorizeKms, type KmsAuthorization, type KmsAuthorizationInput } from 
 import { AWS_CONDITION_KEYS as AWS, conditionKey, KMS_CONDITION_KEYS as KMS } from './condition-keys.js';
 import type { ChildGrant, GrantInput } from './grant-constraints.js';
 import type { IdentityDirectory } from './identity-directory.js';
-import { type GrantChange, KeyGrants } from './key-grants.js';
+import { type GrantChange, KeyGrants, NONE } from './key-grants.js';
 import { INVALID_PRINCIPALS, parsePolicy } from './parse-policy.js';
 import type { CompiledPolicy } from './policy.js';
 import { checkPolicyLockout } from './policy-lockout-check.js';
@@ -451,8 +451,6 @@ export class KmsAuthorizer implements Authorizer {
     return read;
   }
 }
-
-const NONE: readonly GrantRecord[] = Object.freeze([]);
 
 /** The grantees whose grants apply to `principal`: it and its role (for a role session), and its account. */
 function granteesOf(principal: Principal): { named: string[]; account: string | undefined } {
