@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -21,12 +22,16 @@ import { readCredentials } from './servers.js';
  * hides a few µs.
  *
  *   node dist/bench/request-path.js [--requests 20000] [--concurrency 16] [--case Encrypt] [--keys N]
+ *                                   [--cpu-prof DIR]
  *
  * With `--keys N`, N more keys are seeded into the store (as the scale benchmark seeds them, the
  * server stopped, which reads them into its key cache as it starts again) and two more cases run
  * on that server: the hot key's Encrypt 1 KiB again (`seeded store`), and Encrypt 1 KiB on each new
  * key once — every request a key's first use: its material unwrapped. Compare the two: the first
  * case ran on a smaller store and a server that had not restarted.
+ *
+ * `--cpu-prof DIR` writes a V8 CPU profile of each case's measured requests alone (sampled every
+ * 100 µs) to DIR/<case>.cpuprofile, for comparing two cases function by function.
  *
  * `--case CreateKey` (and only that) measures CreateKey: with `--keys N`, in an account that
  * already holds N keys, which the key quota check must count.
@@ -37,6 +42,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     case: { type: 'string', default: '' },
     keys: { type: 'string', default: '0' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const requests = Number(values.requests);
@@ -244,16 +250,30 @@ async function drive(operation: string, bodies: string[], count: number): Promis
   await Promise.all(Array.from({ length: concurrency }, loop));
 }
 
+let profiler: Session | undefined;
+if (values['cpu-prof'] !== undefined) {
+  profiler = new Session();
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.setSamplingInterval', { interval: 100 });
+}
+
 console.log(`${requests} requests per operation, concurrency ${concurrency}, node ${process.version}`);
 for (const { label, operation, bodies, count, warmOnOwn } of CASES) {
   if (!label.includes(values.case)) continue;
   const warm = warmOnOwn ? { operation, bodies } : { operation: 'Encrypt', bodies: [hotEncrypt] };
   await drive(warm.operation, warm.bodies, Math.min(requests, 2000));
+  await profiler?.post('Profiler.start');
   const cpu = process.cpuUsage();
   const started = performance.now();
   await drive(operation, bodies, count);
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
+  if (profiler !== undefined) {
+    const { profile } = await profiler.post('Profiler.stop');
+    const file = join(values['cpu-prof'] as string, `${label.replace(/[^\w]+/g, '-')}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+  }
   const perRequest = (used.user + used.system) / count;
   console.log(
     `${label.padEnd(28)} ${perRequest.toFixed(1).padStart(6)} µs CPU/request ` +

@@ -12,16 +12,27 @@
  * entries in that key's bucket, and every read walks them — measured on node 20 with 100,000
  * entries: 206 µs per read of one hot key, against 3 µs for random keys.
  */
+export interface LruOptions<K, V> {
+  /** The key to file a value under when it moves to the young generation (one string, not two). */
+  keyOf?: (value: V) => K;
+  /**
+   * Hears every value that leaves: replaced by another, deleted, dropped with its generation, or
+   * cleared — for values that must be disposed of (zeroed) and not merely forgotten.
+   */
+  onLeave?: (value: V) => void;
+}
+
 export class Lru<K, V> {
   private young = new Map<K, V>();
   private old = new Map<K, V>();
   private readonly generation: number;
+  private readonly keyOf: ((value: V) => K) | undefined;
+  private readonly onLeave: ((value: V) => void) | undefined;
 
-  constructor(
-    capacity: number,
-    private readonly keyOf?: (value: V) => K,
-  ) {
+  constructor(capacity: number, options: LruOptions<K, V> = {}) {
     this.generation = Math.max(1, Math.floor(capacity / 2));
+    this.keyOf = options.keyOf;
+    this.onLeave = options.onLeave;
   }
 
   get(key: K): V | undefined {
@@ -37,18 +48,22 @@ export class Lru<K, V> {
 
   set(key: K, value: V): void {
     if (this.young.has(key)) {
+      if (this.onLeave !== undefined) this.left(this.young.get(key), value);
       this.young.set(key, value);
       return;
     }
+    if (this.onLeave !== undefined) this.left(this.old.get(key), value);
     this.old.delete(key);
     this.add(key, value);
   }
 
   delete(key: K): void {
+    if (this.onLeave !== undefined) this.left(this.young.get(key) ?? this.old.get(key));
     if (!this.young.delete(key)) this.old.delete(key);
   }
 
   clear(): void {
+    if (this.onLeave !== undefined) for (const [, value] of this.entries()) this.onLeave(value);
     this.young.clear();
     this.old.clear();
   }
@@ -65,8 +80,14 @@ export class Lru<K, V> {
   private add(key: K, value: V): void {
     this.young.set(key, value);
     if (this.young.size >= this.generation) {
+      const dropped = this.old;
       this.old = this.young;
       this.young = new Map();
+      if (this.onLeave !== undefined) for (const old of dropped.values()) this.onLeave(old);
     }
+  }
+
+  private left(value: V | undefined, replacement?: V): void {
+    if (value !== undefined && value !== replacement) this.onLeave?.(value);
   }
 }

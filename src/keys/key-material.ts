@@ -13,12 +13,22 @@ export async function loadMaterial(keySpec: string, bytes: Buffer): Promise<KeyO
   const entry = keySpecEntry(keySpec);
   switch (entry.material) {
     case 'secret':
-      return createSecretKey(bytes);
+      return loadSecret(bytes);
     case 'pkcs8':
       return createPrivateKey({ key: bytes, format: 'der', type: 'pkcs8' });
     case 'ml-dsa-seed':
       return offThread('mlDsaLoad', entry.mlDsa as 44 | 65 | 87, createSecretKey(bytes));
   }
+}
+
+/** Whether a spec's material is secret bytes (AES, HMAC), loaded at once by `loadSecret`. */
+export function isSecretMaterial(keySpec: string): boolean {
+  return keySpecEntry(keySpec).material === 'secret';
+}
+
+/** The KeyObject of secret material, made before this returns: `bytes` may be zeroed right after. */
+export function loadSecret(bytes: Buffer): KeyObject {
+  return createSecretKey(bytes);
 }
 
 /** DER SubjectPublicKeyInfo of an asymmetric key's loaded material (ML-DSA's on a crypto thread). */

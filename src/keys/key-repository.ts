@@ -1,27 +1,30 @@
 import { type KeyObject, randomBytes } from 'node:crypto';
+import { release, SecretArena } from '../crypto/secret-arena.js';
 import { unwrapSecret, wrapSecret } from '../crypto/wrap.js';
 import { KMSInternalException, NotFoundException } from '../errors.js';
 import { Lru } from '../lru.js';
 import type { AliasRecord, BackingKeyRecord, KeyRecord, PageRequest } from '../storage/records.js';
 import type { Store } from '../storage/store.js';
 import { aliasArn, keyArn, parseKeyIdentifier } from './arn.js';
-import { loadMaterial, publicKeyDer } from './key-material.js';
+import { isSecretMaterial, loadMaterial, loadSecret, publicKeyDer } from './key-material.js';
 
 /**
  * The keys domain's access to storage: key records, aliases and unwrapped material, with bounded
  * in-memory caches in front of the store so that the hot path (Encrypt/Decrypt on a known key)
  * reads no database. Every write goes through here and invalidates what it changes.
  *
- * Unwrapped material is cached only as KeyObjects: the bytes live inside OpenSSL, which clears
- * them when the object is freed, and the transient Buffer from unwrapping is zeroed at once. A
- * request that holds a KeyObject keeps it valid even if the cache drops it meanwhile.
- *
  * The caches are sized for a store full of keys (the default quota, 100,000 per account and
- * region; an Lru keeps at least half its capacity). Every key record stays cached, and with it the wrapped form of its current material
- * (as the store holds it: ~160 bytes a key), so that a cached key needs no store read; unwrapped
- * material, for the keys used most recently only (a KeyObject holds about 1 KB outside the
- * JavaScript heap, and unwrapping again costs ~20 µs), and only from a key's second use in a while
- * (see `admit`). Material and public keys are cached per key ARN, so forgetting a key is one delete.
+ * region; an Lru keeps at least half its capacity). Every key record stays cached, and with it its
+ * current version of material, so that a cached key needs no store read: an AES or HMAC key's as
+ * its bytes, unwrapped (32 bytes a key, in a SecretArena, zeroed when the cache lets them go), so
+ * that its first use only makes a KeyObject of them — unwrapping cost ~8 µs of each first use, an
+ * eighth of a request —; an asymmetric key's wrapped, as the store holds it (~1.3 KB unwrapped for
+ * RSA-2048). The KeyObjects that requests use are cached for the keys used most recently only (a
+ * KeyObject holds about 1 KB outside the JavaScript heap), and only from a key's second use in a
+ * while (see `admit`): the bytes live inside OpenSSL, which clears them when the object is freed,
+ * and a transient Buffer from unwrapping is zeroed at once. A request that holds a KeyObject keeps
+ * it valid even if the cache drops it meanwhile. Material and public keys are cached per key ARN,
+ * so forgetting a key is one delete.
  */
 export interface CacheLimits {
   keys: number;
@@ -60,17 +63,22 @@ const PRELOAD_PAGE = 200;
 /** A key's unwrapped versions of material that were used, by material id. */
 type CachedMaterials = readonly { readonly materialId: string; readonly material: KeyObject }[];
 
-/** A key's current version of material, wrapped under the root key (its bytes as latin1 text). */
-interface WrappedMaterial {
+/**
+ * A key's current version of material as the key cache holds it: a secret key's bytes (a view of
+ * the arena), or another key's material wrapped under the root key (its bytes as latin1 text).
+ */
+interface CurrentMaterial {
   readonly materialId: string;
-  readonly wrapped: string;
+  readonly secret: Buffer | undefined;
+  readonly wrapped: string | undefined;
 }
 
 export class KeyRepository {
   private readonly keys: Lru<string, KeyRecord>;
   private readonly aliases: Lru<string, AliasRecord>;
   private readonly materials: Lru<string, CachedMaterials>;
-  private readonly wrapped: Lru<string, WrappedMaterial>;
+  private readonly current: Lru<string, CurrentMaterial>;
+  private readonly secrets = new SecretArena();
   /** Keys whose material was unwrapped once and not cached (see `admit`). */
   private readonly usedOnce: Lru<string, true>;
   /** By key ARN: the DER public key of the key's current material. */
@@ -89,11 +97,11 @@ export class KeyRepository {
     private readonly rootKey: Buffer,
     limits: CacheLimits = DEFAULT_CACHE_LIMITS,
   ) {
-    this.keys = new Lru(limits.keys, (key) => key.arn);
+    this.keys = new Lru(limits.keys, { keyOf: (key) => key.arn });
     this.preloadLimit = Math.floor(limits.keys / 2);
     this.aliases = new Lru(limits.aliases);
     this.materials = new Lru(limits.materials);
-    this.wrapped = new Lru(limits.keys);
+    this.current = new Lru(limits.keys, { onLeave: (held) => held.secret !== undefined && release(held.secret) });
     this.usedOnce = new Lru(2 * limits.materials);
     this.publicKeys = new Lru(limits.materials);
   }
@@ -168,6 +176,9 @@ export class KeyRepository {
       return stored;
     }
     const backing = this.wrapMaterial(key.arn, newMaterialId(), material);
+    const current: CurrentMaterial = isSecretMaterial(key.keySpec)
+      ? { materialId: backing.materialId, secret: this.secrets.hold(material), wrapped: undefined }
+      : { materialId: backing.materialId, secret: undefined, wrapped: backing.wrapped.toString('latin1') };
     material.fill(0);
     const stored: KeyRecord = {
       ...key,
@@ -175,9 +186,14 @@ export class KeyRepository {
       materials: [{ materialId: backing.materialId }],
       revision: 1,
     };
-    await this.store.insertKey(stored, [backing]);
+    try {
+      await this.store.insertKey(stored, [backing]);
+    } catch (err) {
+      if (current.secret !== undefined) release(current.secret);
+      throw err;
+    }
     this.keys.set(stored.arn, compact(stored));
-    this.wrapped.set(stored.arn, { materialId: backing.materialId, wrapped: backing.wrapped.toString('latin1') });
+    this.current.set(stored.arn, current);
     return stored;
   }
 
@@ -218,7 +234,7 @@ export class KeyRepository {
         if ((materials.delete ?? []).length > 0) {
           this.epoch++;
           this.materials.delete(arn);
-          this.wrapped.delete(arn);
+          this.current.delete(arn);
         }
       }
       if (stored) {
@@ -265,12 +281,12 @@ export class KeyRepository {
       if (id.startsWith(scope) && alias.targetKeyId === key.keyId) this.aliases.delete(id);
     }
     this.materials.delete(key.arn);
-    this.wrapped.delete(key.arn);
+    this.current.delete(key.arn);
     this.publicKeys.delete(key.arn);
   }
 
   /**
-   * Reads every key's record and the wrapped form of its current material into the caches, a page
+   * Reads every key's record and its current material into the caches (see the class), a page
    * at a time in ARN order, so that no key's first use waits on the store for them (the server
    * starts this once it serves: src/server/start.ts). At most half the key cache (what an Lru
    * always keeps), so it never evicts what requests use. Each page is cached under get()'s rules:
@@ -306,8 +322,8 @@ export class KeyRepository {
           // the record's own id string: one copy of its 64 characters a key, not two.
           const materialId = record.currentMaterialId;
           const current = backingKeys.find((b) => b.materialId === materialId);
-          if (materialId !== undefined && current !== undefined && this.wrapped.get(key.arn) === undefined) {
-            this.wrapped.set(key.arn, { materialId, wrapped: current.wrapped.toString('latin1') });
+          if (materialId !== undefined && current !== undefined && this.current.get(key.arn) === undefined) {
+            this.holdCurrent(record, materialId, current.wrapped);
           }
         }
       }
@@ -326,21 +342,8 @@ export class KeyRepository {
     const hit = cached?.find((m) => m.materialId === materialId);
     if (hit !== undefined) return hit.material;
     const epoch = this.epoch;
-    const wrapped = await this.wrappedMaterial(key, materialId);
-    if (wrapped === undefined) return undefined;
-    const material = unwrapSecret(this.rootKey, wrapped, materialContext(key.arn, materialId));
-    if (material === undefined) {
-      throw new KMSInternalException(
-        'An internal error occurred. Try again later.',
-        `backing key ${key.arn}#${materialId} does not unwrap under the root key`,
-      );
-    }
-    let keyObject: KeyObject;
-    try {
-      keyObject = await loadMaterial(key.keySpec, material);
-    } finally {
-      material.fill(0);
-    }
+    const keyObject = await this.load(key, materialId);
+    if (keyObject === undefined) return undefined;
     // Read again: another request may have cached a version meanwhile (the store read awaited).
     const others = this.materials.get(key.arn);
     if (epoch === this.epoch && (others !== undefined || this.admit(key.arn))) {
@@ -348,6 +351,51 @@ export class KeyRepository {
       this.materials.set(key.arn, [...versions, { materialId, material: keyObject }]);
     }
     return keyObject;
+  }
+
+  /** A version of the key's material loaded as a KeyObject: from what the cache holds, else the store. */
+  private async load(key: KeyRecord, materialId: string): Promise<KeyObject | undefined> {
+    const held = this.current.get(key.arn);
+    if (held !== undefined && held.materialId === materialId && held.secret !== undefined) {
+      return loadSecret(held.secret);
+    }
+    const wrapped =
+      held !== undefined && held.materialId === materialId && held.wrapped !== undefined
+        ? Buffer.from(held.wrapped, 'latin1')
+        : await this.storedVersion(key, materialId);
+    if (wrapped === undefined) return undefined;
+    const material = this.unwrap(key, materialId, wrapped);
+    try {
+      return await loadMaterial(key.keySpec, material);
+    } finally {
+      material.fill(0);
+    }
+  }
+
+  private unwrap(key: KeyRecord, materialId: string, wrapped: Buffer): Buffer {
+    const material = unwrapSecret(this.rootKey, wrapped, materialContext(key.arn, materialId));
+    if (material === undefined) {
+      throw new KMSInternalException(
+        'An internal error occurred. Try again later.',
+        `backing key ${key.arn}#${materialId} does not unwrap under the root key`,
+      );
+    }
+    return material;
+  }
+
+  /**
+   * Caches the key's current version: a secret key's unwrapped (one that does not unwrap is left
+   * for its use to report), another's as the store holds it.
+   */
+  private holdCurrent(key: KeyRecord, materialId: string, wrapped: Buffer): void {
+    if (!isSecretMaterial(key.keySpec)) {
+      this.current.set(key.arn, { materialId, secret: undefined, wrapped: wrapped.toString('latin1') });
+      return;
+    }
+    const material = unwrapSecret(this.rootKey, wrapped, materialContext(key.arn, materialId));
+    if (material === undefined) return;
+    this.current.set(key.arn, { materialId, secret: this.secrets.hold(material), wrapped: undefined });
+    material.fill(0);
   }
 
   /**
@@ -368,19 +416,14 @@ export class KeyRepository {
     return false;
   }
 
-  /**
-   * A version of the key's material as the store holds it: the current version from the cache,
-   * any other from the store (which also caches the current one).
-   */
-  private async wrappedMaterial(key: KeyRecord, materialId: string): Promise<Buffer | undefined> {
-    const known = this.wrapped.get(key.arn);
-    if (known !== undefined && known.materialId === materialId) return Buffer.from(known.wrapped, 'latin1');
+  /** A version of the key's material as the store holds it; the current version is cached too. */
+  private async storedVersion(key: KeyRecord, materialId: string): Promise<Buffer | undefined> {
     const epoch = this.epoch;
     const backings = await this.store.getBackingKeys(key.arn);
     const current = key.currentMaterialId;
     const backing = backings.find((b) => b.materialId === current);
     if (current !== undefined && backing !== undefined && epoch === this.epoch) {
-      this.wrapped.set(key.arn, { materialId: current, wrapped: backing.wrapped.toString('latin1') });
+      this.holdCurrent(key, current, backing.wrapped);
     }
     return backings.find((b) => b.materialId === materialId)?.wrapped;
   }
@@ -466,7 +509,7 @@ export class KeyRepository {
     this.epoch++;
     this.keys.delete(arn);
     this.materials.delete(arn);
-    this.wrapped.delete(arn);
+    this.current.delete(arn);
     this.publicKeys.delete(arn);
   }
 
@@ -482,7 +525,7 @@ export class KeyRepository {
     this.keys.clear();
     this.aliases.clear();
     this.materials.clear();
-    this.wrapped.clear();
+    this.current.clear();
     this.usedOnce.clear();
     this.publicKeys.clear();
   }

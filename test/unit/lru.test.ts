@@ -60,9 +60,11 @@ describe('Lru', () => {
 
   it('moves an entry out of the old generation under the key its value holds', () => {
     const moved: string[] = [];
-    const lru = new Lru<string, { arn: string }>(6, (value) => {
-      moved.push(value.arn);
-      return value.arn;
+    const lru = new Lru<string, { arn: string }>(6, {
+      keyOf: (value) => {
+        moved.push(value.arn);
+        return value.arn;
+      },
     });
     for (const arn of ['a', 'b', 'c']) lru.set(arn, { arn }); // a full young generation: now the old one
     lru.set('d', { arn: 'd' });
@@ -74,5 +76,30 @@ describe('Lru', () => {
     assert.deepEqual(lru.get('a'), { arn: 'a' });
     assert.deepEqual(moved, ['a']);
     assert.deepEqual(new Set(lru.entries().map(([k]) => k)), new Set(['a', 'b', 'c', 'd']));
+  });
+
+  it('tells of every value that leaves, and of none that stays or moves', () => {
+    const left: string[] = [];
+    const lru = new Lru<string, string>(6, { onLeave: (value) => left.push(value) });
+    lru.set('a', 'a1');
+    lru.set('a', 'a1'); // the same value again: it stays
+    lru.set('a', 'a2'); // replaced in the young generation
+    assert.deepEqual(left, ['a1']);
+    lru.set('b', 'b1');
+    lru.set('c', 'c1'); // the young generation is full: a, b, c are now the old one
+    lru.set('b', 'b2'); // replaced in the old generation
+    assert.deepEqual(left, ['a1', 'b1']);
+    assert.equal(lru.get('a'), 'a2'); // moves to the young generation: does not leave
+    lru.delete('c');
+    lru.delete('missing');
+    assert.deepEqual(left, ['a1', 'b1', 'c1']);
+    lru.set('d', 'd1'); // b, a, d fill the young generation: the old one, now empty, is dropped
+    lru.set('e', 'e1');
+    lru.set('f', 'f1');
+    lru.set('g', 'g1'); // e, f, g: the old one (b, a, d) is dropped whole
+    assert.deepEqual(left.slice(3).sort(), ['a2', 'b2', 'd1']);
+    lru.clear();
+    assert.deepEqual(left.slice(6).sort(), ['e1', 'f1', 'g1']);
+    assert.equal(lru.size, 0);
   });
 });

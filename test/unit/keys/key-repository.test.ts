@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { KMSInternalException } from '../../../src/errors.js';
 import { KeyRepository, newMaterialId } from '../../../src/keys/key-repository.js';
 import { materialsOf } from '../../../src/keys/rotation.js';
 import type { KeyRecord } from '../../../src/storage/records.js';
@@ -105,6 +106,31 @@ describe('KeyRepository caches', () => {
     assert.equal(await keys.publicKey(key), await keys.publicKey(key));
     keys.forgetKey(key.arn);
     assert.deepEqual(await keys.publicKey(key), spki);
+  });
+
+  it("holds a secret key's current material unwrapped, an asymmetric key's wrapped", async () => {
+    const secret = randomBytes(32);
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const der = privateKey.export({ format: 'der', type: 'pkcs8' });
+    const creator = new KeyRepository(store, rootKey);
+    const symmetric = await creator.create(newKey(), Buffer.from(secret));
+    const signing = await creator.create(newKey({ keySpec: 'ECC_NIST_P256', keyUsage: 'SIGN_VERIFY' }), der);
+    const use = (keys: KeyRepository, key: KeyRecord) => keys.material(key, key.currentMaterialId as string);
+
+    // Held as they were created, or as preloaded; with the root key gone, only what must be
+    // unwrapped at its use fails.
+    const root = Buffer.from(rootKey);
+    const made = new KeyRepository(store, root);
+    const createdHere = await made.create(newKey(), Buffer.from(secret));
+    const preloaded = new KeyRepository(store, root);
+    await preloaded.preload();
+    root.fill(0);
+    assert.deepEqual((await use(made, createdHere))?.export(), secret);
+    assert.deepEqual((await use(preloaded, symmetric))?.export(), secret);
+    await assert.rejects(use(preloaded, signing), KMSInternalException);
+    // Forgotten, a key's material is read and unwrapped again.
+    preloaded.forgetKey(symmetric.arn);
+    await assert.rejects(use(preloaded, symmetric), KMSInternalException);
   });
 
   it('a read that a forget overtook is returned but not cached', async () => {
