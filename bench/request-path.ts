@@ -27,8 +27,9 @@ import { readCredentials } from './servers.js';
  * With `--keys N`, N more keys are seeded into the store (as the scale benchmark seeds them, the
  * server stopped, which reads them into its key cache as it starts again) and two more cases run
  * on that server: the hot key's Encrypt 1 KiB again (`seeded store`), and Encrypt 1 KiB on each new
- * key once — every request a key's first use: its material unwrapped. Compare the two: the first
- * case ran on a smaller store and a server that had not restarted.
+ * key once — every request a key's first use —, then on each again in reverse order (its second use,
+ * which admits its KeyObject to the cache). Compare them with the first: it ran on a smaller store
+ * and a server that had not restarted.
  *
  * `--cpu-prof DIR` writes a V8 CPU profile of each case's measured requests alone (sampled every
  * 100 µs) to DIR/<case>.cpuprofile, for comparing two cases function by function.
@@ -231,6 +232,14 @@ if (seededKeys > 0) {
     label: 'Encrypt 1 KiB, first use',
     operation: 'Encrypt',
     bodies,
+    count: bodies.length,
+    warmOnOwn: false,
+  });
+  // Each key again, in another order: a key's second use, when its material is admitted to the cache.
+  CASES.push({
+    label: 'Encrypt 1 KiB, second use',
+    operation: 'Encrypt',
+    bodies: [...bodies].reverse(),
     count: bodies.length,
     warmOnOwn: false,
   });
