@@ -1,5 +1,5 @@
 import { type KeyObject, randomBytes } from 'node:crypto';
-import { release, SecretArena } from '../crypto/secret-arena.js';
+import { SecretArena } from '../crypto/secret-arena.js';
 import { unwrapSecret, wrapSecret } from '../crypto/wrap.js';
 import { KMSInternalException, NotFoundException } from '../errors.js';
 import { Lru } from '../lru.js';
@@ -101,7 +101,9 @@ export class KeyRepository {
     this.preloadLimit = Math.floor(limits.keys / 2);
     this.aliases = new Lru(limits.aliases);
     this.materials = new Lru(limits.materials);
-    this.current = new Lru(limits.keys, { onLeave: (held) => held.secret !== undefined && release(held.secret) });
+    this.current = new Lru(limits.keys, {
+      onLeave: (held) => held.secret !== undefined && this.secrets.release(held.secret),
+    });
     this.usedOnce = new Lru(2 * limits.materials);
     this.publicKeys = new Lru(limits.materials);
   }
@@ -189,7 +191,7 @@ export class KeyRepository {
     try {
       await this.store.insertKey(stored, [backing]);
     } catch (err) {
-      if (current.secret !== undefined) release(current.secret);
+      if (current.secret !== undefined) this.secrets.release(current.secret);
       throw err;
     }
     this.keys.set(stored.arn, compact(stored));
