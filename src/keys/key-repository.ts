@@ -349,10 +349,40 @@ export class KeyRepository {
     // Read again: another request may have cached a version meanwhile (the store read awaited).
     const others = this.materials.get(key.arn);
     if (epoch === this.epoch && (others !== undefined || this.admit(key.arn))) {
-      const versions = (others ?? []).filter((m) => m.materialId !== materialId);
-      this.materials.set(key.arn, [...versions, { materialId, material: keyObject }]);
+      this.cacheMaterial(key.arn, others, materialId, keyObject);
     }
     return keyObject;
+  }
+
+  /**
+   * Runs `use` with one version of the key's material and returns what it returns; undefined when
+   * the key has no version by that id. `use` must be done with the material when it returns: on a
+   * secret key's first use in a while it gets the bytes the cache holds, as they are (making a
+   * KeyObject of them, which the collector must later free, cost more than the cipher), and their
+   * place may hold another key's bytes once this turn of the event loop is over.
+   */
+  async withMaterial<T>(
+    key: KeyRecord,
+    materialId: string,
+    use: (material: KeyObject | Buffer) => T,
+  ): Promise<T | undefined> {
+    const cached = this.materials.get(key.arn);
+    const hit = cached?.find((m) => m.materialId === materialId);
+    if (hit !== undefined) return use(hit.material);
+    const held = this.current.get(key.arn);
+    if (held !== undefined && held.materialId === materialId && held.secret !== undefined) {
+      if (cached === undefined && !this.admit(key.arn)) return use(held.secret);
+      const keyObject = loadSecret(held.secret);
+      this.cacheMaterial(key.arn, cached, materialId, keyObject);
+      return use(keyObject);
+    }
+    const material = await this.material(key, materialId);
+    return material === undefined ? undefined : use(material);
+  }
+
+  private cacheMaterial(arn: string, others: CachedMaterials | undefined, materialId: string, material: KeyObject) {
+    const versions = (others ?? []).filter((m) => m.materialId !== materialId);
+    this.materials.set(arn, [...versions, { materialId, material }]);
   }
 
   /** A version of the key's material loaded as a KeyObject: from what the cache holds, else the store. */

@@ -22,12 +22,11 @@ export async function encryptSymmetric(
   context: EncryptionContext | undefined,
 ): Promise<SymmetricCiphertext> {
   const materialId = key.currentMaterialId;
-  const material = materialId === undefined ? undefined : await keys.material(key, materialId);
-  if (materialId === undefined || material === undefined) {
-    throw new KMSInvalidStateException(`${key.arn} is pending import.`);
-  }
+  if (materialId === undefined) throw pendingImport(key);
   const header = blobHeader(key.arn, materialId);
-  const sealed = seal(material, plaintext, Buffer.concat([header, encodeEncryptionContext(context)]));
+  const aad = Buffer.concat([header, encodeEncryptionContext(context)]);
+  const sealed = await keys.withMaterial(key, materialId, (material) => seal(material, plaintext, aad));
+  if (sealed === undefined) throw pendingImport(key);
   return { blob: encodeBlob(header, sealed.iv, sealed.tag, sealed.ciphertext), materialId };
 }
 
@@ -38,9 +37,15 @@ export async function decryptSymmetric(
   blob: CiphertextBlob,
   context: EncryptionContext | undefined,
 ): Promise<Buffer> {
-  const material = await keys.material(key, blob.materialId);
-  if (material === undefined) throw new InvalidCiphertextException('', 'the blob names no backing key of its key');
-  const plaintext = open(material, blob, Buffer.concat([blob.header, encodeEncryptionContext(context)]));
-  if (plaintext === undefined) throw new InvalidCiphertextException('', 'authentication failed');
-  return plaintext;
+  const aad = Buffer.concat([blob.header, encodeEncryptionContext(context)]);
+  const opened = await keys.withMaterial(key, blob.materialId, (material) => ({
+    plaintext: open(material, blob, aad),
+  }));
+  if (opened === undefined) throw new InvalidCiphertextException('', 'the blob names no backing key of its key');
+  if (opened.plaintext === undefined) throw new InvalidCiphertextException('', 'authentication failed');
+  return opened.plaintext;
+}
+
+function pendingImport(key: KeyRecord): KMSInvalidStateException {
+  return new KMSInvalidStateException(`${key.arn} is pending import.`);
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createPublicKey, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, type KeyObject, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,6 +131,34 @@ describe('KeyRepository caches', () => {
     // Forgotten, a key's material is read and unwrapped again.
     preloaded.forgetKey(symmetric.arn);
     await assert.rejects(use(preloaded, symmetric), KMSInternalException);
+  });
+
+  it('withMaterial: a first use gets the held bytes, the second a KeyObject it caches', async () => {
+    const secret = randomBytes(32);
+    const created = await new KeyRepository(store, rootKey).create(newKey(), Buffer.from(secret));
+    const keys = new KeyRepository(store, rootKey);
+    await keys.preload();
+    const key = (await keys.get(created.arn)) as KeyRecord;
+    const id = key.currentMaterialId as string;
+    const seen: (KeyObject | Buffer)[] = [];
+    const use = (material: KeyObject | Buffer) => {
+      seen.push(material);
+      return Buffer.isBuffer(material) ? Buffer.from(material) : material.export();
+    };
+    for (let i = 0; i < 3; i++) assert.deepEqual(await keys.withMaterial(key, id, use), secret);
+    assert.ok(Buffer.isBuffer(seen[0]), 'first use: the bytes, no KeyObject');
+    assert.ok(!Buffer.isBuffer(seen[1]) && seen[2] === seen[1], 'second use: a KeyObject, cached');
+    assert.equal(await keys.material(key, id), seen[1]);
+    assert.equal(await keys.withMaterial(key, newMaterialId(), use), undefined, 'no such version');
+    // A version not held (not current) comes from the store, as a KeyObject.
+    const signing = await keys.create(
+      newKey({ keySpec: 'HMAC_256', keyUsage: 'GENERATE_VERIFY_MAC' }),
+      randomBytes(32),
+    );
+    keys.forgetKey(signing.arn);
+    const fresh = new KeyRepository(store, rootKey);
+    const other = await fresh.withMaterial(signing, signing.currentMaterialId as string, (m) => Buffer.isBuffer(m));
+    assert.equal(other, false, 'read from the store: a KeyObject');
   });
 
   it('a read that a forget overtook is returned but not cached', async () => {
