@@ -17,8 +17,8 @@ import { isSecretMaterial, loadMaterial, loadSecret, publicKeyDer } from './key-
  * region; an Lru keeps at least half its capacity). Every key record stays cached, and with it its
  * current version of material, so that a cached key needs no store read: an AES or HMAC key's as
  * its bytes, unwrapped (32 bytes a key, in a SecretArena, zeroed when the cache lets them go), so
- * that its first use only makes a KeyObject of them — unwrapping cost ~8 µs of each first use, an
- * eighth of a request —; an asymmetric key's wrapped, as the store holds it (~1.3 KB unwrapped for
+ * that its first use unwraps nothing (~8 µs, an eighth of a request) and, through `withMaterial`,
+ * makes no KeyObject either; an asymmetric key's wrapped, as the store holds it (~1.3 KB unwrapped for
  * RSA-2048). The KeyObjects that requests use are cached for the keys used most recently only (a
  * KeyObject holds about 1 KB outside the JavaScript heap), and only from a key's second use in a
  * while (see `admit`): the bytes live inside OpenSSL, which clears them when the object is freed,
@@ -405,7 +405,7 @@ export class KeyRepository {
   }
 
   private unwrap(key: KeyRecord, materialId: string, wrapped: Buffer): Buffer {
-    const material = unwrapSecret(this.rootKey, wrapped, materialContext(key.arn, materialId));
+    const material = this.unwrapped(key, materialId, wrapped);
     if (material === undefined) {
       throw new KMSInternalException(
         'An internal error occurred. Try again later.',
@@ -424,10 +424,15 @@ export class KeyRepository {
       this.current.set(key.arn, { materialId, secret: undefined, wrapped: wrapped.toString('latin1') });
       return;
     }
-    const material = unwrapSecret(this.rootKey, wrapped, materialContext(key.arn, materialId));
+    const material = this.unwrapped(key, materialId, wrapped);
     if (material === undefined) return;
     this.current.set(key.arn, { materialId, secret: this.secrets.hold(material), wrapped: undefined });
     material.fill(0);
+  }
+
+  /** The plaintext of a version of the key's material, or undefined when it does not unwrap. */
+  private unwrapped(key: KeyRecord, materialId: string, wrapped: Buffer): Buffer | undefined {
+    return unwrapSecret(this.rootKey, wrapped, materialContext(key.arn, materialId));
   }
 
   /**
