@@ -369,15 +369,21 @@ export class KeyRepository {
     const cached = this.materials.get(key.arn);
     const hit = cached?.find((m) => m.materialId === materialId);
     if (hit !== undefined) return use(hit.material);
-    const held = this.current.get(key.arn);
-    if (held !== undefined && held.materialId === materialId && held.secret !== undefined) {
-      if (cached === undefined && !this.admit(key.arn)) return use(held.secret);
-      const keyObject = loadSecret(held.secret);
+    const secret = this.heldSecret(key, materialId);
+    if (secret !== undefined) {
+      if (cached === undefined && !this.admit(key.arn)) return use(secret);
+      const keyObject = loadSecret(secret);
       this.cacheMaterial(key.arn, cached, materialId, keyObject);
       return use(keyObject);
     }
     const material = await this.material(key, materialId);
     return material === undefined ? undefined : use(material);
+  }
+
+  /** The bytes the cache holds of this version, when it is a secret key's current one. */
+  private heldSecret(key: KeyRecord, materialId: string): Buffer | undefined {
+    const held = this.current.get(key.arn);
+    return held !== undefined && held.materialId === materialId ? held.secret : undefined;
   }
 
   private cacheMaterial(arn: string, others: CachedMaterials | undefined, materialId: string, material: KeyObject) {
@@ -388,12 +394,11 @@ export class KeyRepository {
   /** A version of the key's material loaded as a KeyObject: from what the cache holds, else the store. */
   private async load(key: KeyRecord, materialId: string): Promise<KeyObject | undefined> {
     const held = this.current.get(key.arn);
-    if (held !== undefined && held.materialId === materialId && held.secret !== undefined) {
-      return loadSecret(held.secret);
-    }
+    const version = held !== undefined && held.materialId === materialId ? held : undefined;
+    if (version?.secret !== undefined) return loadSecret(version.secret);
     const wrapped =
-      held !== undefined && held.materialId === materialId && held.wrapped !== undefined
-        ? Buffer.from(held.wrapped, 'latin1')
+      version?.wrapped !== undefined
+        ? Buffer.from(version.wrapped, 'latin1')
         : await this.storedVersion(key, materialId);
     if (wrapped === undefined) return undefined;
     const material = this.unwrap(key, materialId, wrapped);
