@@ -42,6 +42,12 @@ export interface LoadResult {
   clientCpuMs: number;
   /** CPU the server's processes used during the timed phase, from /proc; undefined elsewhere. */
   serverCpuMs: number | undefined;
+  /**
+   * CPU of the busiest main thread among the server's processes (the event loop; a cluster's
+   * busiest process), from /proc/<pid>/task/<pid>/stat. Below ~100% while the server is saturated,
+   * the event loop was waiting: in a blocking call (the audit commit's fsync), not computing.
+   */
+  mainThreadCpuMs: number | undefined;
   /** The server processes' peak resident memory so far (VmHWM, summed over a cluster), MiB. */
   peakRssMb: number | undefined;
   /**
@@ -299,13 +305,24 @@ function percentile(sorted: Float64Array, q: number): number {
 interface CpuSnapshot {
   client: NodeJS.CpuUsage;
   server: number | undefined;
+  /** By process of the server's tree: its main thread's CPU so far. */
+  mainThreads: Map<number, number>;
   machine: MachineCpu | undefined;
 }
 
-type CpuSpent = Pick<LoadResult, 'clientCpuMs' | 'serverCpuMs' | 'otherCpuMs' | 'interruptCpuMs' | 'stealCpuMs'>;
+type CpuSpent = Pick<
+  LoadResult,
+  'clientCpuMs' | 'serverCpuMs' | 'mainThreadCpuMs' | 'otherCpuMs' | 'interruptCpuMs' | 'stealCpuMs'
+>;
 
 function cpuSnapshot(serverPid: number): CpuSnapshot {
-  return { client: process.cpuUsage(), server: treeCpuMs(serverPid), machine: machineCpuMs() };
+  const tree = processTree(serverPid);
+  return {
+    client: process.cpuUsage(),
+    server: treeCpuMs(serverPid, tree),
+    mainThreads: mainThreadCpuMs(tree),
+    machine: machineCpuMs(),
+  };
 }
 
 function cpuSpent(before: CpuSnapshot, after: CpuSnapshot): CpuSpent {
@@ -317,9 +334,15 @@ function cpuSpent(before: CpuSnapshot, after: CpuSnapshot): CpuSpent {
     machineMs === undefined || serverCpuMs === undefined
       ? undefined
       : Math.max(0, machineMs - clientCpuMs - serverCpuMs);
+  let mainThreadCpuMs: number | undefined;
+  for (const [pid, ms] of after.mainThreads) {
+    const spent = ms - (before.mainThreads.get(pid) ?? ms);
+    mainThreadCpuMs = Math.max(mainThreadCpuMs ?? 0, spent);
+  }
   return {
     clientCpuMs,
     serverCpuMs,
+    mainThreadCpuMs,
     otherCpuMs,
     interruptCpuMs: difference(before.machine?.interrupts, after.machine?.interrupts),
     stealCpuMs: difference(before.machine?.steal, after.machine?.steal),
@@ -334,9 +357,9 @@ function ticksToMs(ticks: number): number {
 }
 
 /** /proc/<pid>/stat's fields after the parenthesised command name (field 3 onwards). */
-function statFields(pid: number): string[] | undefined {
+function statFields(pid: number, path = `/proc/${pid}/stat`): string[] | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(path, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
@@ -361,15 +384,25 @@ function processTree(root: number): number[] {
 }
 
 /** User + system CPU of the server's processes (utime and stime are stat fields 14 and 15). */
-function treeCpuMs(pid: number): number | undefined {
+function treeCpuMs(pid: number, tree = processTree(pid)): number | undefined {
   const own = statFields(pid);
   if (own === undefined) return undefined;
   let ticks = 0;
-  for (const p of processTree(pid)) {
+  for (const p of tree) {
     const fields = p === pid ? own : statFields(p);
     if (fields !== undefined) ticks += Number(fields[11]) + Number(fields[12]);
   }
   return ticksToMs(ticks);
+}
+
+/** Each process's main thread (its task whose id is the pid): user + system CPU so far. */
+function mainThreadCpuMs(tree: number[]): Map<number, number> {
+  const spent = new Map<number, number>();
+  for (const pid of tree) {
+    const fields = statFields(pid, `/proc/${pid}/task/${pid}/stat`);
+    if (fields !== undefined) spent.set(pid, ticksToMs(Number(fields[11]) + Number(fields[12])));
+  }
+  return spent;
 }
 
 function peakRssMb(pid: number): number | undefined {

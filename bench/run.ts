@@ -251,7 +251,7 @@ function progressLine(target: Target, c: Case, concurrency: number, result: Load
     `${Math.round(result.requestsPerSecond)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, ` +
     `p99 ${result.p99Ms.toFixed(2)} ms, p99.9 ${result.p999Ms.toFixed(2)} ms, max ${result.maxMs.toFixed(1)} ms, ` +
     `RSS ${Math.round(result.peakRssMb ?? 0)} MB; ` +
-    `CPU server ${percent(result.serverCpuMs, result)}, ` +
+    `CPU server ${percent(result.serverCpuMs, result)} (main thread ${percent(result.mainThreadCpuMs, result)}), ` +
     `client ${percent(result.clientCpuMs, result)}, others ${others}, irq ${percent(result.interruptCpuMs, result)}, ` +
     `steal ${percent(result.stealCpuMs, result)}${errors}`
   );

@@ -69,12 +69,14 @@ export async function startTrent(
   tempDirs.add(dataDir);
   // TRENT_BENCH_SERVER_ARGS (space-separated) passes extra flags, e.g. `--dev --audit off`.
   const extra = (process.env.TRENT_BENCH_SERVER_ARGS ?? '').split(' ').filter((a) => a !== '');
+  // TRENT_BENCH_NODE_ARGS (space-separated) passes flags to node itself, e.g. V8's heap sizes.
+  const nodeExtra = (process.env.TRENT_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   const args = ['server', '--data-dir', dataDir, '--port', '0', '--log-level', 'info'];
   if (workers !== 'default') args.push('--workers', String(workers));
   args.push(...extra);
   const env = { ...process.env };
   delete env.TRENT_WORKERS;
-  const child = launch(process.execPath, [...nodeArgs, join(PROJECT_ROOT, 'bin/trent'), ...args], env);
+  const child = launch(process.execPath, [...nodeExtra, ...nodeArgs, join(PROJECT_ROOT, 'bin/trent'), ...args], env);
   const log = capture(child);
   const url = await waitFor(child, log, 'Trent', () => {
     const m = /"url":"(http:\/\/[^"]+)"[^\n]*Trent is ready/.exec(log.text());

@@ -17,6 +17,7 @@ function result(requestsPerSecond: number, errors = 0): LoadResult {
     meanMs: 1100 / requestsPerSecond,
     clientCpuMs: 1000,
     serverCpuMs: 3000,
+    mainThreadCpuMs: 2800,
     peakRssMb: 100,
     otherCpuMs: 0,
     interruptCpuMs: 0,
