@@ -71,7 +71,14 @@ const COLUMNS: Column[] = [
   // CPU as % of one core over the timed phase, Trent/moto: which side is the bottleneck?
   { title: 'srv CPU%', width: 8, value: (r) => pair(r, (x) => x.serverCpuMs) },
   { title: 'cli CPU%', width: 8, value: (r) => pair(r, (x) => x.clientCpuMs) },
+  // Trent's busiest event loop: below ~100% at a saturated server, it waited rather than computed.
+  { title: 'T loop%', width: 7, value: (r) => loopPercent(r.trent) },
 ];
+
+function loopPercent(result: LoadResult | undefined): string {
+  if (result?.mainThreadCpuMs === undefined) return '-';
+  return String(Math.round((result.mainThreadCpuMs / result.elapsedMs) * 100));
+}
 
 /** The better of the two bare-limit measurements of a row. */
 export function limit(row: Row): LoadResult | undefined {
