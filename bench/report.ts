@@ -9,6 +9,8 @@ export interface Row {
   concurrency: number;
   /** Trent as a user starts it: the default start (`defaultWorkers`, src/server/settings.ts). */
   trent?: LoadResult;
+  /** Trent from another checkout (`--b-root`): the B of an A/B, reported by abReport, not in the table. */
+  trentB?: LoadResult;
   /** Trent with `--workers 1`: one process (not in the table; in the JSON and the noise report). */
   trent1?: LoadResult;
   /** Trent with `--workers auto`: one worker per core. */
@@ -99,6 +101,31 @@ export function formatTable(rows: Row[]): string {
   return [header, '-'.repeat(header.length), ...body].join('\n');
 }
 
+/**
+ * Trent B against Trent (A), one line per row that measured both: the median of the rounds' ratios
+ * of req/s (B over A; each round measures A and then B, a few seconds apart, so that the machine's
+ * drift between rounds cancels out of each ratio), then every round's ratio and the two median
+ * rounds' req/s and p99. Empty without B.
+ */
+export function abReport(rows: Row[]): string {
+  const lines: string[] = [];
+  for (const row of rows) {
+    const a = row.rounds?.trent ?? (row.trent === undefined ? [] : [row.trent]);
+    const b = row.rounds?.trentB ?? (row.trentB === undefined ? [] : [row.trentB]);
+    const ratios = a.flatMap((x, i) => {
+      const y = b[i];
+      return y === undefined || x.requestsPerSecond === 0 ? [] : [y.requestsPerSecond / x.requestsPerSecond];
+    });
+    if (ratios.length === 0) continue;
+    const label = `${row.operation} c${row.concurrency}`;
+    lines.push(
+      `B/A ${label.padEnd(22)} ${median(ratios).toFixed(2)}x  (rounds ${ratios.map((r) => r.toFixed(2)).join(' ')}; ` +
+        `A ${rate(row.trent)} req/s p99 ${ms(row.trent?.p99Ms)}, B ${rate(row.trentB)} req/s p99 ${ms(row.trentB?.p99Ms)})`,
+    );
+  }
+  return lines.join('\n');
+}
+
 /** One paragraph per measurement that saw errors; empty when there were none. */
 export function errorReport(rows: Row[]): string {
   const parts: string[] = [];
@@ -144,6 +171,7 @@ export function noiseReport(rows: Row[], threshold = 0.15): string {
 function results(row: Row): [string, LoadResult | undefined, TargetName][] {
   return [
     ['Trent', row.trent, 'trent'],
+    ['Trent B', row.trentB, 'trentB'],
     ['Trent 1 process', row.trent1, 'trent1'],
     ['Trent xN', row.trentN, 'trentN'],
     ['moto', row.moto, 'moto'],

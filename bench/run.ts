@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CASES, type Case, type Setup, setUp } from './cases.js';
 import { DEFAULT_PREWARM_SECONDS, type LoadResult, measure, type WarmUpLoad, warmUp } from './load.js';
-import { errorReport, formatTable, medianByRate, noiseReport, type Row, writeResults } from './report.js';
+import { abReport, errorReport, formatTable, medianByRate, noiseReport, type Row, writeResults } from './report.js';
 import {
   type Credentials,
   cleanUp,
@@ -37,6 +38,9 @@ import { Signer } from './signer.js';
  *   --case TEXT      only the operations whose label contains TEXT (e.g. 'Encrypt 1')
  *   --rounds N       measure each row N times, the targets alternating round by round, and report
  *                    each target's median round (default 1; every round is in the JSON results)
+ *   --b-root DIR     also measure `trentB`: Trent from another checkout (built: its dist/), started
+ *                    as `trent` is, measured wherever `trent` is, alternating with it round by round;
+ *                    prints B/A, the median of the rounds' ratios (an A/B of two commits in one run)
  *   --cpu-prof       run Trent under node --cpu-prof; the profile lands in bench/results/
  *   --postgres       instead: SQLite vs PostgreSQL vs two PostgreSQL nodes (bench/postgres-modes.ts)
  *   --scale          instead: Trent with 100,000 keys in the store (bench/scale.ts)
@@ -56,10 +60,12 @@ interface Options {
   caseFilter: string | undefined;
   cpuProf: boolean;
   rounds: number;
+  /** The checkout `trentB` runs from (--b-root). */
+  bRoot: string | undefined;
 }
 
 const DEFAULT_TARGETS: readonly TargetName[] = ['trent', 'trentN', 'moto', 'bare', 'bare2'];
-const ALL_TARGETS: readonly TargetName[] = [...DEFAULT_TARGETS, 'trent1'];
+const ALL_TARGETS: readonly TargetName[] = [...DEFAULT_TARGETS, 'trent1', 'trentB'];
 
 async function main(): Promise<number> {
   // `--postgres`: the storage modes (SQLite, PostgreSQL, two PostgreSQL nodes), bench/postgres-modes.ts.
@@ -138,6 +144,7 @@ function parseOptions(argv: string[]): Options {
       case: { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
       rounds: { type: 'string', default: '1' },
+      'b-root': { type: 'string' },
     },
   });
   const rounds = Number(values.rounds);
@@ -147,15 +154,26 @@ function parseOptions(argv: string[]): Options {
   if (values.only !== undefined && !single.includes(values.only)) {
     throw new Error(`--only takes ${single.join(', ')}, not '${values.only}'`);
   }
+  const bRoot = values['b-root'] === undefined ? undefined : resolve(values['b-root']);
+  if (bRoot !== undefined && !existsSync(join(bRoot, 'dist', 'src', 'cli', 'main.js'))) {
+    throw new Error(`--b-root ${bRoot}: no built Trent there (run npm ci or npx tsc -p . in it)`);
+  }
+  const targets = targetList(values.only ?? values.targets);
+  // --b-root alone adds trentB beside the targets asked for; it runs only with trent.
+  if (bRoot !== undefined && !targets.includes('trentB')) targets.splice(targets.indexOf('trent') + 1, 0, 'trentB');
+  if (targets.includes('trentB') && (bRoot === undefined || !targets.includes('trent'))) {
+    throw new Error('trentB needs --b-root DIR and the target trent to compare with');
+  }
   return {
     durationMs: seconds('duration', values.duration),
     warmupMs: seconds('warmup', values.warmup),
     prewarmMs: seconds('prewarm', values.prewarm),
-    targets: targetList(values.only ?? values.targets),
+    targets,
     concurrencies: concurrencyList(values.concurrency),
     caseFilter: values.case,
     cpuProf: values['cpu-prof'],
     rounds,
+    bRoot,
   };
 }
 
@@ -189,6 +207,7 @@ async function startTargets(options: Options): Promise<Target[]> {
   const nodeArgs = options.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', RESULTS_DIR] : [];
   const wanted = (name: TargetName) => options.targets.includes(name);
   if (wanted('trent')) targets.push(await startTrent(nodeArgs, 'default'));
+  if (wanted('trentB')) targets.push(await startTrent(nodeArgs, 'default', undefined, options.bRoot));
   if (wanted('trentN')) targets.push(await startTrent(nodeArgs, 'auto'));
   if (wanted('trent1')) targets.push(await startTrent(nodeArgs, 1));
   if (wanted('moto')) {
@@ -212,7 +231,8 @@ async function startTargets(options: Options): Promise<Target[]> {
  * lacks: one process and the bare limit are measured where the limit is.
  */
 function requestFor(target: Target, c: Case, setup: Setup): WarmUpLoad | undefined {
-  if (target.name !== 'trent' && target.name !== 'moto' && c.bare === false) return undefined;
+  if (target.name !== 'trent' && target.name !== 'trentB' && target.name !== 'moto' && c.bare === false)
+    return undefined;
   const body = c.body(setup);
   if (body === undefined) return undefined;
   const credentials: Credentials | undefined = c.credentials === undefined ? target.credentials : c.credentials(setup);
@@ -272,6 +292,8 @@ interface Run {
 /** Prints the table and the warnings, writes the JSON; returns the exit code. */
 function finish({ startedAt, targets, rows, crash }: Run, options: Options): number {
   console.log(`\n${formatTable(rows)}\n`);
+  const ab = abReport(rows);
+  if (ab !== '') console.log(`${ab}\n`);
   console.log(machineLine());
   const path = writeResults(RESULTS_DIR, startedAt, {
     startedAt: startedAt.toISOString(),

@@ -22,7 +22,7 @@ export interface Credentials {
  * trent1: `--workers 1`; bare / bare2: the bare limit on one process and on two (one per core of
  * the benchmark machine).
  */
-export type TargetName = 'trent' | 'trent1' | 'trentN' | 'moto' | 'bare' | 'bare2';
+export type TargetName = 'trent' | 'trentB' | 'trent1' | 'trentN' | 'moto' | 'bare' | 'bare2';
 
 export interface Target {
   name: TargetName;
@@ -63,6 +63,8 @@ export async function startTrent(
   nodeArgs: string[] = [],
   workers: 1 | 'auto' | 'default' = 1,
   existingDataDir?: string,
+  /** Another checkout (built) to run instead of this one: the target `trentB`, default start. */
+  otherRoot?: string,
 ): Promise<Target> {
   // A given data directory is the caller's to remove; a fresh one is removed when Trent stops.
   const dataDir = existingDataDir ?? mkdtempSync(join(tmpdir(), 'trent-bench-'));
@@ -76,14 +78,15 @@ export async function startTrent(
   args.push(...extra);
   const env = { ...process.env };
   delete env.TRENT_WORKERS;
-  const child = launch(process.execPath, [...nodeExtra, ...nodeArgs, join(PROJECT_ROOT, 'bin/trent'), ...args], env);
+  const bin = join(otherRoot ?? PROJECT_ROOT, 'bin/trent');
+  const child = launch(process.execPath, [...nodeExtra, ...nodeArgs, bin, ...args], env);
   const log = capture(child);
   const url = await waitFor(child, log, 'Trent', () => {
     const m = /"url":"(http:\/\/[^"]+)"[^\n]*Trent is ready/.exec(log.text());
     return m?.[1];
   });
   const credentials = readCredentials(join(dataDir, 'credentials'));
-  const name = workers === 1 ? 'trent1' : workers === 'auto' ? 'trentN' : 'trent';
+  const name = otherRoot !== undefined ? 'trentB' : workers === 1 ? 'trent1' : workers === 'auto' ? 'trentN' : 'trent';
   const started = target(name, new URL(url), credentials, child, log, dataDir, existingDataDir === undefined);
   // The cluster primary logs its workers before the ready line; a single process logs none.
   const cluster = /"workers":(\d+)[^\n]*workers listening/.exec(log.text());

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LoadResult } from '../../bench/load.js';
-import { errorReport, formatTable, median, medianByRate, type Row } from '../../bench/report.js';
+import { abReport, errorReport, formatTable, median, medianByRate, type Row } from '../../bench/report.js';
 
 function result(requestsPerSecond: number, errors = 0): LoadResult {
   return {
@@ -67,5 +67,27 @@ describe('bench report: median', () => {
     assert.equal(median([0.76, 0.71, 0.72, 0.9]), 0.74);
     assert.equal(median([3]), 3);
     assert.ok(Number.isNaN(median([])));
+  });
+});
+
+describe('bench report: A/B of two checkouts', () => {
+  it('reports the median of the rounds ratios, each round B over the A measured just before it', () => {
+    // A drifts from 3,000 to 6,000 req/s between rounds; B is 10%, 20% and 5% faster in its round.
+    const trent = [result(3000), result(6000), result(4000)];
+    const trentB = [result(3300), result(7200), result(4200)];
+    const row: Row = {
+      operation: 'Encrypt 1 KiB',
+      concurrency: 16,
+      trent: medianByRate(trent),
+      trentB: medianByRate(trentB),
+      rounds: { trent, trentB },
+    };
+    const report = abReport([row]);
+    assert.match(report, /^B\/A Encrypt 1 KiB c16 +1\.10x {2}\(rounds 1\.10 1\.20 1\.05; A 4000 req\/s/);
+    assert.match(report, /B 4200 req\/s/);
+  });
+
+  it('says nothing of rows without B', () => {
+    assert.equal(abReport([{ operation: 'Encrypt 1 KiB', concurrency: 16, trent: result(4000) }]), '');
   });
 });
