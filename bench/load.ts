@@ -45,7 +45,7 @@ export interface LoadResult {
   /**
    * CPU of the busiest main thread among the server's processes (the event loop; a cluster's
    * busiest process), from /proc/<pid>/task/<pid>/stat. Below ~100% while the server is saturated,
-   * the event loop was waiting: in a blocking call (the audit commit's fsync), not computing.
+   * the event loop was waiting — for requests, or in a blocking call — not computing.
    */
   mainThreadCpuMs: number | undefined;
   /** The server processes' peak resident memory so far (VmHWM, summed over a cluster), MiB. */

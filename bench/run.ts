@@ -225,14 +225,16 @@ async function startTargets(options: Options): Promise<Target[]> {
   return targets;
 }
 
+/** The targets measured on the operations the bare server lacks too. */
+const BEYOND_THE_LIMIT: ReadonlySet<TargetName> = new Set(['trent', 'trentB', 'moto']);
+
 /**
  * What `target` is sent for case `c`: undefined where it is not measured — a target that cannot do
  * it, a caller it does not have, or (for all but one process and moto) an operation the bare server
  * lacks: one process and the bare limit are measured where the limit is.
  */
 function requestFor(target: Target, c: Case, setup: Setup): WarmUpLoad | undefined {
-  if (target.name !== 'trent' && target.name !== 'trentB' && target.name !== 'moto' && c.bare === false)
-    return undefined;
+  if (!BEYOND_THE_LIMIT.has(target.name) && c.bare === false) return undefined;
   const body = c.body(setup);
   if (body === undefined) return undefined;
   const credentials: Credentials | undefined = c.credentials === undefined ? target.credentials : c.credentials(setup);

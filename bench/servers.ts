@@ -19,8 +19,8 @@ export interface Credentials {
 /**
  * trent: the default start, as a user types it (`defaultWorkers`: one process on up to two cores);
  * trentN: `--workers auto`, one worker per core, so that trentN/trent is what the workers gain;
- * trent1: `--workers 1`; bare / bare2: the bare limit on one process and on two (one per core of
- * the benchmark machine).
+ * trent1: `--workers 1`; trentB: the default start of another checkout (`--b-root`), the B of an
+ * A/B; bare / bare2: the bare limit on one process and on two (one per core of the benchmark machine).
  */
 export type TargetName = 'trent' | 'trentB' | 'trent1' | 'trentN' | 'moto' | 'bare' | 'bare2';
 
