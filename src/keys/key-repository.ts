@@ -382,8 +382,13 @@ export class KeyRepository {
 
   /** The bytes the cache holds of this version, when it is a secret key's current one. */
   private heldSecret(key: KeyRecord, materialId: string): Buffer | undefined {
+    return this.heldVersion(key, materialId)?.secret;
+  }
+
+  /** What the cache holds of this version of the key's material, when it is the current one. */
+  private heldVersion(key: KeyRecord, materialId: string): CurrentMaterial | undefined {
     const held = this.current.get(key.arn);
-    return held !== undefined && held.materialId === materialId ? held.secret : undefined;
+    return held !== undefined && held.materialId === materialId ? held : undefined;
   }
 
   private cacheMaterial(arn: string, others: CachedMaterials | undefined, materialId: string, material: KeyObject) {
@@ -393,8 +398,7 @@ export class KeyRepository {
 
   /** A version of the key's material loaded as a KeyObject: from what the cache holds, else the store. */
   private async load(key: KeyRecord, materialId: string): Promise<KeyObject | undefined> {
-    const held = this.current.get(key.arn);
-    const version = held !== undefined && held.materialId === materialId ? held : undefined;
+    const version = this.heldVersion(key, materialId);
     if (version?.secret !== undefined) return loadSecret(version.secret);
     const wrapped =
       version?.wrapped !== undefined
