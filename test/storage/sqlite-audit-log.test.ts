@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -9,6 +9,7 @@ import { auditIndexPath } from '../../src/storage/sqlite/audit-index.js';
 import { MIGRATIONS } from '../../src/storage/sqlite/migrations.js';
 import { SqliteAuditLog } from '../../src/storage/sqlite/sqlite-audit-log.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
+import { SqliteConnections } from '../../src/storage/sqlite/wal-database.js';
 import { event, KEY_A, KEY_B, link, runAuditLogContract } from './audit-log-contract.js';
 
 runAuditLogContract('SqliteAuditLog (beside a SqliteStore on one file)', async () => {
@@ -296,6 +297,76 @@ describe('SqliteAuditLog: lookup indexes built after the append, in a file of th
       } finally {
         index.close();
       }
+    } finally {
+      await log.close();
+    }
+  });
+});
+
+describe('SqliteAuditLog: WAL checkpoints', () => {
+  let dir: string;
+  let path: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'trent-audit-checkpoint-'));
+    path = join(dir, 'trent.db');
+    SqliteStore.open(path).close();
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** `count` records of ~1 KB from `first` on: a commit's worth. */
+  const batch = (first: number, count: number) =>
+    Array.from({ length: count }, (_, i) =>
+      event(first + i, { record: `{"n":${first + i},"pad":"${'x'.repeat(1000)}"}` }),
+    );
+
+  /** Appends `batches` commits of 16 records, a turn of the event loop after each (for the thread's answers). */
+  const appendBatches = async (log: SqliteAuditLog, batches: number) => {
+    for (let b = 0; b < batches; b++) {
+      await log.append(batch(b * 16 + 1, 16), link);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+
+  it('checkpoints on the index thread; the appending connection checkpoints itself only as a backstop', async () => {
+    const connections = new SqliteConnections();
+    const log = SqliteAuditLog.open(path, { connections });
+    const shared = connections.acquire(path, () => {
+      throw new Error('the log should hold the connection');
+    });
+    try {
+      assert.equal(shared.db.pragma('wal_autocheckpoint', { simple: true }), 10_000);
+      const before = statSync(path).size;
+      // ~2,000 records: past the thread's checkpoint interval (1,000 pages), far short of the backstop.
+      await appendBatches(log, 125);
+      // A read waits for the thread, which takes its messages in order: the checkpoint came first.
+      await log.keyLastUsage(KEY_A);
+      assert.ok(statSync(path).size > before + 1_000_000, 'the records were copied into the database file');
+    } finally {
+      shared.release();
+      await log.close();
+    }
+  });
+
+  it('checkpoints on the appending connection when there is no index thread', async () => {
+    const log = SqliteAuditLog.open(path, { indexInBackground: false });
+    try {
+      const before = statSync(path).size;
+      await appendBatches(log, 125);
+      assert.ok(statSync(path).size > before + 1_000_000, 'the records were copied into the database file');
+    } finally {
+      await log.close();
+    }
+  });
+
+  it('starts the WAL from its beginning again once it is 5,000 pages long, under steady appends', async () => {
+    const log = SqliteAuditLog.open(path);
+    try {
+      // ~12,000 pages of WAL written (~6.5 a commit of 16): without the restart after the thread's
+      // checkpoint, the WAL would grow to the backstop's 10,000 pages (41 MB) before starting over.
+      await appendBatches(log, 1_800);
+      const walPages = statSync(`${path}-wal`).size / (4096 + 24);
+      assert.ok(walPages < 8_000, `the WAL grew to ${Math.round(walPages)} pages`);
+      assert.equal((await log.head()).seq, 1_800 * 16);
     } finally {
       await log.close();
     }

@@ -10,6 +10,8 @@ import { SqliteAuditIndex } from './audit-index.js';
  * waits for that), answered by `{ caughtUp: n, ok }`, then to do one more thing when asked: look up
  * a key's last use (GetKeyLastUsage), or a retention step's index work — keep the last use of the
  * keys whose last records go, or drop the index rows of the records gone (SqliteAuditLog.prune).
+ * 'checkpoint' makes it checkpoint the log's WAL (SqliteAuditLog's `#checkpoint`), answered by
+ * `{ walFrames }`.
  * 'close' makes it catch up once more, close its connections and exit.
  */
 export interface IndexThreadOptions {
@@ -24,12 +26,17 @@ export interface IndexThreadOptions {
  */
 export type IndexThreadWork = { keyUsage: string } | { keepUsageThrough: number } | { pruneThrough: number };
 
-export type IndexThreadRequest = { catchUp: number } | ({ catchUp: number } & IndexThreadWork) | 'close';
+export type IndexThreadRequest = { catchUp: number } | ({ catchUp: number } & IndexThreadWork) | 'checkpoint' | 'close';
 
 /**
  * `ok` false: the catch-up failed (busy, unwritable), and the reader should try it itself; so
  * should the asker of work whose `done` is not true.
  */
+/** After a checkpoint: how many frames the WAL held, every one copied but those added meanwhile. */
+export interface CheckpointReply {
+  walFrames: number;
+}
+
 export interface IndexThreadReply {
   caughtUp: number;
   ok: boolean;
@@ -42,6 +49,9 @@ const port = parentPort;
 const { logPath, indexPath, intervalMs } = workerData as IndexThreadOptions;
 
 const log = new Database(logPath, { fileMustExist: true, timeout: 5000 });
+// The log's checkpoints run here ('checkpoint'): FULL, so that each syncs the database file before
+// SQLite may reuse the WAL frames it copied.
+log.pragma('synchronous = FULL');
 const index = SqliteAuditIndex.open(indexPath, log);
 
 const catchUp = (): boolean => {
@@ -56,6 +66,15 @@ const catchUp = (): boolean => {
 const timer = setInterval(catchUp, intervalMs);
 
 port.on('message', (message: IndexThreadRequest) => {
+  if (message === 'checkpoint') {
+    try {
+      const [result] = log.pragma('wal_checkpoint(PASSIVE)') as { log: number }[];
+      if (result !== undefined) port.postMessage({ walFrames: result.log } satisfies CheckpointReply);
+    } catch {
+      // Left to the next one, or to the appending connection's automatic checkpoint.
+    }
+    return;
+  }
   if (message !== 'close') {
     const ok = catchUp();
     const reply: IndexThreadReply = { caughtUp: message.catchUp, ok };
