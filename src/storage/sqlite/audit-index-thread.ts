@@ -1,3 +1,4 @@
+import { closeSync, fdatasyncSync, openSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { KeyUsageDbRow } from '../audit-log.js';
@@ -11,7 +12,7 @@ import { SqliteAuditIndex } from './audit-index.js';
  * a key's last use (GetKeyLastUsage), or a retention step's index work — keep the last use of the
  * keys whose last records go, or drop the index rows of the records gone (SqliteAuditLog.prune).
  * 'checkpoint' makes it checkpoint the log's WAL (SqliteAuditLog's `#checkpoint`), answered by
- * `{ walFrames }`.
+ * 'checkpointed'.
  * 'close' makes it catch up once more, close its connections and exit.
  */
 export interface IndexThreadOptions {
@@ -32,10 +33,8 @@ export type IndexThreadRequest = { catchUp: number } | ({ catchUp: number } & In
  * `ok` false: the catch-up failed (busy, unwritable), and the reader should try it itself; so
  * should the asker of work whose `done` is not true.
  */
-/** After a checkpoint: how many frames the WAL held, every one copied but those added meanwhile. */
-export interface CheckpointReply {
-  walFrames: number;
-}
+/** The answer to 'checkpoint' (when it did not fail). */
+export type CheckpointReply = 'checkpointed';
 
 export interface IndexThreadReply {
   caughtUp: number;
@@ -49,9 +48,17 @@ const port = parentPort;
 const { logPath, indexPath, intervalMs } = workerData as IndexThreadOptions;
 
 const log = new Database(logPath, { fileMustExist: true, timeout: 5000 });
-// The log's checkpoints run here ('checkpoint'): FULL, so that each syncs the database file before
-// SQLite may reuse the WAL frames it copied.
+// The log's checkpoints run here ('checkpoint'): FULL, so that one that copies the whole WAL syncs
+// the database file, as SQLite must before the WAL may start over.
 log.pragma('synchronous = FULL');
+/**
+ * The log's database file, synced after each checkpoint here: SQLite syncs it only after a
+ * checkpoint that reached the WAL's end as it stands when the copy ends, which under load none of
+ * the thread's does (the event loop commits while it copies). Left to SQLite, the pages the thread
+ * had copied were synced by the event loop's checkpoint that follows (SqliteAuditLog's
+ * `#checkpoint`): 8–13 ms there, against 0.7–0.8 ms with them on disk already.
+ */
+const logFile = openSync(logPath, 'r');
 const index = SqliteAuditIndex.open(indexPath, log);
 
 const catchUp = (): boolean => {
@@ -68,8 +75,11 @@ const timer = setInterval(catchUp, intervalMs);
 port.on('message', (message: IndexThreadRequest) => {
   if (message === 'checkpoint') {
     try {
-      const [result] = log.pragma('wal_checkpoint(PASSIVE)') as { log: number }[];
-      if (result !== undefined) port.postMessage({ walFrames: result.log } satisfies CheckpointReply);
+      log.pragma('wal_checkpoint(PASSIVE)');
+      // Whether SQLite synced the file itself does not show in its answer; if it did, this finds
+      // nothing left to write.
+      fdatasyncSync(logFile);
+      port.postMessage('checkpointed' satisfies CheckpointReply);
     } catch {
       // Left to the next one, or to the appending connection's automatic checkpoint.
     }
@@ -101,5 +111,6 @@ port.on('message', (message: IndexThreadRequest) => {
   catchUp();
   index.close();
   log.close();
+  closeSync(logFile);
   port.close();
 });

@@ -50,17 +50,6 @@ const INDEX_THREAD_RETRY_MS = 5_000;
 const CHECKPOINT_PAGES = 1_000;
 
 /**
- * SQLite starts the WAL from its beginning again only in a write transaction that starts with every
- * frame checkpointed, and under load the event loop's next commit always comes after frames the
- * thread has not copied. So once the thread's checkpoint finds the WAL this long, the event loop
- * checkpoints too, right away: only the frames written meanwhile, but with the database file's
- * sync, 0.6–8 ms in process — once per RESTART_PAGES, not per CHECKPOINT_PAGES. The WAL file stays
- * at about this size (20 MB), reused. At 10,000 pages the p99 was the same and the p99.9 worse
- * (12.8 against 9.4 ms at concurrency 16): fewer of these checkpoints, but longer ones.
- */
-const RESTART_PAGES = 5_000;
-
-/**
  * The connection's own automatic checkpoint: a backstop, for when the thread's do not keep up and
  * for the store's writes on the same connection.
  */
@@ -141,9 +130,8 @@ export class SqliteAuditLog implements AuditLog {
     });
     thread.unref();
     thread.on('message', (reply: IndexThreadReply | CheckpointReply) => {
-      if ('walFrames' in reply) {
-        if (reply.walFrames >= RESTART_PAGES) this.#checkpointHere();
-      } else this.#settleIndexWait(reply.caughtUp, reply);
+      if (reply === 'checkpointed') this.#checkpointHere();
+      else this.#settleIndexWait(reply.caughtUp, reply);
     });
     // A thread that fails is started again by an append INDEX_THREAD_RETRY_MS later; its waiting
     // reads, and any read meanwhile, catch up themselves.
@@ -231,10 +219,14 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   /**
-   * Copies the WAL's committed frames into the database file (a PASSIVE checkpoint: it waits for no
-   * reader or writer, and syncs the database file when done), on the index thread if there is one,
-   * else here. The records are durable already; a checkpoint that fails is left to the next one, or
-   * to the connection's backstop.
+   * Copies the WAL's committed frames into the database file, and syncs it (PASSIVE checkpoints:
+   * they wait for no reader or writer). With an index thread, in two steps: the thread copies and
+   * syncs what is there (audit-index-thread.ts), and once it answers, the event loop copies the
+   * frames committed meanwhile (0.7–0.8 ms). SQLite starts the WAL from its beginning again only
+   * in a write that begins with every frame copied, which under load the thread's checkpoint never
+   * leaves: without the second step the WAL grew to the backstop's 10,000 pages before the event
+   * loop's own checkpoint, 10–20 ms, started it over. The records are durable already; a checkpoint
+   * that fails is left to the next one, or to the connection's backstop.
    */
   #checkpoint(): void {
     if (this.#indexThread !== undefined) this.#indexThread.postMessage('checkpoint' satisfies IndexThreadRequest);
