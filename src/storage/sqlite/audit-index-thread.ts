@@ -29,13 +29,13 @@ export type IndexThreadWork = { keyUsage: string } | { keepUsageThrough: number 
 
 export type IndexThreadRequest = { catchUp: number } | ({ catchUp: number } & IndexThreadWork) | 'checkpoint' | 'close';
 
+/** The answer to 'checkpoint' (when it did not fail). */
+export type CheckpointReply = 'checkpointed';
+
 /**
  * `ok` false: the catch-up failed (busy, unwritable), and the reader should try it itself; so
  * should the asker of work whose `done` is not true.
  */
-/** The answer to 'checkpoint' (when it did not fail). */
-export type CheckpointReply = 'checkpointed';
-
 export interface IndexThreadReply {
   caughtUp: number;
   ok: boolean;
