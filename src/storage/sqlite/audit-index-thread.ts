@@ -51,14 +51,6 @@ const log = new Database(logPath, { fileMustExist: true, timeout: 5000 });
 // The log's checkpoints run here ('checkpoint'): FULL, so that one that copies the whole WAL syncs
 // the database file, as SQLite must before the WAL may start over.
 log.pragma('synchronous = FULL');
-/**
- * The log's database file, synced after each checkpoint here: SQLite syncs it only after a
- * checkpoint that reached the WAL's end as it stands when the copy ends, which under load none of
- * the thread's does (the event loop commits while it copies). Left to SQLite, the pages the thread
- * had copied were synced by the event loop's checkpoint that follows (SqliteAuditLog's
- * `#checkpoint`): 8–13 ms there, against 0.7–0.8 ms with them on disk already.
- */
-const logFile = openSync(logPath, 'r');
 const index = SqliteAuditIndex.open(indexPath, log);
 
 const catchUp = (): boolean => {
@@ -76,9 +68,7 @@ port.on('message', (message: IndexThreadRequest) => {
   if (message === 'checkpoint') {
     try {
       log.pragma('wal_checkpoint(PASSIVE)');
-      // Whether SQLite synced the file itself does not show in its answer; if it did, this finds
-      // nothing left to write.
-      fdatasyncSync(logFile);
+      syncFile(logPath);
       port.postMessage('checkpointed' satisfies CheckpointReply);
     } catch {
       // Left to the next one, or to the appending connection's automatic checkpoint.
@@ -111,6 +101,22 @@ port.on('message', (message: IndexThreadRequest) => {
   catchUp();
   index.close();
   log.close();
-  closeSync(logFile);
   port.close();
 });
+
+/**
+ * Syncs the log's database file after a checkpoint here. SQLite syncs it only after a checkpoint
+ * that reached the WAL's end as it stands when the copy ends, which under load none of the
+ * thread's does (the event loop commits while it copies); left to SQLite, the pages the thread had
+ * copied were synced by the event loop's checkpoint that follows (SqliteAuditLog's `#checkpoint`):
+ * 8–13 ms there, against 0.7–0.8 ms with them on disk already. Where SQLite did sync, this finds
+ * nothing left to write. Opened each time, so that a thread that dies leaves no descriptor open.
+ */
+function syncFile(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
