@@ -42,8 +42,8 @@ export const DIGEST_EVERY_RECORDS = 2_000;
  * batch (TurnBatchingAppender); the appender commits, in one transaction (one fsync), every batch
  * handed to it while its previous commit was in progress. The default appender commits on the
  * event loop (with better-sqlite3, synchronously); WorkerAppender commits on a thread of its own
- * instead. Measured on a 2-CPU machine the thread cost more CPU per record than it saved (see
- * docs/audit.md), so it is not the default.
+ * instead. Measured on a 2-CPU machine the hand-off cost the event loop what the commit did, and
+ * the requests still waited for the disk (see docs/audit.md), so it is not the default.
  */
 export class AuditWriter implements AuditSink {
   readonly #batches: TurnBatchingAppender;
