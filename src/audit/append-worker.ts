@@ -13,24 +13,31 @@ import { linkRecord } from './chain.js';
  */
 
 /** Main thread → worker. */
-export type WorkerRequest = { type: 'append'; batches: { id: number; events: NewAuditEvent[] }[] } | { type: 'close' };
+export type WorkerRequest =
+  | { type: 'append'; no: number; batches: { id: number; events: NewAuditEvent[] }[] }
+  | { type: 'close' };
 
 /**
  * Worker → main thread, one per commit (the main thread has at most one message outstanding, so
  * one per message): these batches are durable, or (with `error`) none of them was written.
  */
 export interface WorkerReply {
+  /** The last message this reply covers. */
+  no: number;
   ids: number[];
   error?: string;
 }
 
 export interface WorkerOptions {
   path: string;
+  /** Int32 slot 0: the number of the last message whose batches are durable. */
+  committed: SharedArrayBuffer;
 }
 
 if (parentPort === null) throw new Error('append-worker.js runs only as a worker thread');
 const port = parentPort;
-const { path } = workerData as WorkerOptions;
+const { path, committed } = workerData as WorkerOptions;
+const committedNo = new Int32Array(committed);
 
 let log: SqliteAuditLog | undefined;
 try {
@@ -39,6 +46,7 @@ try {
   // Reported by the first commit, which tries again.
 }
 let queue: { id: number; events: NewAuditEvent[] }[] = [];
+let lastNo = 0;
 let scheduled = false;
 let committing: Promise<void> = Promise.resolve();
 
@@ -51,6 +59,7 @@ port.on('message', (message: WorkerRequest) => {
     return;
   }
   queue.push(...message.batches);
+  lastNo = message.no;
   if (!scheduled) {
     scheduled = true;
     setImmediate(() => {
@@ -64,7 +73,7 @@ async function commit(): Promise<void> {
   const batch = queue;
   queue = [];
   if (batch.length === 0) return;
-  const reply: WorkerReply = { ids: batch.map((b) => b.id) };
+  const reply: WorkerReply = { no: lastNo, ids: batch.map((b) => b.id) };
   try {
     // Opened on first use, and again after a failure to open: the file may come back.
     log ??= SqliteAuditLog.open(path);
@@ -72,6 +81,7 @@ async function commit(): Promise<void> {
       batch.flatMap((b) => b.events),
       linkRecord,
     );
+    Atomics.store(committedNo, 0, reply.no);
   } catch (err) {
     reply.error = err instanceof Error ? err.message : String(err);
   }

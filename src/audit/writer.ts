@@ -25,6 +25,8 @@ export interface AuditSink {
 export interface Appender {
   append(events: NewAuditEvent[]): Promise<void>;
   close(): Promise<void>;
+  /** Settles the batches committed since it last looked, if it can tell without waiting. */
+  poll?(): void;
 }
 
 /**
@@ -41,9 +43,9 @@ export const DIGEST_EVERY_RECORDS = 2_000;
  * Group commit. Records written within the same turn of the event loop go to the appender as one
  * batch (TurnBatchingAppender); the appender commits, in one transaction (one fsync), every batch
  * handed to it while its previous commit was in progress. The default appender commits on the
- * event loop (with better-sqlite3, synchronously); WorkerAppender commits on a thread of its own
- * instead. Measured on a 2-CPU machine the hand-off cost the event loop what the commit did, and
- * the requests still waited for the disk (see docs/audit.md), so it is not the default.
+ * event loop (with better-sqlite3, synchronously); WorkerAppender (`--audit-commit thread`) commits on
+ * a thread of its own instead, which on a 2-CPU machine served more under concurrency and less one
+ * request at a time (docs/audit.md, "Where records are committed"), so it is not the default.
  */
 export class AuditWriter implements AuditSink {
   readonly #batches: TurnBatchingAppender;
@@ -156,6 +158,7 @@ export class TurnBatchingAppender implements Appender {
   ) {}
 
   append(events: NewAuditEvent[]): Promise<void> {
+    this.inner.poll?.();
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ events, resolve, reject });
       if (this.#queue.length === 1) setImmediate(() => this.#flush());
@@ -163,6 +166,8 @@ export class TurnBatchingAppender implements Appender {
   }
 
   #flush(): void {
+    // A commit that ended during this turn is answered now, and this batch can go at once.
+    this.inner.poll?.();
     const batch = this.#queue;
     this.#queue = [];
     const done = this.inner

@@ -42,6 +42,10 @@ export async function main(argv: string[]): Promise<void> {
     .option('--audit-retention-days <n>', 'prune audit records older than this (default 0: keep all)')
     .option('--audit-digest-interval-ms <ms>', 'how often to sign an audit digest (default 3600000)')
     .option(
+      '--audit-commit <loop|thread>',
+      'commit audit records on the event loop or on a thread of their own (SQLite; one process); see docs/audit.md (default loop; env TRENT_AUDIT_COMMIT)',
+    )
+    .option(
       '--identities <file>',
       'identities file (users, policies, access keys) applied at start; see docs/identities.md',
     )

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseIpBlock } from '../policy/ip-address.js';
+import { isPostgresSpec } from '../storage/postgres/connection.js';
 
 /**
  * Server settings, from (highest first) command-line flags, environment variables, a JSON config
@@ -29,6 +30,12 @@ export interface ServerSettings {
   audit: 'on' | 'off';
   /** Real-time interval between signed audit digests (one is also signed at shutdown). */
   auditDigestIntervalMs: number;
+  /**
+   * Where a single process commits its audit records to a SQLite log: on its event loop (`loop`),
+   * or on a thread of its own (`thread`, WorkerAppender), so that the event loop serves on while
+   * the disk syncs (docs/audit.md, "Where records are committed").
+   */
+  auditCommit: 'loop' | 'thread';
   /** Audit records older than this many days are pruned (at digest boundaries); 0 keeps all. */
   auditRetentionDays: number;
   /** An identities file (docs/identities.md) applied at start; empty: none. */
@@ -69,6 +76,7 @@ export const DEFAULTS: ServerSettings = {
   signatureWindowMs: 15 * 60_000,
   audit: 'on',
   auditDigestIntervalMs: 60 * 60_000,
+  auditCommit: 'loop',
   auditRetentionDays: 0,
   identities: '',
   allowTimeTravel: false,
@@ -93,6 +101,7 @@ const ENV: Record<keyof ServerSettings, string> = {
   signatureWindowMs: 'TRENT_SIGNATURE_WINDOW_MS',
   audit: 'TRENT_AUDIT',
   auditDigestIntervalMs: 'TRENT_AUDIT_DIGEST_INTERVAL_MS',
+  auditCommit: 'TRENT_AUDIT_COMMIT',
   auditRetentionDays: 'TRENT_AUDIT_RETENTION_DAYS',
   identities: 'TRENT_IDENTITIES',
   allowTimeTravel: 'TRENT_ALLOW_TIME_TRAVEL',
@@ -102,6 +111,9 @@ const ENV: Record<keyof ServerSettings, string> = {
 };
 
 export class SettingsError extends Error {}
+
+export const THREAD_NEEDS_SQLITE =
+  '--audit-commit thread needs a SQLite audit log: with a PostgreSQL store, records are committed on the event loop.';
 
 export function resolveSettings(flags: Raw, env: NodeJS.ProcessEnv, configFile?: string): ServerSettings {
   const file: Raw = configFile === undefined ? {} : readConfigFile(configFile);
@@ -139,6 +151,7 @@ export function resolveSettings(flags: Raw, env: NodeJS.ProcessEnv, configFile?:
       100,
       86_400_000,
     ),
+    auditCommit: auditCommitSetting(pick('auditCommit')),
     auditRetentionDays: integer(
       'auditRetentionDays',
       pick('auditRetentionDays'),
@@ -155,6 +168,7 @@ export function resolveSettings(flags: Raw, env: NodeJS.ProcessEnv, configFile?:
   if (settings.audit === 'off' && !settings.dev) {
     throw new SettingsError('--audit off is a benchmarking switch allowed only with --dev: secure mode always audits.');
   }
+  if (settings.auditCommit === 'thread' && isPostgresSpec(settings.store)) throw new SettingsError(THREAD_NEEDS_SQLITE);
   if (settings.accountId !== undefined && !/^\d{12}$/.test(settings.accountId)) {
     throw new SettingsError(`The account id must be 12 digits, not '${settings.accountId}'.`);
   }
@@ -184,6 +198,12 @@ function auditSetting(value: unknown): 'on' | 'off' {
   if (value === undefined || value === 'on') return 'on';
   if (value === 'off') return 'off';
   throw new SettingsError(`The setting audit must be on or off, not '${String(value)}'.`);
+}
+
+function auditCommitSetting(value: unknown): 'loop' | 'thread' {
+  if (value === undefined) return DEFAULTS.auditCommit;
+  if (value === 'loop' || value === 'thread') return value;
+  throw new SettingsError(`The setting auditCommit must be loop or thread, not '${String(value)}'.`);
 }
 
 function alertUrl(value: unknown): string {

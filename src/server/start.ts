@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { pruneAudit } from '../audit/retention.js';
 import { setUpAuditSigningKey } from '../audit/signing-key.js';
+import { WorkerAppender } from '../audit/worker-appender.js';
 import { type Appender, type AuditSink, AuditWriter, DisabledAuditSink } from '../audit/writer.js';
 import { CredentialCache } from '../auth/access-keys.js';
 import { Authenticator } from '../auth/authenticate.js';
@@ -27,6 +28,7 @@ import { openAuditLog } from '../storage/open-audit-log.js';
 import { describeStore, openStore } from '../storage/open-store.js';
 import { isPostgresSpec } from '../storage/postgres/connection.js';
 import { SchedulerLock } from '../storage/postgres/scheduler-lock.js';
+import { SqliteAuditLog } from '../storage/sqlite/sqlite-audit-log.js';
 import { SqliteConnections } from '../storage/sqlite/wal-database.js';
 import type { Store } from '../storage/store.js';
 import { ADMIN_AUDIT_LOOKUP_PATH, adminAuditLookupRoute } from './admin-audit-lookup.js';
@@ -41,7 +43,7 @@ import { LifecycleScheduler } from './lifecycle-scheduler.js';
 import { createLogger } from './logger.js';
 import { RequestOriginResolver } from './request-origin.js';
 import { rootKeySource, setUpRootKey } from './root-key-setup.js';
-import type { ServerSettings } from './settings.js';
+import { type ServerSettings, SettingsError, THREAD_NEEDS_SQLITE } from './settings.js';
 import { StsHandler } from './sts-handler.js';
 import { VpcEndpointsFile } from './vpc-endpoints-file.js';
 
@@ -83,6 +85,19 @@ export interface ProcessRole {
 }
 
 export const SINGLE_PROCESS: ProcessRole = { schedulers: true, announce: true };
+
+/**
+ * The appender of a process that commits its own records: on its event loop (undefined: the
+ * writer's LogAppender) or, with `--audit-commit thread`, on a thread of its own (WorkerAppender;
+ * docs/audit.md). The thread opens the log's SQLite file itself; PostgreSQL has no such thread.
+ */
+export function ownAppender(auditLog: AuditLog, settings: ServerSettings, logger: Logger): Appender | undefined {
+  if (settings.auditCommit === 'loop') return undefined;
+  // resolveSettings refuses the thread with a PostgreSQL store.
+  if (!(auditLog instanceof SqliteAuditLog)) throw new SettingsError(THREAD_NEEDS_SQLITE);
+  logger.info({ path: auditLog.path }, 'audit records are committed on a thread of their own');
+  return new WorkerAppender(auditLog.path);
+}
 
 export async function startServer(
   settings: ServerSettings,
@@ -129,7 +144,13 @@ async function startOnStore(
   const audit: AuditSink =
     auditLog === undefined
       ? new DisabledAuditSink()
-      : new AuditWriter(auditLog, signingKey, Date.now, settings.auditDigestIntervalMs, role.auditAppender);
+      : new AuditWriter(
+          auditLog,
+          signingKey,
+          Date.now,
+          settings.auditDigestIntervalMs,
+          role.auditAppender ?? ownAppender(auditLog, settings, logger),
+        );
   const startedAt = Date.now();
   const keyUsage: KeyUsageSource = auditLog ?? {
     keyLastUsage: async () => undefined,

@@ -258,69 +258,94 @@ describe('audit records', () => {
 });
 
 describe('audit durability and failure', () => {
-  it('has the record on disk before the reply: SIGKILL right after it loses nothing', async () => {
-    const server = await startServer();
-    try {
-      const kms = server.client();
-      const key = await kms.send(new CreateKeyCommand({}));
-      const enc = await kms.send(new EncryptCommand({ KeyId: key.KeyMetadata?.KeyId, Plaintext: Buffer.from('x') }));
-      await server.kill();
-      const records = lookupAll(server.dataDir);
-      assert.equal(records[0]?.requestID, enc.$metadata.requestId);
-      assert.equal(records.length, 2);
-      // The restarted server continues the same chain.
-      const again = await startServer({ dataDir: server.dataDir });
-      try {
-        await again.client().send(new DescribeKeyCommand({ KeyId: key.KeyMetadata?.KeyId }));
-      } finally {
-        await again.stop();
-      }
-      assert.equal(lookupAll(server.dataDir).length, 3);
-      const verify = trent(['audit', 'verify', '--data-dir', server.dataDir]);
-      assert.equal(verify.code, 0, verify.stdout + verify.stderr);
-    } finally {
-      await server.destroy();
-    }
-  });
+  for (const commit of ['loop', 'thread']) {
+    const args = ['--audit-commit', commit];
 
-  it('fails closed with KMSInternalException when records cannot be written, and /health says so', async () => {
-    const server = await startServer();
-    try {
-      const kms = server.client();
-      const key = await kms.send(new CreateKeyCommand({}));
-      assert.equal((await fetch(`${server.url}/health`)).status, 200);
-      const db = new Database(`${server.dataDir}/trent.db`);
+    it(`has the record on disk before the reply: SIGKILL right after it loses nothing (commit on the ${commit})`, async () => {
+      const server = await startServer({ args });
       try {
-        db.exec(
-          "CREATE TRIGGER audit_read_only BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit table is read-only'); END",
-        );
-        await assert.rejects(
-          kms.send(new EncryptCommand({ KeyId: key.KeyMetadata?.KeyId, Plaintext: Buffer.from('x') })),
-          {
-            name: 'KMSInternalException',
-          },
-        );
-        const health = await fetch(`${server.url}/health`);
-        assert.equal(health.status, 503);
-        const body = (await health.json()) as { status: string; audit: string };
-        assert.equal(body.status, 'degraded');
-        assert.match(body.audit, /read-only/);
-        db.exec('DROP TRIGGER audit_read_only');
+        const kms = server.client();
+        const key = await kms.send(new CreateKeyCommand({}));
+        const enc = await kms.send(new EncryptCommand({ KeyId: key.KeyMetadata?.KeyId, Plaintext: Buffer.from('x') }));
+        await server.kill();
+        const records = lookupAll(server.dataDir);
+        assert.equal(records[0]?.requestID, enc.$metadata.requestId);
+        assert.equal(records.length, 2);
+        assert.equal(/committed on a thread of their own/.test(server.output()), commit === 'thread');
+        // The restarted server continues the same chain.
+        const again = await startServer({ dataDir: server.dataDir, args });
+        try {
+          await again.client().send(new DescribeKeyCommand({ KeyId: key.KeyMetadata?.KeyId }));
+        } finally {
+          await again.stop();
+        }
+        assert.equal(lookupAll(server.dataDir).length, 3);
+        const verify = trent(['audit', 'verify', '--data-dir', server.dataDir]);
+        assert.equal(verify.code, 0, verify.stdout + verify.stderr);
       } finally {
-        db.close();
+        await server.destroy();
       }
-      await kms.send(new EncryptCommand({ KeyId: key.KeyMetadata?.KeyId, Plaintext: Buffer.from('x') }));
-      assert.equal((await fetch(`${server.url}/health`)).status, 200);
-      // The refused call left no record; the others did.
-      assert.deepEqual(
-        lookupAll(server.dataDir).map((r) => r.eventName),
-        ['Encrypt', 'CreateKey'],
-      );
-      assert.match(server.output(), /audit record could not be written/);
-    } finally {
-      await server.destroy();
-    }
-  });
+    });
+
+    it(`every concurrent call's record is on disk before its reply, in one chain (commit on the ${commit})`, async () => {
+      const server = await startServer({ args });
+      try {
+        const kms = server.client();
+        const key = await kms.send(new CreateKeyCommand({}));
+        const replies = await Promise.all(
+          Array.from({ length: 64 }, (_, i) =>
+            kms.send(new EncryptCommand({ KeyId: key.KeyMetadata?.KeyId, Plaintext: Buffer.from(`call ${i}`) })),
+          ),
+        );
+        await server.kill();
+        const recorded = new Set(lookupAll(server.dataDir, ['--event-name', 'Encrypt']).map((r) => r.requestID));
+        for (const reply of replies) assert.ok(recorded.has(reply.$metadata.requestId), reply.$metadata.requestId);
+        const verify = trent(['audit', 'verify', '--data-dir', server.dataDir]);
+        assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+      } finally {
+        await server.destroy();
+      }
+    });
+
+    it(`fails closed with KMSInternalException when records cannot be written, and /health says so (commit on the ${commit})`, async () => {
+      const server = await startServer({ args });
+      try {
+        const kms = server.client();
+        const key = await kms.send(new CreateKeyCommand({}));
+        assert.equal((await fetch(`${server.url}/health`)).status, 200);
+        const db = new Database(`${server.dataDir}/trent.db`);
+        try {
+          db.exec(
+            "CREATE TRIGGER audit_read_only BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit table is read-only'); END",
+          );
+          await assert.rejects(
+            kms.send(new EncryptCommand({ KeyId: key.KeyMetadata?.KeyId, Plaintext: Buffer.from('x') })),
+            {
+              name: 'KMSInternalException',
+            },
+          );
+          const health = await fetch(`${server.url}/health`);
+          assert.equal(health.status, 503);
+          const body = (await health.json()) as { status: string; audit: string };
+          assert.equal(body.status, 'degraded');
+          assert.match(body.audit, /read-only/);
+          db.exec('DROP TRIGGER audit_read_only');
+        } finally {
+          db.close();
+        }
+        await kms.send(new EncryptCommand({ KeyId: key.KeyMetadata?.KeyId, Plaintext: Buffer.from('x') }));
+        assert.equal((await fetch(`${server.url}/health`)).status, 200);
+        // The refused call left no record; the others did.
+        assert.deepEqual(
+          lookupAll(server.dataDir).map((r) => r.eventName),
+          ['Encrypt', 'CreateKey'],
+        );
+        assert.match(server.output(), /audit record could not be written/);
+      } finally {
+        await server.destroy();
+      }
+    });
+  }
 
   it('refuses --audit off outside dev mode, and records nothing with it in dev mode', async () => {
     const refused = trent(['server', '--data-dir', '/nonexistent-trent', '--audit', 'off']);

@@ -121,6 +121,34 @@ describe('audit writer', () => {
     });
   }
 
+  it("settles a batch the thread committed at the next record written, before the thread's reply is read (WorkerAppender)", async () => {
+    const writer = new AuditWriter(log, signingKey, Date.now, 0, new WorkerAppender(path));
+    try {
+      await writer.write(record(), Date.now());
+      const startSeq = (await log.head()).seq;
+      let settled = false;
+      const first = writer.write(record(), Date.now()).then(() => {
+        settled = true;
+      });
+      // One turn of the event loop hands the batch to the thread; from here on only microtasks run,
+      // so the thread's reply (a message, read by the event loop) cannot arrive.
+      await new Promise((resolve) => setImmediate(resolve));
+      const deadline = Date.now() + 10_000;
+      while ((await log.head()).seq === startSeq) {
+        assert.ok(Date.now() < deadline, 'the thread did not commit the batch');
+        sleepWithoutTurning(2);
+      }
+      sleepWithoutTurning(50);
+      assert.equal(settled, false);
+      const second = writer.write(record(), Date.now());
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+      assert.equal(settled, true);
+      await Promise.all([first, second]);
+    } finally {
+      await writer.close();
+    }
+  });
+
   it('refuses writes after close (WorkerAppender)', async () => {
     const writer = new AuditWriter(log, signingKey, Date.now, 0, new WorkerAppender(path));
     await writer.close();
@@ -177,3 +205,8 @@ describe('TurnBatchingAppender (the cluster primary)', () => {
     );
   });
 });
+
+/** Blocks the thread for `ms` without letting the event loop turn. */
+function sleepWithoutTurning(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}

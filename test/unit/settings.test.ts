@@ -56,3 +56,26 @@ describe('settings: workers', () => {
     }
   });
 });
+
+/** `auditCommit` (docs/audit.md, "Where records are committed"): the event loop unless asked. */
+describe('settings: audit commit', () => {
+  it('is loop by default; thread from the flag or the environment', () => {
+    assert.equal(resolveSettings({}, {}).auditCommit, 'loop');
+    assert.equal(resolveSettings({ auditCommit: 'thread' }, {}).auditCommit, 'thread');
+    assert.equal(resolveSettings({}, { TRENT_AUDIT_COMMIT: 'thread' }).auditCommit, 'thread');
+    assert.equal(resolveSettings({ auditCommit: 'loop' }, { TRENT_AUDIT_COMMIT: 'thread' }).auditCommit, 'loop');
+  });
+
+  it('refuses anything else, and the thread with a PostgreSQL store', () => {
+    assert.throws(
+      () => resolveSettings({ auditCommit: 'worker' }, {}),
+      (err: unknown) =>
+        err instanceof SettingsError && err.message === "The setting auditCommit must be loop or thread, not 'worker'.",
+    );
+    assert.throws(
+      () => resolveSettings({ auditCommit: 'thread', store: 'postgres://trent@db:5432/kms' }, {}),
+      (err: unknown) => err instanceof SettingsError && /needs a SQLite audit log/.test(err.message),
+    );
+    assert.equal(resolveSettings({ store: 'postgres://trent@db:5432/kms' }, {}).auditCommit, 'loop');
+  });
+});
