@@ -35,13 +35,24 @@ export class WorkerAppender implements Appender {
   /** Written by the thread: the number of its last message whose batches are durable. */
   #committed = new Int32Array(new SharedArrayBuffer(4));
 
-  constructor(private readonly path: string) {
+  /**
+   * `onLoop`, if given, commits a batch of one record while the thread is idle, on the calling
+   * thread: one request at a time, the two hand-offs cost more than the event loop's wait for the
+   * sync, which then has nothing else to do (docs/audit.md, "Where records are committed").
+   */
+  constructor(
+    private readonly path: string,
+    private readonly onLoop?: Appender,
+  ) {
     // Started now, so that the first request does not wait for the thread to load.
     this.#start();
   }
 
   append(events: NewAuditEvent[]): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('the audit writer is closed'));
+    if (this.onLoop !== undefined && events.length === 1 && this.#outstanding === undefined) {
+      return this.onLoop.append(events);
+    }
     const worker = this.#worker ?? this.#start();
     const id = this.#nextId++;
     return new Promise<void>((resolve, reject) => {

@@ -44,8 +44,8 @@ export const DIGEST_EVERY_RECORDS = 2_000;
  * batch (TurnBatchingAppender); the appender commits, in one transaction (one fsync), every batch
  * handed to it while its previous commit was in progress. The default appender commits on the
  * event loop (with better-sqlite3, synchronously); WorkerAppender (`--audit-commit thread`) commits on
- * a thread of its own instead, which on a 2-CPU machine served more under concurrency and less one
- * request at a time (docs/audit.md, "Where records are committed"), so it is not the default.
+ * a thread of its own instead, which on a 2-CPU machine served 1–10% more under concurrency, with a
+ * longer tail (docs/audit.md, "Where records are committed"), so it is not the default.
  */
 export class AuditWriter implements AuditSink {
   readonly #batches: TurnBatchingAppender;

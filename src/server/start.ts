@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { pruneAudit } from '../audit/retention.js';
 import { setUpAuditSigningKey } from '../audit/signing-key.js';
 import { WorkerAppender } from '../audit/worker-appender.js';
-import { type Appender, type AuditSink, AuditWriter, DisabledAuditSink } from '../audit/writer.js';
+import { type Appender, type AuditSink, AuditWriter, DisabledAuditSink, LogAppender } from '../audit/writer.js';
 import { CredentialCache } from '../auth/access-keys.js';
 import { Authenticator } from '../auth/authenticate.js';
 import { OnBehalfOfResolver } from '../auth/service-identity.js';
@@ -96,7 +96,7 @@ export function ownAppender(auditLog: AuditLog, settings: ServerSettings, logger
   // resolveSettings refuses the thread with a PostgreSQL store.
   if (!(auditLog instanceof SqliteAuditLog)) throw new SettingsError(THREAD_NEEDS_SQLITE);
   logger.info({ path: auditLog.path }, 'audit records are committed on a thread of their own');
-  return new WorkerAppender(auditLog.path);
+  return new WorkerAppender(auditLog.path, new LogAppender(auditLog));
 }
 
 export async function startServer(

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import type { AuditRecord } from '../../src/audit/record.js';
 import { verifyLog } from '../../src/audit/verify-log.js';
 import { WorkerAppender } from '../../src/audit/worker-appender.js';
-import { type Appender, AuditWriter, TurnBatchingAppender } from '../../src/audit/writer.js';
+import { type Appender, AuditWriter, indexOf, LogAppender, TurnBatchingAppender } from '../../src/audit/writer.js';
 import type { SqliteAuditLog } from '../../src/storage/sqlite/sqlite-audit-log.js';
 import { auditRecord, openTestAuditLog, type TestAuditLog, testSigningKey } from '../helpers/audit.js';
 
@@ -146,6 +146,25 @@ describe('audit writer', () => {
       await Promise.all([first, second]);
     } finally {
       await writer.close();
+    }
+  });
+
+  it('commits a lone record on the calling thread while the thread is idle, and more on the thread (WorkerAppender)', async () => {
+    const appender = new WorkerAppender(path, new LogAppender(log));
+    try {
+      const event = () => indexOf(record(), Date.now());
+      const startSeq = (await log.head()).seq;
+      const lone = appender.append([event()]);
+      // Committed before append returned: here. The thread could not have, in so short a time.
+      assert.equal((await log.head()).seq, startSeq + 1);
+      await lone;
+      const pair = appender.append([event(), event()]);
+      assert.equal((await log.head()).seq, startSeq + 1);
+      await pair;
+      assert.equal((await log.head()).seq, startSeq + 3);
+      await assertChain(startSeq + 3);
+    } finally {
+      await appender.close();
     }
   });
 
