@@ -318,12 +318,16 @@ describe('audit durability and failure', () => {
           db.exec(
             "CREATE TRIGGER audit_read_only BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit table is read-only'); END",
           );
-          await assert.rejects(
-            kms.send(new EncryptCommand({ KeyId: key.KeyMetadata?.KeyId, Plaintext: Buffer.from('x') })),
-            {
-              name: 'KMSInternalException',
-            },
+          // Several at once, so that with the thread some batches hold more than one record.
+          const refused = await Promise.allSettled(
+            Array.from({ length: 8 }, () =>
+              kms.send(new EncryptCommand({ KeyId: key.KeyMetadata?.KeyId, Plaintext: Buffer.from('x') })),
+            ),
           );
+          for (const r of refused) {
+            assert.equal(r.status, 'rejected');
+            assert.equal((r as PromiseRejectedResult).reason.name, 'KMSInternalException');
+          }
           const health = await fetch(`${server.url}/health`);
           assert.equal(health.status, 503);
           const body = (await health.json()) as { status: string; audit: string };
