@@ -5,12 +5,12 @@ import { linkRecord } from './chain.js';
 
 /**
  * The audit append thread (started by WorkerAppender, src/audit/worker-appender.ts). It owns its
- * own connection to the SQLite audit log and does nothing but append (its log has an index thread of
- * its own, which also checkpoints the WAL): every batch queued while it
- * was committing (or within one turn of its event loop) becomes one transaction — one WAL fsync,
- * synchronous=FULL — in which the chain head is read, each record's hash computed in order with
- * `linkRecord`, and the head written. Only then is the batch acknowledged. The main thread keeps
- * serving while this thread waits for the disk, so batches grow with load (group commit).
+ * own connection to the SQLite audit log and does nothing but append (its log has an index thread
+ * of its own, which also checkpoints the WAL): every batch queued while it was committing (or
+ * within one turn of its event loop) becomes one transaction — one WAL fsync, synchronous=FULL —
+ * in which the chain head is read, each record's hash computed in order with `linkRecord`, and the
+ * head written. Only then is the batch acknowledged. The main thread keeps serving while this
+ * thread waits for the disk, so batches grow with load (group commit).
  */
 
 /** Main thread → worker. */
