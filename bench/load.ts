@@ -396,7 +396,7 @@ function treeCpuMs(pid: number, tree = processTree(pid)): number | undefined {
 }
 
 /** Each process's main thread (its task whose id is the pid): user + system CPU so far. */
-function mainThreadsCpuMs(tree: number[]): Map<number, number> {
+export function mainThreadsCpuMs(tree: number[]): Map<number, number> {
   const spent = new Map<number, number>();
   for (const pid of tree) {
     const fields = statFields(pid, `/proc/${pid}/task/${pid}/stat`);

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { formatAmzDate, signRequest } from '../src/auth/sigv4.js';
 import { DEFAULTS } from '../src/server/settings.js';
 import { startServer } from '../src/server/start.js';
+import { mainThreadsCpuMs } from './load.js';
 import { seedKeys } from './seed.js';
 import { readCredentials } from './servers.js';
 
@@ -17,12 +18,13 @@ import { readCredentials } from './servers.js';
  * requests as Node's HTTP parser would hand them over, without the sockets. Everything else runs as
  * in `trent server`: SigV4, validation, policy, the operation, the audit record and its durable
  * commit, the reply. Prints, per operation, the process's CPU time per request (every thread: the
- * index thread and GC included) and requests/s at the given concurrency. A benchmark, not a test:
+ * index thread and GC included), the main thread's alone (the event loop, this client's share
+ * included), and requests/s at the given concurrency. A benchmark, not a test:
  * for comparing commits, where the HTTP benchmark's noise (client and server sharing two cores)
  * hides a few µs.
  *
  *   node dist/bench/request-path.js [--requests 20000] [--concurrency 16] [--case Encrypt] [--keys N]
- *                                   [--cpu-prof DIR] [--alloc-prof DIR]
+ *                                   [--cpu-prof DIR] [--alloc-prof DIR] [--audit-commit loop|thread]
  *
  * With `--keys N`, N more keys are seeded into the store (as the scale benchmark seeds them, the
  * server stopped, which reads them into its key cache as it starts again) and two more cases run
@@ -36,6 +38,9 @@ import { readCredentials } from './servers.js';
  * DIR` writes a sampling heap profile of each case's allocations, those the collector freed
  * included (one sample every 8 KB), to DIR/<case>.heapprofile.
  *
+ * `--audit-commit thread` commits the audit records on a thread of their own, as the server's
+ * option of that name does.
+ *
  * `--case CreateKey` (and only that) measures CreateKey: with `--keys N`, in an account that
  * already holds N keys, which the key quota check must count.
  */
@@ -47,6 +52,7 @@ const { values } = parseArgs({
     keys: { type: 'string', default: '0' },
     'cpu-prof': { type: 'string' },
     'alloc-prof': { type: 'string' },
+    'audit-commit': { type: 'string', default: DEFAULTS.auditCommit },
   },
 });
 const requests = Number(values.requests);
@@ -64,6 +70,7 @@ const start = () =>
     logLevel: 'warn',
     workers: 1,
     keyQuota: DEFAULTS.keyQuota + seededKeys,
+    auditCommit: values['audit-commit'] === 'thread' ? 'thread' : 'loop',
   });
 let server = await start();
 const { accessKeyId, secretAccessKey: secret } = readCredentials(join(dataDir, 'credentials'));
@@ -262,6 +269,12 @@ async function drive(operation: string, bodies: string[], count: number): Promis
   await Promise.all(Array.from({ length: concurrency }, loop));
 }
 
+/**
+ * This process's main thread's CPU so far: the event loop's share, the client's included, without
+ * the audit threads, GC helpers or crypto threads.
+ */
+const mainThreadCpuMs = (): number => mainThreadsCpuMs([process.pid]).get(process.pid) ?? 0;
+
 let profiler: Session | undefined;
 if (values['cpu-prof'] !== undefined) {
   profiler = new Session();
@@ -291,10 +304,12 @@ for (const { label, operation, bodies, count, warmOnOwn } of CASES) {
   await profiler?.post('Profiler.start');
   await allocations?.post('HeapProfiler.startSampling', ALL_ALLOCATIONS);
   const cpu = process.cpuUsage();
+  const mainCpu = mainThreadCpuMs();
   const started = performance.now();
   await drive(operation, bodies, count);
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
+  const mainPerRequest = ((mainThreadCpuMs() - mainCpu) * 1000) / count;
   if (profiler !== undefined) {
     const { profile } = await profiler.post('Profiler.stop');
     writeFileSync(profileFile(values['cpu-prof'] as string, label, 'cpuprofile'), JSON.stringify(profile));
@@ -306,7 +321,8 @@ for (const { label, operation, bodies, count, warmOnOwn } of CASES) {
   const perRequest = (used.user + used.system) / count;
   console.log(
     `${label.padEnd(28)} ${perRequest.toFixed(1).padStart(6)} µs CPU/request ` +
-      `(${(used.system / count).toFixed(1)} system)  ${Math.round(count / seconds)} req/s`,
+      `(${(used.system / count).toFixed(1)} system, ${mainPerRequest.toFixed(0)} main thread)  ` +
+      `${Math.round(count / seconds)} req/s`,
   );
 }
 await server.close();
