@@ -86,7 +86,13 @@ interface Reply {
  */
 function request(operation: string, body: string): IncomingMessage {
   const { headers, distinct } = asParsed(signedOnce(operation, body));
-  return Object.assign(Readable.from([Buffer.from(body)]), {
+  // The body pushed, not `Readable.from([body])`: each of those survived the young generation's
+  // collections (~700 KB promoted a scavenge, against ~65 KB in the HTTP server's), which made
+  // this client's requests ~20 µs of CPU dearer than the server's own work (2026-11-27).
+  const stream = new Readable({ read() {} });
+  stream.push(Buffer.from(body));
+  stream.push(null);
+  return Object.assign(stream, {
     method: 'POST',
     url: '/',
     headers,
