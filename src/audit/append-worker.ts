@@ -6,11 +6,11 @@ import { linkRecord } from './chain.js';
 /**
  * The audit append thread (started by WorkerAppender, src/audit/worker-appender.ts). It owns its
  * own connection to the SQLite audit log and does nothing but append (its log has an index thread
- * of its own, which also checkpoints the WAL): every batch queued while it was committing (or
- * within one turn of its event loop) becomes one transaction — one WAL fsync, synchronous=FULL —
- * in which the chain head is read, each record's hash computed in order with `linkRecord`, and the
- * head written. Only then is the batch acknowledged. The main thread keeps serving while this
- * thread waits for the disk, so batches grow with load (group commit).
+ * of its own, which also checkpoints the WAL). Each message — the batches the main thread held
+ * while the thread committed the one before — becomes one transaction, one WAL fsync at
+ * synchronous=FULL, in which the chain head is read, each record's hash computed in order with
+ * `linkRecord`, and the head written. Only then are its batches acknowledged. The main thread keeps
+ * serving while this thread waits for the disk, so batches grow with load (group commit).
  */
 
 /** Main thread → worker. */
@@ -46,43 +46,31 @@ try {
 } catch {
   // Reported by the first commit, which tries again.
 }
-let queue: { id: number; events: NewAuditEvent[] }[] = [];
-let lastNo = 0;
-let scheduled = false;
 let committing: Promise<void> = Promise.resolve();
 
+// The main thread posts a message only once the one before is answered (WorkerAppender), so each
+// message is one commit: every batch it holds in one transaction.
 port.on('message', (message: WorkerRequest) => {
   if (message.type === 'close') {
-    committing = committing.then(commit).then(async () => {
+    committing = committing.then(async () => {
       await log?.close();
       port.close();
     });
     return;
   }
-  queue.push(...message.batches);
-  lastNo = message.no;
-  if (!scheduled) {
-    scheduled = true;
-    setImmediate(() => {
-      committing = committing.then(commit);
-    });
-  }
+  committing = committing.then(() => commit(message.no, message.batches));
 });
 
-async function commit(): Promise<void> {
-  scheduled = false;
-  const batch = queue;
-  queue = [];
-  if (batch.length === 0) return;
-  const reply: WorkerReply = { no: lastNo, ids: batch.map((b) => b.id) };
+async function commit(no: number, batches: { id: number; events: NewAuditEvent[] }[]): Promise<void> {
+  const reply: WorkerReply = { no, ids: batches.map((b) => b.id) };
   try {
     // Opened on first use, and again after a failure to open: the file may come back.
     log ??= SqliteAuditLog.open(path);
     await log.append(
-      batch.flatMap((b) => b.events),
+      batches.flatMap((b) => b.events),
       linkRecord,
     );
-    Atomics.store(committedNo, 0, reply.no);
+    Atomics.store(committedNo, 0, no);
   } catch (err) {
     reply.error = err instanceof Error ? err.message : String(err);
   }
