@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
  * Runs bench/request-path.js under `node --log-ic`, which logs every inline-cache miss, and counts
  * the misses of each property access in dist/src. A site that misses about once a request is one
  * whose objects get a new hidden class each time — on node 20, an object literal that opens with a
- * spread, `{ ...x, y }`, once its function is optimized (docs/benchmarks.md, "Hidden classes on
+ * spread, `{ ...x, y }`, once its function is optimized (docs/performance-log.md, "Hidden classes on
  * the hot path"): a runtime call per access, and a stub cache filled with maps used once.
  *
  *   node dist/bench/ic-misses.js [--requests 4000] [--case 'Encrypt 1']

@@ -118,7 +118,7 @@ export async function measure(spec: LoadSpec): Promise<LoadResult> {
 /**
  * Seconds of load a server gets before its first measurement (`--prewarm`). A fresh Node server
  * serves its first several thousand requests before V8 has compiled the request path and grown its
- * heap: on the 2-core VM of docs/benchmarks.md a fresh Trent spent ~1,100 µs of CPU per Encrypt
+ * heap: on the 2-core VM of docs/performance-log.md a fresh Trent spent ~1,100 µs of CPU per Encrypt
  * in its first 2 s at concurrency 16 and ~370 µs from about the seventh second on. Measured
  * earlier, a figure reports the warm-up, not the server; every bench warms each server first.
  */

@@ -11,7 +11,7 @@ const DIGEST_BYTES = 32;
  * only a young-generation collection frees, in its pass over the embedder's weak handles, so every
  * pause stops the event loop longer the more requests came before it. In a loop keeping 500
  * requests' worth of objects alive, pauses were 6.0 ms (median) with `createHmac` and 0.6 ms
- * without, at the same speed per call (docs/benchmarks.md, eighth session).
+ * without, at the same speed per call (docs/performance-log.md, eighth session).
  */
 export class HmacSha256 {
   readonly #innerPad = Buffer.alloc(BLOCK_BYTES);
@@ -38,7 +38,7 @@ export class HmacSha256 {
     this.#outerPad.copy(outer, 0);
     // The inner digest as a 'binary' (latin1) string, one character a byte, not a Buffer: a Buffer from
     // node's C++ is an ArrayBuffer of its own, 1–3 µs to make and free on this VM
-    // (docs/benchmarks.md, tenth session), where a string is a V8 heap object.
+    // (docs/performance-log.md, tenth session), where a string is a V8 heap object.
     outer.write(hash('sha256', inner, 'binary'), BLOCK_BYTES, DIGEST_BYTES, 'latin1');
     return hash('sha256', outer, 'hex');
   }

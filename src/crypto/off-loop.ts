@@ -11,7 +11,7 @@ import {
  * OpenSSL signatures on libuv's thread pool (Node's `sign`/`verify` with a callback), for the
  * private- and public-key operations that cost hundreds of µs or more: done inline they stop every
  * other request on the event loop for that long (RSA-4096 or P-521: ~2–4 ms a signature), and
- * they use one core however many requests wait. Measured on the 2-CPU machine (docs/benchmarks.md):
+ * they use one core however many requests wait. Measured on the 2-CPU machine (docs/performance-log.md):
  * an RSA-2048 signature costs the event loop ~258 µs inline and ~32 µs this way. A cheap operation
  * (P-256, Ed25519, an RSA public-key check) stays inline: the hop to the pool and back costs more
  * than it saves.

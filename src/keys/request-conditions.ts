@@ -94,7 +94,7 @@ export function encryptionConditions(
 }
 
 // The spread comes last in the two literals below: a literal that opens with one gets a new hidden
-// class on every call once V8 optimizes the function (docs/benchmarks.md, "Hidden classes on the
+// class on every call once V8 optimizes the function (docs/performance-log.md, "Hidden classes on the
 // hot path").
 
 /**

@@ -160,7 +160,7 @@ export class RequestContext implements Scope {
     this.usedKey(key.arn);
     const base = keyConditions(key);
     // Not `{ ...base, … }`: once optimized, a literal that opens with a spread gets a new hidden
-    // class on every call (docs/benchmarks.md, "Hidden classes on the hot path").
+    // class on every call (docs/performance-log.md, "Hidden classes on the hot path").
     const conditions =
       details.conditions === undefined && details.requestAlias === undefined
         ? base

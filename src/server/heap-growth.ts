@@ -9,7 +9,7 @@ const HEAP_GROWING_PERCENT = 50;
  * request path promotes short-lived objects, so the heap fills with garbage up to that limit
  * (bench --scale, 100,000 keys: 64 MB live in a 215 MB heap, peak RSS 319–343 MB). At 50% growth:
  * peak RSS 249–269 MB, a few more full collections of 2–3 ms, the same throughput and p99
- * (docs/benchmarks.md). V8 reads the flag whenever it sets the next limit, so setting it at start
+ * (docs/performance-log.md). V8 reads the flag whenever it sets the next limit, so setting it at start
  * works. A --heap-growing-percent given to node (command line or NODE_OPTIONS) wins.
  */
 export function limitHeapGrowth(execArgv: readonly string[] = process.execArgv, env = process.env): void {

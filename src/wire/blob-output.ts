@@ -4,7 +4,7 @@
  * The reply writes the text between quotes as it is — base64 never needs escaping — instead of
  * having JSON.stringify scan it character by character for escapes: for Encrypt 1 KiB's
  * ciphertext that scan was ~5 µs a reply, more than the rest of the reply's JSON
- * (docs/benchmarks.md). Anything else that stringifies an output gets the text through `toJSON`.
+ * (docs/performance-log.md). Anything else that stringifies an output gets the text through `toJSON`.
  */
 export class BlobOutput {
   readonly base64: string;

@@ -13,7 +13,7 @@ export function sendResult(res: ServerResponse, requestId: string, output: unkno
   // A string, not a Buffer of it: Node sends the header and a string body as one string, encoded
   // in C++ straight to the socket, where a Buffer takes a slice of its JavaScript pool (a new 8 KB
   // pool every few replies) and a second chunk in the write. ~5 µs less a request over a socket at
-  // the median (docs/benchmarks.md, tenth session), though the length is a second pass over it.
+  // the median (docs/performance-log.md, tenth session), though the length is a second pass over it.
   const body = output === undefined ? '' : replyJson(output);
   res.writeHead(200, {
     'Content-Type': CONTENT_TYPE,

@@ -4,7 +4,7 @@ import { logOfRequestPath, missSites, perRequestMisses } from '../../bench/ic-mi
 
 /**
  * No property access of Trent's own code misses V8's inline caches on every request: the sign of
- * objects that get a new hidden class each time (docs/benchmarks.md, "Hidden classes on the hot
+ * objects that get a new hidden class each time (docs/performance-log.md, "Hidden classes on the hot
  * path"), which cost Encrypt a sixth of its throughput over HTTP before it was found. Counts, not
  * times: the misses come from `node --log-ic`.
  */

@@ -45,7 +45,7 @@ const INDEX_THREAD_RETRY_MS = 5_000;
  * automatic checkpoint interval, but the checkpoint runs on the index thread (`#checkpoint`). On
  * the event loop, SQLite's checkpoint after the commit that crossed the line stopped every request
  * in flight for 5–9 ms, a few times a second under load: most of the p99 at concurrency 16
- * (docs/benchmarks.md).
+ * (docs/performance-log.md).
  */
 const CHECKPOINT_PAGES = 1_000;
 
@@ -81,7 +81,7 @@ export interface SqliteAuditLogOptions {
  * (audit-index.ts) and are brought up to date after the append: by a thread of their own every
  * INDEX_INTERVAL_MS from the first append (audit-index-thread.ts), and by any process before it
  * reads them. On the event loop they cost a tenth of Encrypt's throughput at concurrency 16 and a
- * millisecond of its p99, more with many keys in use (docs/benchmarks.md).
+ * millisecond of its p99, more with many keys in use (docs/performance-log.md).
  */
 export class SqliteAuditLog implements AuditLog {
   readonly #connection: SharedConnection;
@@ -182,7 +182,7 @@ export class SqliteAuditLog implements AuditLog {
     // FULL: a record acknowledged to the request path must survive power loss. The commit's fsync
     // runs on the event loop; moving it to libuv's pool (synchronous=NORMAL plus an fdatasync of
     // the WAL before acknowledging) was measured and did not pay here: the same throughput at
-    // concurrency 16, a fifth less at concurrency 1 (docs/benchmarks.md).
+    // concurrency 16, a fifth less at concurrency 1 (docs/performance-log.md).
     const connection = connectWal(path, 'SQLite audit log', options.connections);
     const db = connection.db;
     try {

@@ -47,7 +47,7 @@ export interface SharedConnection {
  * Why share: in WAL mode a connection drops its whole page cache whenever another connection has
  * committed to the file. The audit log commits on every request, so a store on a connection of its
  * own read each key it had not cached (a key's first use, ListKeys, grants) through an empty page
- * cache: ~50 µs a point read among 100,000 keys against ~10 µs (docs/benchmarks.md).
+ * cache: ~50 µs a point read among 100,000 keys against ~10 µs (docs/performance-log.md).
  */
 export class SqliteConnections {
   readonly #open = new Map<string, { db: Database.Database; users: number }>();
