@@ -58,6 +58,10 @@ const { values } = parseArgs({
 const requests = Number(values.requests);
 const concurrency = Number(values.concurrency);
 const seededKeys = Number(values.keys);
+const auditCommit = values['audit-commit'];
+if (auditCommit !== 'loop' && auditCommit !== 'thread') {
+  throw new Error(`--audit-commit takes loop or thread, not '${auditCommit}'`);
+}
 const REGION = 'us-east-1';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'trent-request-path-'));
@@ -70,7 +74,7 @@ const start = () =>
     logLevel: 'warn',
     workers: 1,
     keyQuota: DEFAULTS.keyQuota + seededKeys,
-    auditCommit: values['audit-commit'] === 'thread' ? 'thread' : 'loop',
+    auditCommit,
   });
 let server = await start();
 const { accessKeyId, secretAccessKey: secret } = readCredentials(join(dataDir, 'credentials'));

@@ -143,7 +143,7 @@ export function resolveSettings(flags: Raw, env: NodeJS.ProcessEnv, configFile?:
       1000,
       86_400_000,
     ),
-    audit: auditSetting(pick('audit')),
+    audit: oneOf('audit', pick('audit'), ['on', 'off']),
     auditDigestIntervalMs: integer(
       'auditDigestIntervalMs',
       pick('auditDigestIntervalMs'),
@@ -151,7 +151,7 @@ export function resolveSettings(flags: Raw, env: NodeJS.ProcessEnv, configFile?:
       100,
       86_400_000,
     ),
-    auditCommit: auditCommitSetting(pick('auditCommit')),
+    auditCommit: oneOf('auditCommit', pick('auditCommit'), ['loop', 'thread']),
     auditRetentionDays: integer(
       'auditRetentionDays',
       pick('auditRetentionDays'),
@@ -194,16 +194,11 @@ function text(value: unknown, fallback: string): string {
   return value === undefined ? fallback : String(value);
 }
 
-function auditSetting(value: unknown): 'on' | 'off' {
-  if (value === undefined || value === 'on') return 'on';
-  if (value === 'off') return 'off';
-  throw new SettingsError(`The setting audit must be on or off, not '${String(value)}'.`);
-}
-
-function auditCommitSetting(value: unknown): 'loop' | 'thread' {
-  if (value === undefined) return DEFAULTS.auditCommit;
-  if (value === 'loop' || value === 'thread') return value;
-  throw new SettingsError(`The setting auditCommit must be loop or thread, not '${String(value)}'.`);
+/** One of two words; the first when unset. */
+function oneOf<T extends string>(name: string, value: unknown, [first, second]: readonly [T, T]): T {
+  if (value === undefined || value === first) return first;
+  if (value === second) return second;
+  throw new SettingsError(`The setting ${name} must be ${first} or ${second}, not '${String(value)}'.`);
 }
 
 function alertUrl(value: unknown): string {
