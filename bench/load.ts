@@ -2,14 +2,17 @@ import { spawnSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import type { Credentials, Target } from './servers.js';
+import { type Credentials, onPath, type Target } from './servers.js';
 import { type Headers, Signer } from './signer.js';
+import { runWrk } from './wrk.js';
 
 /**
- * The load generator: `concurrency` request loops over one keep-alive agent with as many sockets,
- * a warm-up whose results are discarded, then a timed phase. Runs in the bench process, never in
- * the server's. Requests are pre-signed (see Signer), so a loop does little but write a request and
- * read a reply; its CPU time is reported so that a saturated client shows up in the results.
+ * The load generator: a warm-up whose results are discarded, then a timed phase, with `concurrency`
+ * requests in flight over keep-alive connections. Never in the server's process. Requests are
+ * pre-signed (see Signer); the client's CPU time is reported so that a saturated client shows up in
+ * the results. Two clients (`loadClient`): wrk (bench/wrk.ts), for a measurement that sends one
+ * request over and over, and this process's own request loops over a node:http agent, for one
+ * that picks among many bodies (a key of 100,000) and where wrk is not installed.
  */
 export interface LoadSpec {
   target: Target;
@@ -26,6 +29,8 @@ export interface LoadSpec {
 }
 
 export interface LoadResult {
+  /** Which load generator sent the requests. */
+  client: LoadClient;
   requests: number;
   errors: number;
   /** A few distinct failures (status and body, or the socket error), for the report. */
@@ -38,7 +43,10 @@ export interface LoadResult {
   p999Ms: number;
   maxMs: number;
   meanMs: number;
-  /** CPU the load generator used during the timed phase (process.cpuUsage, user + system). */
+  /**
+   * CPU the load generator used during the timed phase, user + system: this process's, and wrk's
+   * (a child, counted once reaped).
+   */
   clientCpuMs: number;
   /** CPU the server's processes used during the timed phase, from /proc; undefined elsewhere. */
   serverCpuMs: number | undefined;
@@ -99,7 +107,34 @@ export async function call(
   }
 }
 
+export type LoadClient = 'wrk' | 'node';
+
+let chosenClient: LoadClient | undefined;
+
+/**
+ * TRENT_BENCH_CLIENT (`wrk` or `node`) if set, else wrk where it is installed. wrk serves every
+ * target of a run alike, so the choice moves the figures, not the ratios of one run: on the VM of
+ * the twenty-first session, Trent's Encrypt 1 KiB at c16 read 1.15–1.8× as much with wrk as with
+ * the node client, and so did the bare server (docs/performance-log.md).
+ */
+export function loadClient(): LoadClient {
+  if (chosenClient !== undefined) return chosenClient;
+  const asked = process.env.TRENT_BENCH_CLIENT;
+  if (asked !== undefined && asked !== 'wrk' && asked !== 'node') {
+    throw new Error(`TRENT_BENCH_CLIENT must be wrk or node, not ${JSON.stringify(asked)}`);
+  }
+  const installed = onPath('wrk');
+  if (asked === 'wrk' && !installed)
+    throw new Error('TRENT_BENCH_CLIENT=wrk, but wrk is not installed (apt-get install wrk)');
+  chosenClient = asked ?? (installed ? 'wrk' : 'node');
+  if (asked === undefined && !installed) {
+    console.error('wrk is not installed (apt-get install wrk): the node client sends the requests');
+  }
+  return chosenClient;
+}
+
 export async function measure(spec: LoadSpec): Promise<LoadResult> {
+  if (typeof spec.body === 'string' && loadClient() === 'wrk') return measureWithWrk(spec, spec.body);
   const agent = new Agent({ keepAlive: true, maxSockets: spec.concurrency });
   try {
     await runPhase(spec, agent, spec.warmupMs, new Recorder());
@@ -113,6 +148,56 @@ export async function measure(spec: LoadSpec): Promise<LoadResult> {
   } finally {
     agent.destroy();
   }
+}
+
+async function measureWithWrk(spec: LoadSpec, body: string): Promise<LoadResult> {
+  const run = {
+    url: spec.target.url,
+    headers: spec.signer.headers(spec.operation, body),
+    body,
+    connections: spec.concurrency,
+  };
+  if (spec.warmupMs > 0) await runWrk({ ...run, seconds: wholeSeconds(spec.warmupMs) });
+  const before = cpuSnapshot(spec.target.pid);
+  const started = performance.now();
+  const wrk = await runWrk({ ...run, seconds: wholeSeconds(spec.durationMs) });
+  // The CPU figures span wrk's start and exit as well as its timed phase: a few ms in seconds.
+  const elapsedMs = performance.now() - started;
+  const spent = cpuSpent(before, cpuSnapshot(spec.target.pid));
+  const { connect, read, write, timeout } = wrk.socketErrors;
+  const socketErrors = connect + read + write + timeout;
+  const errorSamples: string[] = [];
+  if (socketErrors > 0)
+    errorSamples.push(`socket errors: connect ${connect}, read ${read}, write ${write}, timeout ${timeout}`);
+  // wrk counts failed replies but keeps none; one more request shows what they said.
+  if (wrk.statusErrors > 0 && !spec.target.exited()) {
+    const agent = new Agent({ keepAlive: false });
+    try {
+      errorSamples.push(describe(await send(agent, spec.target.url, run.headers, body, true)));
+    } finally {
+      agent.destroy();
+    }
+  }
+  return {
+    client: 'wrk',
+    requests: wrk.requests,
+    errors: wrk.statusErrors + socketErrors,
+    errorSamples,
+    elapsedMs,
+    requestsPerSecond: (wrk.requests * 1000) / wrk.durationMs,
+    p50Ms: wrk.p50Ms,
+    p99Ms: wrk.p99Ms,
+    p999Ms: wrk.p999Ms,
+    maxMs: wrk.maxMs,
+    meanMs: wrk.meanMs,
+    ...spent,
+    peakRssMb: peakRssMb(spec.target.pid),
+  };
+}
+
+/** wrk's durations are whole seconds. */
+function wholeSeconds(ms: number): number {
+  return Math.max(1, Math.round(ms / 1000));
 }
 
 /**
@@ -273,6 +358,7 @@ class Recorder {
     let sum = 0;
     for (const v of sorted) sum += v;
     return {
+      client: 'node',
       requests: this.#count,
       errors: this.#errors,
       errorSamples: [...this.#samples],
@@ -303,7 +389,8 @@ function percentile(sorted: Float64Array, q: number): number {
 // --- CPU time, from process.cpuUsage and /proc (Linux only) ------------------------------------
 
 interface CpuSnapshot {
-  client: NodeJS.CpuUsage;
+  /** This process's CPU and its reaped children's (wrk), ms. */
+  client: number;
   server: number | undefined;
   /** By process of the server's tree: its main thread's CPU so far. */
   mainThreads: Map<number, number>;
@@ -318,7 +405,7 @@ type CpuSpent = Pick<
 function cpuSnapshot(serverPid: number): CpuSnapshot {
   const tree = processTree(serverPid);
   return {
-    client: process.cpuUsage(),
+    client: clientCpuMs(),
     server: treeCpuMs(serverPid, tree),
     mainThreads: mainThreadsCpuMs(tree),
     machine: machineCpuMs(),
@@ -326,8 +413,7 @@ function cpuSnapshot(serverPid: number): CpuSnapshot {
 }
 
 function cpuSpent(before: CpuSnapshot, after: CpuSnapshot): CpuSpent {
-  const client = process.cpuUsage(before.client);
-  const clientCpuMs = (client.user + client.system) / 1000;
+  const clientCpuMs = after.client - before.client;
   const serverCpuMs = difference(before.server, after.server);
   const machineMs = difference(before.machine?.busy, after.machine?.busy);
   const otherCpuMs =
@@ -364,6 +450,15 @@ function statFields(pid: number, path = `/proc/${pid}/stat`): string[] | undefin
   } catch {
     return undefined;
   }
+}
+
+/** User + system CPU of this process and of its children that have exited and been reaped. */
+function clientCpuMs(): number {
+  const own = process.cpuUsage();
+  const fields = statFields(process.pid);
+  // cutime and cstime, stat fields 16 and 17
+  const children = fields === undefined ? 0 : ticksToMs(Number(fields[13]) + Number(fields[14]));
+  return (own.user + own.system) / 1000 + children;
 }
 
 /** The process and its descendants (a cluster's workers): one pass over /proc. */

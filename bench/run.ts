@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CASES, type Case, type Setup, setUp } from './cases.js';
-import { DEFAULT_PREWARM_SECONDS, type LoadResult, measure, type WarmUpLoad, warmUp } from './load.js';
+import { DEFAULT_PREWARM_SECONDS, type LoadResult, loadClient, measure, type WarmUpLoad, warmUp } from './load.js';
 import { abReport, errorReport, formatTable, medianByRate, noiseReport, type Row, writeResults } from './report.js';
 import {
   type Credentials,
@@ -331,12 +331,13 @@ function machine(): object {
     cpu: cpus()[0]?.model,
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
+    loadClient: loadClient(),
   };
 }
 
 function machineLine(): string {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  return `machine: ${availableParallelism()} CPUs (${cpu}), node ${process.version}`;
+  return `machine: ${availableParallelism()} CPUs (${cpu}), node ${process.version}; load generator ${loadClient()}`;
 }
 
 function git(args: string[]): string | undefined {

@@ -257,7 +257,7 @@ export function readCredentials(path: string): Credentials {
   return { accessKeyId, secretAccessKey };
 }
 
-function onPath(command: string): boolean {
+export function onPath(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }
 

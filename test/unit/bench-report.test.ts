@@ -5,6 +5,7 @@ import { abReport, errorReport, formatTable, median, medianByRate, type Row } fr
 
 function result(requestsPerSecond: number, errors = 0): LoadResult {
   return {
+    client: 'wrk',
     requests: requestsPerSecond * 4,
     errors,
     errorSamples: errors > 0 ? ['500 {"__type":"KMSInternalException"}'] : [],
