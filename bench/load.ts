@@ -26,6 +26,11 @@ export interface LoadSpec {
   concurrency: number;
   warmupMs: number;
   durationMs: number;
+  /**
+   * The client, whatever `loadClient()` chose: for a measurement whose figures are compared with
+   * one that must use the node client (`--scale`: the hot key against a key of 100,000).
+   */
+  client?: LoadClient;
 }
 
 export interface LoadResult {
@@ -134,7 +139,7 @@ export function loadClient(): LoadClient {
 }
 
 export async function measure(spec: LoadSpec): Promise<LoadResult> {
-  if (typeof spec.body === 'string' && loadClient() === 'wrk') return measureWithWrk(spec, spec.body);
+  if (typeof spec.body === 'string' && (spec.client ?? loadClient()) === 'wrk') return measureWithWrk(spec, spec.body);
   const agent = new Agent({ keepAlive: true, maxSockets: spec.concurrency });
   try {
     await runPhase(spec, agent, spec.warmupMs, new Recorder());
