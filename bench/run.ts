@@ -8,6 +8,7 @@ import { CASES, type Case, type Setup, setUp } from './cases.js';
 import { DEFAULT_PREWARM_SECONDS, type LoadResult, loadClient, measure, type WarmUpLoad, warmUp } from './load.js';
 import { abReport, errorReport, formatTable, medianByRate, noiseReport, type Row, writeResults } from './report.js';
 import {
+  type BSide,
   type Credentials,
   cleanUp,
   startBare,
@@ -41,6 +42,8 @@ import { Signer } from './signer.js';
  *   --b-root DIR     also measure `trentB`: Trent from another checkout (built: its dist/), started
  *                    as `trent` is, measured wherever `trent` is, alternating with it round by round;
  *                    prints B/A, the median of the rounds' ratios (an A/B of two commits in one run)
+ *   --b-env 'N=V …'  also measure `trentB` as above, with these environment variables added
+ *                    (e.g. TRENT_AUDIT_COMMIT=thread); from this checkout unless --b-root says
  *   --cpu-prof       run Trent under node --cpu-prof; the profile lands in bench/results/
  *   --postgres       instead: SQLite vs PostgreSQL vs two PostgreSQL nodes (bench/postgres-modes.ts)
  *   --scale          instead: Trent with 100,000 keys in the store (bench/scale.ts)
@@ -60,8 +63,8 @@ interface Options {
   caseFilter: string | undefined;
   cpuProf: boolean;
   rounds: number;
-  /** The checkout `trentB` runs from (--b-root). */
-  bRoot: string | undefined;
+  /** How `trentB` differs from `trent` (--b-root, --b-env); undefined: no trentB. */
+  b: BSide | undefined;
 }
 
 const DEFAULT_TARGETS: readonly TargetName[] = ['trent', 'trentN', 'moto', 'bare', 'bare2'];
@@ -145,6 +148,7 @@ function parseOptions(argv: string[]): Options {
       'cpu-prof': { type: 'boolean', default: false },
       rounds: { type: 'string', default: '1' },
       'b-root': { type: 'string' },
+      'b-env': { type: 'string' },
     },
   });
   const rounds = Number(values.rounds);
@@ -158,11 +162,13 @@ function parseOptions(argv: string[]): Options {
   if (bRoot !== undefined && !existsSync(join(bRoot, 'dist', 'src', 'cli', 'main.js'))) {
     throw new Error(`--b-root ${bRoot}: no built Trent there (run npm ci or npx tsc -p . in it)`);
   }
+  const bEnv = values['b-env'] === undefined ? undefined : environment(values['b-env']);
+  const b = bRoot === undefined && bEnv === undefined ? undefined : { root: bRoot, env: bEnv };
   const targets = targetList(values.only ?? values.targets);
-  // --b-root alone adds trentB beside the targets asked for; it runs only with trent.
-  if (bRoot !== undefined && !targets.includes('trentB')) targets.splice(targets.indexOf('trent') + 1, 0, 'trentB');
-  if (targets.includes('trentB') && (bRoot === undefined || !targets.includes('trent'))) {
-    throw new Error('trentB needs --b-root DIR and the target trent to compare with');
+  // --b-root or --b-env alone adds trentB beside the targets asked for; it runs only with trent.
+  if (b !== undefined && !targets.includes('trentB')) targets.splice(targets.indexOf('trent') + 1, 0, 'trentB');
+  if (targets.includes('trentB') && (b === undefined || !targets.includes('trent'))) {
+    throw new Error('trentB needs --b-root DIR or --b-env, and the target trent to compare with');
   }
   return {
     durationMs: seconds('duration', values.duration),
@@ -173,8 +179,25 @@ function parseOptions(argv: string[]): Options {
     caseFilter: values.case,
     cpuProf: values['cpu-prof'],
     rounds,
-    bRoot,
+    b,
   };
+}
+
+function describeB(b: BSide | undefined): string {
+  const env = Object.entries(b?.env ?? {}).map(([name, value]) => `${name}=${value}`);
+  return [b?.root === undefined ? 'this checkout' : b.root, ...env].join(', ');
+}
+
+/** `--b-env 'NAME=value NAME=value'`: variables separated by spaces, values without spaces. */
+function environment(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of text.split(' ').filter((p) => p !== '')) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(pair);
+    if (m === null) throw new Error(`--b-env takes NAME=value pairs separated by spaces, not '${pair}'`);
+    env[m[1] as string] = m[2] as string;
+  }
+  if (Object.keys(env).length === 0) throw new Error('--b-env takes at least one NAME=value');
+  return env;
 }
 
 function targetList(text: string): TargetName[] {
@@ -207,7 +230,7 @@ async function startTargets(options: Options): Promise<Target[]> {
   const nodeArgs = options.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', RESULTS_DIR] : [];
   const wanted = (name: TargetName) => options.targets.includes(name);
   if (wanted('trent')) targets.push(await startTrent(nodeArgs, 'default'));
-  if (wanted('trentB')) targets.push(await startTrent(nodeArgs, 'default', undefined, options.bRoot));
+  if (wanted('trentB')) targets.push(await startTrent(nodeArgs, 'default', undefined, options.b));
   if (wanted('trentN')) targets.push(await startTrent(nodeArgs, 'auto'));
   if (wanted('trent1')) targets.push(await startTrent(nodeArgs, 1));
   if (wanted('moto')) {
@@ -295,7 +318,7 @@ interface Run {
 function finish({ startedAt, targets, rows, crash }: Run, options: Options): number {
   console.log(`\n${formatTable(rows)}\n`);
   const ab = abReport(rows);
-  if (ab !== '') console.log(`${ab}\n`);
+  if (ab !== '') console.log(`B: ${describeB(options.b)}\n${ab}\n`);
   console.log(machineLine());
   const path = writeResults(RESULTS_DIR, startedAt, {
     startedAt: startedAt.toISOString(),

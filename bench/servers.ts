@@ -44,6 +44,12 @@ export interface Target {
 }
 
 export const REGION = 'us-east-1';
+
+/** What makes `trentB` differ from `trent`: where it runs from, and what its environment adds. */
+export interface BSide {
+  root?: string;
+  env?: Record<string, string>;
+}
 /**
  * The key quota of the bench's Trent servers (TRENT_KEY_QUOTA, unless set): CreateKey at three
  * concurrencies makes ~20,000 keys a round on a fast VM, more than the default 100,000 in five
@@ -69,8 +75,11 @@ export async function startTrent(
   nodeArgs: string[] = [],
   workers: 1 | 'auto' | 'default' = 1,
   existingDataDir?: string,
-  /** Another checkout (built) to run instead of this one: the target `trentB`, default start. */
-  otherRoot?: string,
+  /**
+   * The target `trentB`, default start: another checkout (built) to run instead of this one,
+   * and/or more environment variables for it (`--b-env`).
+   */
+  b?: BSide,
 ): Promise<Target> {
   // A given data directory is the caller's to remove; a fresh one is removed when Trent stops.
   const dataDir = existingDataDir ?? mkdtempSync(join(tmpdir(), 'trent-bench-'));
@@ -85,7 +94,8 @@ export async function startTrent(
   const env = { ...process.env };
   delete env.TRENT_WORKERS;
   env.TRENT_KEY_QUOTA ??= String(BENCH_KEY_QUOTA);
-  const bin = join(otherRoot ?? PROJECT_ROOT, 'bin/trent');
+  Object.assign(env, b?.env);
+  const bin = join(b?.root ?? PROJECT_ROOT, 'bin/trent');
   const child = launch(process.execPath, [...nodeExtra, ...nodeArgs, bin, ...args], env);
   const log = capture(child);
   const url = await waitFor(child, log, 'Trent', () => {
@@ -93,7 +103,7 @@ export async function startTrent(
     return m?.[1];
   });
   const credentials = readCredentials(join(dataDir, 'credentials'));
-  const name = otherRoot !== undefined ? 'trentB' : workers === 1 ? 'trent1' : workers === 'auto' ? 'trentN' : 'trent';
+  const name = b !== undefined ? 'trentB' : workers === 1 ? 'trent1' : workers === 'auto' ? 'trentN' : 'trent';
   const started = target(name, new URL(url), credentials, child, log, dataDir, existingDataDir === undefined);
   // The cluster primary logs its workers before the ready line; a single process logs none.
   const cluster = /"workers":(\d+)[^\n]*workers listening/.exec(log.text());
