@@ -50,6 +50,7 @@ export interface BSide {
   root?: string;
   env?: Record<string, string>;
 }
+
 /**
  * The key quota of the bench's Trent servers (TRENT_KEY_QUOTA, unless set): CreateKey at three
  * concurrencies makes ~20,000 keys a round on a fast VM, more than the default 100,000 in five
