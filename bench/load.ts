@@ -123,19 +123,19 @@ let chosenClient: LoadClient | undefined;
  * the node client, and so did the bare server (docs/performance-log.md).
  */
 export function loadClient(): LoadClient {
-  if (chosenClient !== undefined) return chosenClient;
-  const asked = process.env.TRENT_BENCH_CLIENT;
-  if (asked !== undefined && asked !== 'wrk' && asked !== 'node') {
+  chosenClient ??= chooseClient(process.env.TRENT_BENCH_CLIENT);
+  return chosenClient;
+}
+
+function chooseClient(asked: string | undefined): LoadClient {
+  if (asked === 'node') return 'node';
+  if (asked !== undefined && asked !== 'wrk') {
     throw new Error(`TRENT_BENCH_CLIENT must be wrk or node, not ${JSON.stringify(asked)}`);
   }
-  const installed = onPath('wrk');
-  if (asked === 'wrk' && !installed)
-    throw new Error('TRENT_BENCH_CLIENT=wrk, but wrk is not installed (apt-get install wrk)');
-  chosenClient = asked ?? (installed ? 'wrk' : 'node');
-  if (asked === undefined && !installed) {
-    console.error('wrk is not installed (apt-get install wrk): the node client sends the requests');
-  }
-  return chosenClient;
+  if (onPath('wrk')) return 'wrk';
+  if (asked === 'wrk') throw new Error('TRENT_BENCH_CLIENT=wrk, but wrk is not installed (apt-get install wrk)');
+  console.error('wrk is not installed (apt-get install wrk): the node client sends the requests');
+  return 'node';
 }
 
 export async function measure(spec: LoadSpec): Promise<LoadResult> {
