@@ -222,10 +222,11 @@ function cidrList(name: string, value: unknown): string[] {
 
 /**
  * The worker count of a plain start: one per core on more than two cores, else one process.
- * Measured on the 2-core bench VM (docs/multi-process.md, "Figures"; the load generator shares the
- * cores): two workers served 1.4× one process at concurrency 64 but 0.3–0.6× at concurrency 16,
- * where each request's wait for the primary's audit commit, two IPC hops further on four busy
- * processes, costs more than the second core gives. `--workers auto` asks for one per core anyway.
+ * Measured on the 2-core bench VMs (docs/multi-process.md; the load generator shares the cores):
+ * with a light load generator (wrk) two workers served 1.0–1.3× one process at concurrency 64 but
+ * 0.81–0.93× at 16 and 0.78–0.90× at 1, where each request's wait for the primary's audit commit,
+ * two IPC hops further, costs more than the second core gives; two processes sharing nothing serve
+ * only 1.07× at 16. `--workers auto` asks for one per core anyway.
  */
 export function defaultWorkers(cores: number): number {
   return cores > 2 ? cores : 1;
