@@ -224,9 +224,9 @@ function cidrList(name: string, value: unknown): string[] {
  * The worker count of a plain start: one per core on more than two cores, else one process.
  * Measured on the 2-core bench VMs (docs/multi-process.md; the load generator shares the cores):
  * with a light load generator (wrk) two workers served 1.0–1.3× one process at concurrency 64 but
- * 0.81–0.93× at 16 and 0.78–0.90× at 1, where each request's wait for the primary's audit commit,
- * two IPC hops further, costs more than the second core gives; two processes sharing nothing serve
- * only 1.07× at 16. `--workers auto` asks for one per core anyway.
+ * 0.81–1.0× at 16 and 0.78–1.0× at 1, where each request's wait for the primary's audit commit,
+ * two IPC hops further, costs at least what the second core gives; two processes sharing nothing
+ * serve only 1.07–1.08× one at 16. `--workers auto` asks for one per core anyway.
  */
 export function defaultWorkers(cores: number): number {
   return cores > 2 ? cores : 1;
