@@ -47,8 +47,10 @@ export async function currentMaterial(keys: KeyRepository, key: KeyRecord): Prom
 /**
  * Where each signature is made (measured costs in src/crypto/off-loop.ts and crypto-threads.ts):
  * RAW RSA, and RAW ECDSA off P-256, on libuv's pool (inside rsaSign / ecdsaSign); a DIGEST on RSA
- * or ECDSA, Ed25519ph and ML-DSA on the crypto threads; P-256 RAW and Ed25519 inline, where they
- * cost less than the hop.
+ * or on ECDSA off P-256, Ed25519ph and ML-DSA on the crypto threads; P-256 (RAW ~25 µs, DIGEST ~60)
+ * and Ed25519 inline, where they cost less than the hop: a P-256 DIGEST on a thread took the
+ * server 266 µs of CPU a signature against 197 inline (docs/performance-log.md, twenty-second
+ * session).
  */
 export async function signWith(keys: KeyRepository, key: KeyRecord, request: SigningRequest): Promise<Buffer> {
   const material = await currentMaterial(keys, key);
@@ -65,7 +67,7 @@ export async function signWith(keys: KeyRepository, key: KeyRecord, request: Sig
         : offThread('rsaSign', material, padding, hash, input);
     }
     case 'ecdsa':
-      return kind === 'raw'
+      return kind === 'raw' || curveOf(key) === 'P-256'
         ? ecdsaSign(material, curveOf(key), hash, input)
         : offThread('ecdsaSign', material, curveOf(key), hash, input);
     case 'ed25519':

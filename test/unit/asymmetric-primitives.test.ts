@@ -107,6 +107,21 @@ describe('ECDSA DIGEST path', () => {
       const digest = createHash(hash).update(message).digest();
       const sig = await ecdsaSign(privateKey, curve, hash, { kind: 'digest', bytes: digest });
       assert.ok(verify(hash, message, { key: publicKey, dsaEncoding: 'der' }, sig));
+      // Many messages, so that r and s of every length (a leading zero byte, a short DER integer)
+      // pass through the signing equation and its encoding; OpenSSL is the judge of each.
+      for (let i = 0; i < 40; i++) {
+        const m = randomBytes(i);
+        const s = await ecdsaSign(privateKey, curve, hash, {
+          kind: 'digest',
+          bytes: createHash(hash).update(m).digest(),
+        });
+        assert.ok(verify(hash, m, { key: publicKey, dsaEncoding: 'der' }, s), `signature ${i}`);
+        assert.ok(!verify(hash, randomBytes(8), { key: publicKey, dsaEncoding: 'der' }, s));
+      }
+      // Randomized, as AWS KMS's ECDSA signatures are: the same digest twice, two signatures.
+      const again = await ecdsaSign(privateKey, curve, hash, { kind: 'digest', bytes: digest });
+      assert.notDeepEqual(again, sig);
+      assert.ok(verify(hash, message, { key: publicKey, dsaEncoding: 'der' }, again));
       const raw = await ecdsaSign(privateKey, curve, hash, { kind: 'raw', bytes: message });
       assert.ok(await ecdsaVerify(publicKey, curve, hash, { kind: 'digest', bytes: digest }, raw));
       assert.ok(
