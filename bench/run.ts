@@ -6,7 +6,16 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CASES, type Case, type Setup, setUp } from './cases.js';
 import { DEFAULT_PREWARM_SECONDS, type LoadResult, loadClient, measure, type WarmUpLoad, warmUp } from './load.js';
-import { abReport, errorReport, formatTable, medianByRate, noiseReport, type Row, writeResults } from './report.js';
+import {
+  abReport,
+  errorReport,
+  formatTable,
+  medianByRate,
+  noiseReport,
+  type Row,
+  rampReport,
+  writeResults,
+} from './report.js';
 import {
   type BSide,
   type Credentials,
@@ -336,6 +345,13 @@ function finish({ startedAt, targets, rows, crash }: Run, options: Options): num
   if (noise !== '') {
     console.error(`\nWARNING: the machine was busy with more than the benchmark; these figures are disturbed:`);
     console.error(noise);
+  }
+  const ramp = rampReport(rows);
+  if (ramp !== '') {
+    console.error(
+      `\nNOTE: these latencies include waits for new connections to be accepted (bench/report.ts, rampReport):`,
+    );
+    console.error(ramp);
   }
   const errors = errorReport(rows);
   if (crash !== undefined) shout(`THE BENCHMARK STOPPED: ${crash}`);

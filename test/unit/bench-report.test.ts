@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LoadResult } from '../../bench/load.js';
-import { abReport, errorReport, formatTable, median, medianByRate, type Row } from '../../bench/report.js';
+import { abReport, errorReport, formatTable, median, medianByRate, type Row, rampReport } from '../../bench/report.js';
 
 function result(requestsPerSecond: number, errors = 0): LoadResult {
   return {
@@ -90,5 +90,30 @@ describe('bench report: A/B of two checkouts', () => {
 
   it('says nothing of rows without B', () => {
     assert.equal(abReport([{ operation: 'Encrypt 1 KiB', concurrency: 16, trent: result(4000) }]), '');
+  });
+});
+
+describe('bench report: waits for new connections', () => {
+  // result(r) has a mean of 1.1 / r s: 1.1 requests in flight at rate r, at concurrency 1.
+  it('names a wrk row whose latencies add up to more requests in flight than the concurrency', () => {
+    const steady: Row = { operation: 'Encrypt 1 KiB', concurrency: 1, trent: result(500) };
+    assert.equal(rampReport([steady]), '');
+    const ramped: Row = { operation: 'CreateKey', concurrency: 64, trent: { ...result(1500), meanMs: 71 } };
+    assert.match(
+      rampReport([steady, ramped]),
+      /^ {2}Trent CreateKey c=64: mean latency × rate = 1\.66× the concurrency/,
+    );
+    assert.doesNotMatch(rampReport([ramped]), /Encrypt/);
+  });
+
+  it('leaves out the node client, which keeps its connections, and a row with no requests', () => {
+    const node: Row = {
+      operation: 'CreateKey',
+      concurrency: 64,
+      trent: { ...result(1500), meanMs: 71, client: 'node' },
+    };
+    assert.equal(rampReport([node]), '');
+    const none: Row = { operation: 'CreateKey', concurrency: 64, trent: { ...result(0), requests: 0, meanMs: 71 } };
+    assert.equal(rampReport([none]), '');
   });
 });
