@@ -65,7 +65,11 @@ function signDigest(curve: EcCurve, d: Buffer, digest: Buffer): Buffer {
   for (;;) {
     const k = randomBelow(n, size);
     const ecdh = createECDH(OPENSSL_CURVE[curve]);
-    ecdh.setPrivateKey(Buffer.from(k.toString(16).padStart(size * 2, '0'), 'hex'));
+    const kBytes = Buffer.from(k.toString(16).padStart(size * 2, '0'), 'hex');
+    ecdh.setPrivateKey(kBytes);
+    // The nonce gives the key away with the signature: its bytes go as soon as OpenSSL has them
+    // (the BigInts, like @noble's, live until the garbage collector takes them).
+    kBytes.fill(0);
     // Uncompressed point: 0x04 ‖ X ‖ Y, each `size` bytes.
     const r = bigEndian(ecdh.getPublicKey().subarray(1, 1 + size)) % n;
     if (r === 0n) continue;
@@ -79,7 +83,10 @@ function signDigest(curve: EcCurve, d: Buffer, digest: Buffer): Buffer {
 
 /** Uniform enough in [1, n − 1]: 128 random bits more than n, reduced. */
 function randomBelow(n: bigint, size: number): bigint {
-  return (bigEndian(randomBytes(size + 16)) % (n - 1n)) + 1n;
+  const bytes = randomBytes(size + 16);
+  const value = (bigEndian(bytes) % (n - 1n)) + 1n;
+  bytes.fill(0);
+  return value;
 }
 
 function bigEndian(bytes: Uint8Array): bigint {
