@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { offThread } from '../crypto/crypto-threads.js';
-import { type EcCurve, ecdsaSign, ecdsaVerify } from '../crypto/ecdsa.js';
+import { type EcCurve, ecdsaSign, ecdsaVerify, INLINE_CURVES } from '../crypto/ecdsa.js';
 import { ed25519Sign, ed25519Verify } from '../crypto/eddsa.js';
 import { mlDsaRawPublicKey } from '../crypto/ml-dsa.js';
 import { rsaSign, rsaVerify } from '../crypto/rsa.js';
@@ -67,7 +67,7 @@ export async function signWith(keys: KeyRepository, key: KeyRecord, request: Sig
         : offThread('rsaSign', material, padding, hash, input);
     }
     case 'ecdsa':
-      return kind === 'raw' || curveOf(key) === 'P-256'
+      return kind === 'raw' || INLINE_CURVES.has(curveOf(key))
         ? ecdsaSign(material, curveOf(key), hash, input)
         : offThread('ecdsaSign', material, curveOf(key), hash, input);
     case 'ed25519':
