@@ -1,6 +1,7 @@
 import { createECDH, type KeyObject, randomBytes, sign, verify } from 'node:crypto';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
 import { signOffLoop, verifyOffLoop } from './off-loop.js';
 
 /**
@@ -19,7 +20,12 @@ export interface EcInput {
 
 const NOBLE = { 'P-256': p256, 'P-384': p384, 'P-521': p521, secp256k1 } as const;
 /** OpenSSL's names of the curves, for `createECDH`. */
-const OPENSSL_CURVE = { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1', secp256k1: 'secp256k1' };
+const OPENSSL_CURVE = {
+  'P-256': 'prime256v1',
+  'P-384': 'secp384r1',
+  'P-521': 'secp521r1',
+  secp256k1: 'secp256k1',
+} as const satisfies Record<EcCurve, string>;
 
 /**
  * P-256 signs and verifies inline (RAW ~26 and ~66 µs, a DIGEST signed ~60); the other curves, 290
@@ -57,25 +63,26 @@ export async function ecdsaSign(key: KeyObject, curve: EcCurve, hash: EcHash, in
  */
 function signDigest(curve: EcCurve, d: Buffer, digest: Buffer): Buffer {
   const noble = NOBLE[curve];
-  const { ORDER: n, BYTES: size, BITS: bits } = noble.Point.Fn;
+  const Fn = noble.Point.Fn;
+  const { ORDER: n, BYTES: size, BITS: bits } = Fn;
   // bits2int: the digest's leftmost bits, as many as the order has (every KMS pairing of a curve
   // and a digest has no more, but the rule costs nothing).
-  let e = bigEndian(digest);
+  let e = bytesToNumberBE(digest);
   if (digest.length * 8 > bits) e >>= BigInt(digest.length * 8 - bits);
-  const x = bigEndian(d);
+  const x = bytesToNumberBE(d);
   for (;;) {
     const k = randomBelow(n, size);
     const ecdh = createECDH(OPENSSL_CURVE[curve]);
-    const kBytes = Buffer.from(k.toString(16).padStart(size * 2, '0'), 'hex');
+    const kBytes = numberToBytesBE(k, size);
     ecdh.setPrivateKey(kBytes);
     // The nonce gives the key away with the signature: its bytes go as soon as OpenSSL has them
     // (the BigInts, like @noble's, live until the garbage collector takes them).
     kBytes.fill(0);
     // Uncompressed point: 0x04 ‖ X ‖ Y, each `size` bytes.
-    const r = bigEndian(ecdh.getPublicKey().subarray(1, 1 + size)) % n;
+    const r = bytesToNumberBE(ecdh.getPublicKey().subarray(1, 1 + size)) % n;
     if (r === 0n) continue;
     const u = randomBelow(n, size);
-    const kInverse = (inverse((k * u) % n, n) * u) % n;
+    const kInverse = (Fn.inv((k * u) % n) * u) % n;
     const s = (kInverse * ((e + r * x) % n)) % n;
     if (s === 0n) continue;
     return Buffer.from(new noble.Signature(r, s).toBytes('der'));
@@ -85,27 +92,9 @@ function signDigest(curve: EcCurve, d: Buffer, digest: Buffer): Buffer {
 /** Uniform enough in [1, n − 1]: 128 random bits more than n, reduced. */
 function randomBelow(n: bigint, size: number): bigint {
   const bytes = randomBytes(size + 16);
-  const value = (bigEndian(bytes) % (n - 1n)) + 1n;
+  const value = (bytesToNumberBE(bytes) % (n - 1n)) + 1n;
   bytes.fill(0);
   return value;
-}
-
-function bigEndian(bytes: Uint8Array): bigint {
-  return bytes.length === 0
-    ? 0n
-    : BigInt(`0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex')}`);
-}
-
-/** a⁻¹ mod n for a prime n and 0 < a < n (extended Euclid). */
-function inverse(a: bigint, n: bigint): bigint {
-  let [r0, r1] = [n, a];
-  let [t0, t1] = [0n, 1n];
-  while (r1 !== 0n) {
-    const q = r0 / r1;
-    [r0, r1] = [r1, r0 - q * r1];
-    [t0, t1] = [t1, t0 - q * t1];
-  }
-  return t0 < 0n ? t0 + n : t0;
 }
 
 /** True when the signature is valid; malformed signatures are invalid. High-S is accepted. */
