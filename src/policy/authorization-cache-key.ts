@@ -1,5 +1,7 @@
+import { Lru } from '../lru.js';
 import type { KmsAuthorizationInput } from './authorize-kms.js';
 import type { CompiledPolicy } from './policy.js';
+import type { Principal } from './request-context.js';
 
 /**
  * A key for memoizing `authorizeKms`: two inputs with the same key get the same decision.
@@ -16,28 +18,13 @@ import type { CompiledPolicy } from './policy.js';
  */
 export function authorizationCacheKey(input: KmsAuthorizationInput): string {
   const { request } = input;
-  const p = request.principal;
-  const policies = [
-    input.keyPolicy,
-    input.vpcEndpointPolicy,
-    input.sessionPolicy,
-    ...input.identityPolicies,
-    ...(input.serviceControlPolicies ?? []).flat(),
-  ];
+  const facts = policyFacts(input);
   const parts: string[] = [
-    p.type,
-    p.arn,
-    p.roleArn ?? '',
-    p.accountId,
-    p.userId,
+    principalPart(request.principal),
     request.action.toLowerCase(),
-    policies.some((x) => x !== undefined && readsResource(x)) ? request.resource : ANY_RESOURCE,
+    facts.readsResource ? request.resource : ANY_RESOURCE,
     input.resourceAccountId,
-    input.keyPolicy?.fingerprint ?? '-',
-    input.identityPolicies.map((x) => x.fingerprint).join(','),
-    (input.serviceControlPolicies ?? []).map((level) => level.map((x) => x.fingerprint).join(',')).join('/'),
-    input.vpcEndpointPolicy?.fingerprint ?? '-',
-    input.sessionPolicy?.fingerprint ?? '-',
+    facts.fingerprints,
   ];
   let constrained = false;
   for (const g of input.grants ?? []) {
@@ -49,15 +36,76 @@ export function authorizationCacheKey(input: KmsAuthorizationInput): string {
   }
   if (constrained) parts.push(JSON.stringify(Object.entries(input.encryptionContext ?? {}).sort()));
   if (input.grants !== undefined && input.childGrant !== undefined) parts.push(JSON.stringify(input.childGrant));
-  const keys = new Set<string>();
-  for (const policy of policies) if (policy !== undefined) for (const k of policy.referencedKeys) keys.add(k);
-  for (const k of [...keys].sort()) {
-    const v = request.conditions.get(k);
-    parts.push(
-      `${k}=${v === undefined ? '\u0001' : typeof v === 'string' ? JSON.stringify(v) : JSON.stringify([...v])}`,
-    );
+  if (facts.conditionKeys.length > 0) {
+    const { conditions } = request;
+    for (const k of facts.conditionKeys) {
+      const v = conditions.get(k);
+      parts.push(
+        `${k}=${v === undefined ? '\u0001' : typeof v === 'string' ? JSON.stringify(v) : JSON.stringify([...v])}`,
+      );
+    }
   }
   return parts.join('\u0000');
+}
+
+/** What the key takes from the policies of a decision, the same for every request under them. */
+interface PolicyFacts {
+  /** Each policy's fingerprint, slot by slot. */
+  readonly fingerprints: string;
+  /** Can some policy's verdict differ between two resources (`readsResource`)? */
+  readonly readsResource: boolean;
+  /** The condition keys some policy reads, sorted. */
+  readonly conditionKeys: readonly string[];
+}
+
+// By the fingerprints: a fingerprint names a document's text (and its principals' unique ids), and
+// what a policy reads follows from its text. One entry per set of policies in use.
+const POLICY_FACTS = new Lru<string, PolicyFacts>(20_000);
+
+function policyFacts(input: KmsAuthorizationInput): PolicyFacts {
+  const scps = input.serviceControlPolicies ?? [];
+  const fingerprints = [
+    input.keyPolicy?.fingerprint ?? '-',
+    fingerprintsOf(input.identityPolicies),
+    scps.length === 0 ? '' : scps.map(fingerprintsOf).join('/'),
+    input.vpcEndpointPolicy?.fingerprint ?? '-',
+    input.sessionPolicy?.fingerprint ?? '-',
+  ].join('\u0000');
+  let facts = POLICY_FACTS.get(fingerprints);
+  if (facts === undefined) {
+    const policies = [
+      input.keyPolicy,
+      input.vpcEndpointPolicy,
+      input.sessionPolicy,
+      ...input.identityPolicies,
+      ...scps.flat(),
+    ].filter((p) => p !== undefined);
+    const keys = new Set<string>();
+    for (const policy of policies) for (const k of policy.referencedKeys) keys.add(k);
+    facts = { fingerprints, readsResource: policies.some(readsResource), conditionKeys: [...keys].sort() };
+    POLICY_FACTS.set(fingerprints, facts);
+  }
+  return facts;
+}
+
+function fingerprintsOf(policies: readonly CompiledPolicy[]): string {
+  return policies.length === 0
+    ? ''
+    : policies.length === 1
+      ? (policies[0] as CompiledPolicy).fingerprint
+      : policies.map((x) => x.fingerprint).join(',');
+}
+
+const PRINCIPAL_PARTS = new WeakMap<Principal, string>();
+
+/** Who the caller is, as the key spells it: the same string for every request of a cached principal. */
+function principalPart(p: Principal): string {
+  let part = PRINCIPAL_PARTS.get(p);
+  if (part === undefined) {
+    part = [p.type, p.arn, p.roleArn ?? '', p.accountId, p.userId].join('\u0000');
+    PRINCIPAL_PARTS.set(p, part);
+  }
+  return part;
 }
 
 /** The cache key of a decision that names its resource (a denial): `key` with the resource. */

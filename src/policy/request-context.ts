@@ -76,10 +76,29 @@ export function requestContext(input: RequestContextInput): RequestContext {
 }
 
 function conditionValues(input: RequestContextInput): ConditionValues {
-  const { principal } = input;
-  const values = new Map<string, ConditionValue>();
+  // The request's own keys win over the principal's: set after them.
+  const values = new Map(principalValues(input.principal));
   const set = (key: string, value: ConditionValue | undefined) => {
     if (value !== undefined) values.set(conditionKey(key), value);
+  };
+  if (input.now !== undefined) {
+    set(AWS.CurrentTime, input.now.toISOString());
+    set(AWS.EpochTime, String(Math.floor(input.now.getTime() / 1000)));
+  }
+  const conditions = input.conditions ?? {};
+  for (const k of Object.keys(conditions)) set(k, conditions[k]);
+  return values;
+}
+
+const PRINCIPAL_VALUES = new WeakMap<Principal, ConditionValues>();
+
+/** The keys IAM derives from the principal: the same for every request of a cached principal. */
+function principalValues(principal: Principal): ConditionValues {
+  let values = PRINCIPAL_VALUES.get(principal);
+  if (values !== undefined) return values;
+  const derived = new Map<string, ConditionValue>();
+  const set = (key: string, value: ConditionValue | undefined) => {
+    if (value !== undefined) derived.set(conditionKey(key), value);
   };
   if (principal.type !== 'AWSService') {
     set(AWS.PrincipalArn, principal.type === 'AssumedRole' ? (principal.roleArn ?? principal.arn) : principal.arn);
@@ -90,10 +109,7 @@ function conditionValues(input: RequestContextInput): ConditionValues {
     for (const [k, v] of Object.entries(principal.tags ?? {})) set(AWS.PrincipalTagPrefix + k, v);
     set(KMS.CallerAccount, principal.accountId);
   }
-  if (input.now !== undefined) {
-    set(AWS.CurrentTime, input.now.toISOString());
-    set(AWS.EpochTime, String(Math.floor(input.now.getTime() / 1000)));
-  }
-  for (const [k, v] of Object.entries(input.conditions ?? {})) set(k, v);
+  values = derived;
+  PRINCIPAL_VALUES.set(principal, values);
   return values;
 }

@@ -70,6 +70,43 @@ describe('KmsAuthorizer: decisions shared between keys', () => {
   });
 });
 
+describe('KmsAuthorizer: cached decisions follow what each policy reads', () => {
+  // One principal object for every request, as the identity cache hands it out: what is derived
+  // from it (its part of the cache key, its condition values) is kept with it, and what the
+  // policies read is kept by their fingerprints — the decisions must still follow each policy.
+  const alice = user('alice', A, { team: 'payments' });
+  const authorizerOf = (policies: CompiledPolicy[]) => {
+    const directory = {
+      identity: async (): Promise<CallerIdentity> => ({ principal: alice, policies, serviceControlPolicies: [] }),
+    };
+    return new KmsAuthorizer(directory as unknown as IdentityDirectory, undefined);
+  };
+  const encryptFrom = (auth: KmsAuthorizer, sourceIp: string) =>
+    auth.authorize({ caller: ALICE, action: 'kms:Encrypt', key: K1, resource: K1.arn, resourceAccountId: A, sourceIp });
+  const allow = (condition: Record<string, Record<string, string>>, id: string) =>
+    policy({ Effect: 'Allow', Action: 'kms:Encrypt', Resource: '*', Condition: condition }, 'identity', id);
+
+  it('a policy on the source address decides by it; then one on the principal tag, by that', async () => {
+    const byAddress = authorizerOf([allow({ IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } }, 'address')]);
+    for (let i = 0; i < 2; i++) {
+      await encryptFrom(byAddress, '10.1.2.3');
+      await assert.rejects(encryptFrom(byAddress, '192.0.2.1'), AccessDeniedException);
+    }
+    const byTag = authorizerOf([allow({ StringEquals: { 'aws:PrincipalTag/team': 'payments' } }, 'tag')]);
+    const byOtherTag = authorizerOf([allow({ StringEquals: { 'aws:PrincipalTag/team': 'billing' } }, 'other-tag')]);
+    for (let i = 0; i < 2; i++) {
+      await encryptFrom(byTag, '192.0.2.1');
+      await assert.rejects(encryptFrom(byOtherTag, '10.1.2.3'), AccessDeniedException);
+    }
+  });
+
+  it('a condition key in another case reads the same value', async () => {
+    const auth = authorizerOf([allow({ IpAddress: { 'AWS:SOURCEIP': '10.0.0.0/8' } }, 'upper')]);
+    await encryptFrom(auth, '10.9.9.9');
+    await assert.rejects(encryptFrom(auth, '203.0.113.7'), AccessDeniedException);
+  });
+});
+
 describe('KmsAuthorizer: keys cached as having no grants', () => {
   /** A grant store holding one grant, for Alice to Encrypt with K1, that counts its reads. */
   function withGrantStore(limits?: { decisions: number; policies: number; grants: number }) {
