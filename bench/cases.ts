@@ -210,7 +210,7 @@ function trent(target: Target, args: string[]): string {
  * conditions, grants only for AWS resources, an explicit deny outside the local networks — used by
  * an IAM user that also has an identity policy with conditions, all evaluated on each request.
  */
-async function policyCaller(target: Target, plaintext: string): Promise<Setup['policyCaller']> {
+export async function policyCaller(target: Target, plaintext: string): Promise<Setup['policyCaller']> {
   const created = (await call(target, 'CreateKey', { Description: 'trent bench policy' })) as {
     KeyMetadata: { KeyId: string; Arn: string };
   };

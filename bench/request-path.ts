@@ -9,9 +9,10 @@ import { parseArgs } from 'node:util';
 import { formatAmzDate, signRequest } from '../src/auth/sigv4.js';
 import { DEFAULTS } from '../src/server/settings.js';
 import { startServer } from '../src/server/start.js';
+import { policyCaller } from './cases.js';
 import { mainThreadsCpuMs } from './load.js';
 import { seedKeys } from './seed.js';
-import { readCredentials } from './servers.js';
+import { type Credentials, readCredentials, type Target } from './servers.js';
 
 /**
  * The request path in process: a Trent server started in this process, its request listener handed
@@ -40,6 +41,10 @@ import { readCredentials } from './servers.js';
  *
  * `--audit-commit thread` commits the audit records on a thread of their own, as the server's
  * option of that name does.
+ *
+ * `Encrypt (policy)` is the HTTP benchmark's case of that name: an IAM user under a production-like
+ * key policy and IAM policy (cases.ts, `policyCaller`), set up by the admin commands whenever
+ * `--case` admits it.
  *
  * `--case CreateKey` (and only that) measures CreateKey: with `--keys N`, in an account that
  * already holds N keys, which the key quota check must count.
@@ -77,7 +82,7 @@ const start = () =>
     auditCommit,
   });
 let server = await start();
-const { accessKeyId, secretAccessKey: secret } = readCredentials(join(dataDir, 'credentials'));
+const ROOT = readCredentials(join(dataDir, 'credentials'));
 
 interface Reply {
   status: number;
@@ -88,8 +93,8 @@ interface Reply {
  * A signed request, as IncomingMessage: headers, body stream, peer address. Signed once per body
  * (a signature stays valid for minutes), so that the client's share of the CPU stays small.
  */
-function request(operation: string, body: string): IncomingMessage {
-  const { headers, distinct } = asParsed(signedOnce(operation, body));
+function request(operation: string, body: string, credentials = ROOT): IncomingMessage {
+  const { headers, distinct } = asParsed(signedOnce(operation, body, credentials));
   // The body pushed, not `Readable.from([body])`: each of those survived the young generation's
   // collections (~700 KB promoted a scavenge, against ~65 KB in the HTTP server's), which made
   // this client's requests ~20 µs of CPU dearer than the server's own work (2026-11-27).
@@ -113,21 +118,22 @@ interface Signed {
 }
 
 /**
- * By operation, then body: a body keeps its hash once computed, where a key built from the two was
- * hashed again on every request — ~6 µs of each request's CPU with 40,000 distinct bodies (a key's
- * first use), counted as the server's here.
+ * By caller and operation, then body: a body keeps its hash once computed, where a key built from
+ * the two was hashed again on every request — ~6 µs of each request's CPU with 40,000 distinct
+ * bodies (a key's first use), counted as the server's here.
  */
 const signedHeaders = new Map<string, Map<string, Signed>>();
 
-function signedOnce(operation: string, body: string): Signed {
-  let bodies = signedHeaders.get(operation);
+function signedOnce(operation: string, body: string, credentials: Credentials): Signed {
+  const by = `${credentials.accessKeyId} ${operation}`;
+  let bodies = signedHeaders.get(by);
   if (bodies === undefined) {
     bodies = new Map();
-    signedHeaders.set(operation, bodies);
+    signedHeaders.set(by, bodies);
   }
   let signed = bodies.get(body);
   if (signed === undefined) {
-    signed = sign(operation, body);
+    signed = sign(operation, body, credentials);
     bodies.set(body, signed);
   }
   return signed;
@@ -149,7 +155,7 @@ function asParsed(signed: Signed): Signed {
   return { headers, distinct };
 }
 
-function sign(operation: string, body: string): Signed {
+function sign(operation: string, body: string, credentials: Credentials): Signed {
   const headers: Record<string, string> = {
     host: 'localhost',
     'content-type': 'application/x-amz-json-1.1',
@@ -163,8 +169,8 @@ function sign(operation: string, body: string): Signed {
     path: '/',
     headers,
     body,
-    accessKeyId,
-    secret,
+    accessKeyId: credentials.accessKeyId,
+    secret: credentials.secretAccessKey,
     region: REGION,
     service: 'kms',
     amzDate: headers['x-amz-date'] as string,
@@ -212,6 +218,8 @@ interface Case {
   count: number;
   /** Warms up on the case's own bodies; else on the hot key's Encrypt (first uses stay first). */
   warmOnOwn: boolean;
+  /** Who signs the requests; the account's root (the data directory's credentials) by default. */
+  credentials?: Credentials;
 }
 
 const hot = (label: string, operation: string, input: unknown): Case => ({
@@ -228,6 +236,24 @@ const CASES: Case[] = [
   hot('Decrypt 1 KiB', 'Decrypt', { CiphertextBlob: ciphertext }),
   hot('GenerateDataKey', 'GenerateDataKey', { KeyId: keyId, NumberOfBytes: 32 }),
 ];
+// An IAM user under a production-like key policy and IAM policy (cases.ts), set up only when asked
+// for (it runs the admin commands): what evaluating them costs over the root's default policy.
+if ('Encrypt (policy)'.includes(values.case)) {
+  const target: Target = {
+    name: 'trent',
+    url: new URL(server.url),
+    credentials: ROOT,
+    pid: process.pid,
+    dataDir,
+    exited: () => false,
+    output: () => '',
+    stop: async () => undefined,
+  };
+  const caller = await policyCaller(target, plaintext(1024));
+  if (caller !== undefined) {
+    CASES.push({ ...hot('Encrypt (policy)', 'Encrypt', encrypt1KiB(caller.keyId)), credentials: caller.credentials });
+  }
+}
 // Each request adds a key: only when --case names it, with at most 2,000 and the warm-up on Encrypt.
 if (values.case !== '' && 'CreateKey'.includes(values.case)) {
   CASES.push({
@@ -245,7 +271,7 @@ if (seededKeys > 0) {
   server = await start();
   await server.keyCachePreloaded;
   const bodies = ids.map(encrypt1KiB);
-  for (const body of bodies) signedOnce('Encrypt', body); // now, not while measured
+  for (const body of bodies) signedOnce('Encrypt', body, ROOT); // now, not while measured
   // The hot key again on this server and store, so that first use is compared with a like.
   CASES.push(hot('Encrypt 1 KiB, seeded store', 'Encrypt', hotEncrypt));
   CASES.push({
@@ -266,13 +292,13 @@ if (seededKeys > 0) {
 }
 
 /** `count` requests, `concurrency` at a time, request i with bodies[i % length]; every reply must be a 200. */
-async function drive(operation: string, bodies: string[], count: number): Promise<void> {
+async function drive(operation: string, bodies: string[], count: number, credentials = ROOT): Promise<void> {
   let sent = 0;
   const loop = async () => {
     while (sent < count) {
       const body = bodies[sent % bodies.length] as string;
       sent += 1;
-      const reply = await send(request(operation, body));
+      const reply = await send(request(operation, body, credentials));
       if (reply.status !== 200) throw new Error(`${operation}: HTTP ${reply.status} ${reply.body}`);
     }
   };
@@ -307,16 +333,16 @@ const profileFile = (dir: string, label: string, extension: string) =>
   join(dir, `${label.replace(/[^\w]+/g, '-')}.${extension}`);
 
 console.log(`${requests} requests per operation, concurrency ${concurrency}, node ${process.version}`);
-for (const { label, operation, bodies, count, warmOnOwn } of CASES) {
+for (const { label, operation, bodies, count, warmOnOwn, credentials } of CASES) {
   if (!label.includes(values.case)) continue;
-  const warm = warmOnOwn ? { operation, bodies } : { operation: 'Encrypt', bodies: [hotEncrypt] };
-  await drive(warm.operation, warm.bodies, Math.min(requests, 2000));
+  const warm = warmOnOwn ? { operation, bodies, credentials } : { operation: 'Encrypt', bodies: [hotEncrypt] };
+  await drive(warm.operation, warm.bodies, Math.min(requests, 2000), warm.credentials);
   await profiler?.post('Profiler.start');
   await allocations?.post('HeapProfiler.startSampling', ALL_ALLOCATIONS);
   const cpu = process.cpuUsage();
   const mainCpu = mainThreadCpuMs();
   const started = performance.now();
-  await drive(operation, bodies, count);
+  await drive(operation, bodies, count, credentials);
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
   const mainPerRequest = ((mainThreadCpuMs() - mainCpu) * 1000) / count;
