@@ -67,7 +67,7 @@ function policyFacts(input: KmsAuthorizationInput): PolicyFacts {
   const fingerprints = [
     input.keyPolicy?.fingerprint ?? '-',
     fingerprintsOf(input.identityPolicies),
-    scps.length === 0 ? '' : scps.map(fingerprintsOf).join('/'),
+    scps.map(fingerprintsOf).join('/'),
     input.vpcEndpointPolicy?.fingerprint ?? '-',
     input.sessionPolicy?.fingerprint ?? '-',
   ].join('\u0000');
@@ -89,11 +89,7 @@ function policyFacts(input: KmsAuthorizationInput): PolicyFacts {
 }
 
 function fingerprintsOf(policies: readonly CompiledPolicy[]): string {
-  return policies.length === 0
-    ? ''
-    : policies.length === 1
-      ? (policies[0] as CompiledPolicy).fingerprint
-      : policies.map((x) => x.fingerprint).join(',');
+  return policies.map((x) => x.fingerprint).join(',');
 }
 
 const PRINCIPAL_PARTS = new WeakMap<Principal, string>();
