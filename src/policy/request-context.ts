@@ -78,15 +78,12 @@ export function requestContext(input: RequestContextInput): RequestContext {
 function conditionValues(input: RequestContextInput): ConditionValues {
   // The request's own keys win over the principal's: set after them.
   const values = new Map(principalValues(input.principal));
-  const set = (key: string, value: ConditionValue | undefined) => {
-    if (value !== undefined) values.set(conditionKey(key), value);
-  };
   if (input.now !== undefined) {
-    set(AWS.CurrentTime, input.now.toISOString());
-    set(AWS.EpochTime, String(Math.floor(input.now.getTime() / 1000)));
+    setValue(values, AWS.CurrentTime, input.now.toISOString());
+    setValue(values, AWS.EpochTime, String(Math.floor(input.now.getTime() / 1000)));
   }
   const conditions = input.conditions ?? {};
-  for (const k of Object.keys(conditions)) set(k, conditions[k]);
+  for (const k of Object.keys(conditions)) setValue(values, k, conditions[k]);
   return values;
 }
 
@@ -94,22 +91,23 @@ const PRINCIPAL_VALUES = new WeakMap<Principal, ConditionValues>();
 
 /** The keys IAM derives from the principal: the same for every request of a cached principal. */
 function principalValues(principal: Principal): ConditionValues {
-  let values = PRINCIPAL_VALUES.get(principal);
-  if (values !== undefined) return values;
-  const derived = new Map<string, ConditionValue>();
-  const set = (key: string, value: ConditionValue | undefined) => {
-    if (value !== undefined) derived.set(conditionKey(key), value);
-  };
+  const cached = PRINCIPAL_VALUES.get(principal);
+  if (cached !== undefined) return cached;
+  const values = new Map<string, ConditionValue>();
   if (principal.type !== 'AWSService') {
-    set(AWS.PrincipalArn, principal.type === 'AssumedRole' ? (principal.roleArn ?? principal.arn) : principal.arn);
-    set(AWS.PrincipalAccount, principal.accountId);
-    set(AWS.PrincipalType, PRINCIPAL_TYPE_VALUE[principal.type]);
-    set(AWS.UserId, principal.userId);
-    if (principal.type === 'IAMUser') set(AWS.Username, principal.userName);
-    for (const [k, v] of Object.entries(principal.tags ?? {})) set(AWS.PrincipalTagPrefix + k, v);
-    set(KMS.CallerAccount, principal.accountId);
+    const arn = principal.type === 'AssumedRole' ? (principal.roleArn ?? principal.arn) : principal.arn;
+    setValue(values, AWS.PrincipalArn, arn);
+    setValue(values, AWS.PrincipalAccount, principal.accountId);
+    setValue(values, AWS.PrincipalType, PRINCIPAL_TYPE_VALUE[principal.type]);
+    setValue(values, AWS.UserId, principal.userId);
+    if (principal.type === 'IAMUser') setValue(values, AWS.Username, principal.userName);
+    for (const [k, v] of Object.entries(principal.tags ?? {})) setValue(values, AWS.PrincipalTagPrefix + k, v);
+    setValue(values, KMS.CallerAccount, principal.accountId);
   }
-  values = derived;
   PRINCIPAL_VALUES.set(principal, values);
   return values;
+}
+
+function setValue(values: Map<string, ConditionValue>, key: string, value: ConditionValue | undefined): void {
+  if (value !== undefined) values.set(conditionKey(key), value);
 }
