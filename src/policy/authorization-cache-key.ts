@@ -1,6 +1,5 @@
-import { Lru } from '../lru.js';
 import type { KmsAuthorizationInput } from './authorize-kms.js';
-import type { CompiledPolicy } from './policy.js';
+import { policyFacts } from './policy-facts.js';
 import type { Principal } from './request-context.js';
 
 /**
@@ -16,9 +15,8 @@ import type { Principal } from './request-context.js';
  * names the resource, though: a denial must be kept under the key with the resource
  * (`withResource`).
  */
-export function authorizationCacheKey(input: KmsAuthorizationInput): string {
+export function authorizationCacheKey(input: KmsAuthorizationInput, facts = policyFacts(input)): string {
   const { request } = input;
-  const facts = policyFacts(input);
   const parts: string[] = [
     principalPart(request.principal),
     request.action.toLowerCase(),
@@ -48,50 +46,6 @@ export function authorizationCacheKey(input: KmsAuthorizationInput): string {
   return parts.join('\u0000');
 }
 
-/** What the key takes from the policies of a decision, the same for every request under them. */
-interface PolicyFacts {
-  /** Each policy's fingerprint, slot by slot. */
-  readonly fingerprints: string;
-  /** Can some policy's verdict differ between two resources (`readsResource`)? */
-  readonly readsResource: boolean;
-  /** The condition keys some policy reads, sorted. */
-  readonly conditionKeys: readonly string[];
-}
-
-// By the fingerprints: a fingerprint names a document's text (and its principals' unique ids), and
-// what a policy reads follows from its text. One entry per set of policies in use.
-const POLICY_FACTS = new Lru<string, PolicyFacts>(20_000);
-
-function policyFacts(input: KmsAuthorizationInput): PolicyFacts {
-  const scps = input.serviceControlPolicies ?? [];
-  const fingerprints = [
-    input.keyPolicy?.fingerprint ?? '-',
-    fingerprintsOf(input.identityPolicies),
-    scps.map(fingerprintsOf).join('/'),
-    input.vpcEndpointPolicy?.fingerprint ?? '-',
-    input.sessionPolicy?.fingerprint ?? '-',
-  ].join('\u0000');
-  let facts = POLICY_FACTS.get(fingerprints);
-  if (facts === undefined) {
-    const policies = [
-      input.keyPolicy,
-      input.vpcEndpointPolicy,
-      input.sessionPolicy,
-      ...input.identityPolicies,
-      ...scps.flat(),
-    ].filter((p) => p !== undefined);
-    const keys = new Set<string>();
-    for (const policy of policies) for (const k of policy.referencedKeys) keys.add(k);
-    facts = { fingerprints, readsResource: policies.some(readsResource), conditionKeys: [...keys].sort() };
-    POLICY_FACTS.set(fingerprints, facts);
-  }
-  return facts;
-}
-
-function fingerprintsOf(policies: readonly CompiledPolicy[]): string {
-  return policies.map((x) => x.fingerprint).join(',');
-}
-
 const PRINCIPAL_PARTS = new WeakMap<Principal, string>();
 
 /** Who the caller is, as the key spells it: the same string for every request of a cached principal. */
@@ -111,22 +65,3 @@ export function withResource(key: string, resource: string): string {
 
 // Not an ARN nor `*`: stands for "any resource" in a key.
 const ANY_RESOURCE = '\u0001';
-
-const READS_RESOURCE = new WeakMap<CompiledPolicy, boolean>();
-
-/**
- * Can the policy's verdict differ between two resources? Only through a statement's Resource or
- * NotResource: one that lists `*` matches every resource (or, NotResource, none), whatever it is.
- * Condition keys about the resource (aws:ResourceTag/…, kms:ResourceAliases) are condition values,
- * part of the key already.
- */
-export function readsResource(policy: CompiledPolicy): boolean {
-  let reads = READS_RESOURCE.get(policy);
-  if (reads === undefined) {
-    reads = policy.statements.some(
-      (s) => s.resource !== undefined && !s.resource.patterns.some((pattern) => pattern.source === '*'),
-    );
-    READS_RESOURCE.set(policy, reads);
-  }
-  return reads;
-}

@@ -6,12 +6,13 @@ import type { GrantRecord, GrantStore } from '../storage/grant-store.js';
 import type { KeyRecord } from '../storage/records.js';
 import { authorizationCacheKey, withResource } from './authorization-cache-key.js';
 import { authorizeKms, type KmsAuthorization, type KmsAuthorizationInput } from './authorize-kms.js';
-import { AWS_CONDITION_KEYS as AWS, conditionKey, KMS_CONDITION_KEYS as KMS } from './condition-keys.js';
+import { AWS_CONDITION_KEYS as AWS, KMS_CONDITION_KEYS as KMS } from './condition-keys.js';
 import type { ChildGrant, GrantInput } from './grant-constraints.js';
 import type { IdentityDirectory } from './identity-directory.js';
 import { type GrantChange, KeyGrants, NONE } from './key-grants.js';
 import { INVALID_PRINCIPALS, parsePolicy } from './parse-policy.js';
 import type { CompiledPolicy } from './policy.js';
+import { type PolicySet, policyFacts } from './policy-facts.js';
 import { checkPolicyLockout } from './policy-lockout-check.js';
 import { type ConditionValue, type Principal, requestContext } from './request-context.js';
 import type { VpcEndpoint } from './vpc-endpoint.js';
@@ -182,21 +183,20 @@ export class KmsAuthorizer implements Authorizer {
         : keyGrants.partial
           ? await this.partialCallerGrants(key.arn, keyGrants, principal)
           : heldCallerGrants(keyGrants, principal);
-    const keyPolicy = key === undefined ? undefined : this.keyPolicy(key);
-    // The clock keys cost a Date and its ISO string per request: set them only when read.
     const vpce = request.vpcEndpoint;
-    const readsTime =
-      readsClock(keyPolicy) ||
-      readsClock(vpce?.policy) ||
-      identity.policies.some(readsClock) ||
-      identity.serviceControlPolicies.some(readsClock);
-    // kms:ResourceAliases costs an alias lookup in the store: done only when some policy reads it.
+    const policies: PolicySet = {
+      keyPolicy: key === undefined ? undefined : this.keyPolicy(key),
+      identityPolicies: identity.policies,
+      serviceControlPolicies:
+        identity.serviceControlPolicies.length === 0 ? undefined : [identity.serviceControlPolicies],
+      vpcEndpointPolicy: vpce?.policy,
+      sessionPolicy: identity.sessionPolicy,
+    };
+    // What the policies read decides what the request context needs: the clock keys cost a Date
+    // and its ISO string a request, kms:ResourceAliases a read of the key's aliases.
+    const facts = policyFacts(policies);
     const aliases =
-      key !== undefined &&
-      this.aliasesOf !== undefined &&
-      [keyPolicy, vpce?.policy, identity.sessionPolicy, ...identity.policies, ...identity.serviceControlPolicies].some(
-        (p) => p?.referencedKeys.has(RESOURCE_ALIASES) === true,
-      )
+      key !== undefined && this.aliasesOf !== undefined && facts.readsResourceAliases
         ? await this.aliasesOf(key)
         : undefined;
     const input: KmsAuthorizationInput = {
@@ -212,15 +212,14 @@ export class KmsAuthorizer implements Authorizer {
           ...callerConditions(request.caller),
           ...request.conditions,
         },
-        ...(readsTime ? { now: new Date() } : {}),
+        ...(facts.readsClock ? { now: new Date() } : {}),
       }),
       resourceAccountId: request.resourceAccountId,
-      keyPolicy,
-      vpcEndpointPolicy: vpce?.policy,
-      identityPolicies: identity.policies,
-      serviceControlPolicies:
-        identity.serviceControlPolicies.length === 0 ? undefined : [identity.serviceControlPolicies],
-      sessionPolicy: identity.sessionPolicy,
+      keyPolicy: policies.keyPolicy,
+      vpcEndpointPolicy: policies.vpcEndpointPolicy,
+      identityPolicies: policies.identityPolicies,
+      serviceControlPolicies: policies.serviceControlPolicies,
+      sessionPolicy: policies.sessionPolicy,
       grants,
       encryptionContext: request.encryptionContext,
       childGrant: request.childGrant,
@@ -228,7 +227,7 @@ export class KmsAuthorizer implements Authorizer {
     // Held as a digest: the key text runs to hundreds of characters, kept for each cached decision.
     // An allow is kept under the key; a denial, whose message names the resource, under the key
     // with the resource.
-    const text = authorizationCacheKey(input);
+    const text = authorizationCacheKey(input, facts);
     const cacheKey = hash('sha256', text, 'base64');
     const cached = this.decisions.get(cacheKey) ?? this.decisions.get(denialKey(text, request.resource));
     if (cached !== undefined && (!withTrace || cached.decision !== 'Allow')) return cached;
@@ -493,13 +492,6 @@ export function callerConditions(caller: Caller): Conditions {
 
 function denialKey(text: string, resource: string): string {
   return hash('sha256', withResource(text, resource), 'base64');
-}
-
-const RESOURCE_ALIASES = conditionKey(KMS.ResourceAliases);
-const CLOCK_KEYS = [conditionKey(AWS.CurrentTime), conditionKey(AWS.EpochTime)];
-
-function readsClock(policy: CompiledPolicy | undefined): boolean {
-  return policy !== undefined && policy.referencedKeys.size > 0 && CLOCK_KEYS.some((k) => policy.referencedKeys.has(k));
 }
 
 /**

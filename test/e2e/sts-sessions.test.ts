@@ -149,6 +149,32 @@ describe('STS sessions: session policies, bound trust policies, audit', { timeou
     plain.destroy();
   });
 
+  it('a session policy that reads the clock gets it, though no other policy reads it', async () => {
+    const since2000 = { DateGreaterThan: { 'aws:CurrentTime': '2000-01-01T00:00:00Z' } };
+    const allowing = await kmsAs({
+      RoleSessionName: 'since-2000',
+      Policy: JSON.stringify(doc([{ Effect: 'Allow', Action: 'kms:Encrypt', Resource: '*', Condition: since2000 }])),
+    });
+    await encrypt(allowing);
+    allowing.destroy();
+
+    const denying = await kmsAs({
+      RoleSessionName: 'not-since-2000',
+      Policy: JSON.stringify(
+        doc([
+          { Effect: 'Allow', Action: 'kms:*', Resource: '*' },
+          { Effect: 'Deny', Action: 'kms:Encrypt', Resource: '*', Condition: since2000 },
+        ]),
+      ),
+    });
+    await rejectsWith(
+      encrypt(denying),
+      'AccessDeniedException',
+      denied(sessionArn('app', 'not-since-2000'), 'kms:Encrypt', keyArn, 'with an explicit deny in a session policy'),
+    );
+    denying.destroy();
+  });
+
   it('a key policy naming the role is limited by the session policy; one naming the session is not', async () => {
     const admin = server.client();
     const create = async (principal: string) =>

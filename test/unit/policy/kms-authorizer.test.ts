@@ -9,7 +9,7 @@ import type { CompiledPolicy } from '../../../src/policy/policy.js';
 import type { GrantRecord, GrantStore } from '../../../src/storage/grant-store.js';
 import type { KeyRecord } from '../../../src/storage/records.js';
 import { keyRecord } from '../../helpers/key-record.js';
-import { A, policy, REGION, rootOf, user } from './fixtures.js';
+import { A, policy, REGION, rootOf, session, user } from './fixtures.js';
 
 const key = (keyId: string): KeyRecord =>
   keyRecord(keyId, { accountId: A, region: REGION, creationDate: 0, policy: defaultKeyPolicy(A) });
@@ -104,6 +104,47 @@ describe('KmsAuthorizer: cached decisions follow what each policy reads', () => 
     const auth = authorizerOf([allow({ IpAddress: { 'AWS:SOURCEIP': '10.0.0.0/8' } }, 'upper')]);
     await encryptFrom(auth, '10.9.9.9');
     await assert.rejects(encryptFrom(auth, '203.0.113.7'), AccessDeniedException);
+  });
+});
+
+describe('KmsAuthorizer: the clock keys for every policy that reads them', () => {
+  // A role session's policies: the role's allows Encrypt; the session policy (AssumeRole's
+  // `Policy`) decides by aws:CurrentTime. The clock must be in the request for it as for any other.
+  const bob = session('app', 'bob');
+  const BOB: Caller = { accountId: A, arn: bob.arn, type: 'AssumedRole', accessKeyId: 'ASIA' };
+  const ROLE_POLICY = policy({ Effect: 'Allow', Action: 'kms:*', Resource: '*' }, 'identity', 'role');
+  const authorizerWith = (sessionPolicy: CompiledPolicy) => {
+    const directory = {
+      identity: async (): Promise<CallerIdentity> => ({
+        principal: bob,
+        policies: [ROLE_POLICY],
+        serviceControlPolicies: [],
+        sessionPolicy,
+      }),
+    };
+    return new KmsAuthorizer(directory as unknown as IdentityDirectory, undefined);
+  };
+  const SINCE_2000 = { DateGreaterThan: { 'aws:CurrentTime': '2000-01-01T00:00:00Z' } };
+
+  it('a session policy that allows since a date allows now', async () => {
+    const auth = authorizerWith(
+      policy({ Effect: 'Allow', Action: 'kms:Encrypt', Resource: '*', Condition: SINCE_2000 }, 'identity', 's1'),
+    );
+    await encrypt(auth, BOB, K1);
+  });
+
+  it('a session policy that denies since a date denies now', async () => {
+    const auth = authorizerWith(
+      policy(
+        [
+          { Effect: 'Allow', Action: 'kms:*', Resource: '*' },
+          { Effect: 'Deny', Action: 'kms:Encrypt', Resource: '*', Condition: SINCE_2000 },
+        ],
+        'identity',
+        's2',
+      ),
+    );
+    await assert.rejects(encrypt(auth, BOB, K1), AccessDeniedException);
   });
 });
 
