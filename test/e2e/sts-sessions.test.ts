@@ -26,6 +26,19 @@ const roleArn = (name: string) => `arn:aws:iam::${A}:role/${name}`;
 const sessionArn = (role: string, session: string) => `arn:aws:sts::${A}:assumed-role/${role}/${session}`;
 const allow = (action: string | string[]) => JSON.stringify(doc([{ Effect: 'Allow', Action: action, Resource: '*' }]));
 const BOUND_TRUST = doc([{ Effect: 'Allow', Principal: { AWS: BOB_ARN }, Action: 'sts:AssumeRole' }]);
+/** A session policy that allows every action but Encrypt, which it denies (when `condition` holds). */
+const allowAllButEncrypt = (condition?: object) =>
+  JSON.stringify(
+    doc([
+      { Effect: 'Allow', Action: 'kms:*', Resource: '*' },
+      {
+        Effect: 'Deny',
+        Action: 'kms:Encrypt',
+        Resource: '*',
+        ...(condition === undefined ? {} : { Condition: condition }),
+      },
+    ]),
+  );
 
 describe('STS sessions: session policies, bound trust policies, audit', { timeout: 180_000 }, () => {
   let server: TestServer;
@@ -129,12 +142,7 @@ describe('STS sessions: session policies, bound trust policies, audit', { timeou
 
     const denying = await kmsAs({
       RoleSessionName: 'denying',
-      Policy: JSON.stringify(
-        doc([
-          { Effect: 'Allow', Action: 'kms:*', Resource: '*' },
-          { Effect: 'Deny', Action: 'kms:Encrypt', Resource: '*' },
-        ]),
-      ),
+      Policy: allowAllButEncrypt(),
     });
     await denying.send(new DescribeKeyCommand({ KeyId: keyArn }));
     await rejectsWith(
@@ -160,12 +168,7 @@ describe('STS sessions: session policies, bound trust policies, audit', { timeou
 
     const denying = await kmsAs({
       RoleSessionName: 'not-since-2000',
-      Policy: JSON.stringify(
-        doc([
-          { Effect: 'Allow', Action: 'kms:*', Resource: '*' },
-          { Effect: 'Deny', Action: 'kms:Encrypt', Resource: '*', Condition: since2000 },
-        ]),
-      ),
+      Policy: allowAllButEncrypt(since2000),
     });
     await rejectsWith(
       encrypt(denying),
