@@ -176,6 +176,7 @@ export class RequestContext implements Scope {
       childGrant: details.childGrant,
       grantIds,
       sourceIp: this.origin.sourceIp,
+      requestedRegion: this.region,
       vpcEndpoint: this.origin.vpcEndpoint,
     });
   }
@@ -192,6 +193,7 @@ export class RequestContext implements Scope {
       resourceAccountId: this.accountId,
       conditions,
       sourceIp: this.origin.sourceIp,
+      requestedRegion: this.region,
       vpcEndpoint: this.origin.vpcEndpoint,
     });
   }

@@ -55,6 +55,7 @@ export const AWS_CONDITION_KEYS = {
   PrincipalType: 'aws:PrincipalType',
   /** Prefix: `aws:RequestTag/<tag-key>`. */
   RequestTagPrefix: 'aws:RequestTag/',
+  RequestedRegion: 'aws:RequestedRegion',
   /** Prefix: `aws:ResourceTag/<tag-key>` (IAM policies only in KMS). */
   ResourceTagPrefix: 'aws:ResourceTag/',
   SecureTransport: 'aws:SecureTransport',

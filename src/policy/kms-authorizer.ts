@@ -44,6 +44,8 @@ export interface AuthorizationRequest {
   readonly grantIds?: readonly string[] | undefined;
   /** The socket's remote address (aws:SourceIp). */
   readonly sourceIp: string;
+  /** The region the request was signed for (aws:RequestedRegion). */
+  readonly requestedRegion?: string | undefined;
   /** The VPC endpoint the request came through: aws:SourceVpce, aws:SourceVpc and its policy. */
   readonly vpcEndpoint?: VpcEndpoint | undefined;
 }
@@ -56,6 +58,8 @@ export interface NewKeyPolicy {
   readonly bypassLockoutCheck: boolean;
   readonly conditions?: Conditions | undefined;
   readonly sourceIp: string;
+  /** aws:RequestedRegion, as in AuthorizationRequest. */
+  readonly requestedRegion?: string | undefined;
 }
 
 /**
@@ -206,6 +210,7 @@ export class KmsAuthorizer implements Authorizer {
         resource: request.resource,
         conditions: {
           [AWS.SourceIp]: request.sourceIp,
+          [AWS.RequestedRegion]: request.requestedRegion,
           [AWS.SecureTransport]: 'false',
           ...(vpce === undefined ? {} : { [AWS.SourceVpce]: vpce.id, [AWS.SourceVpc]: vpce.vpc }),
           ...(aliases === undefined ? {} : { [KMS.ResourceAliases]: aliases }),
@@ -275,6 +280,7 @@ export class KmsAuthorizer implements Authorizer {
           resource: input.keyArn,
           conditions: {
             [AWS.SourceIp]: input.sourceIp,
+            [AWS.RequestedRegion]: input.requestedRegion,
             [AWS.SecureTransport]: 'false',
             ...callerConditions(input.caller),
             ...input.conditions,

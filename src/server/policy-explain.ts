@@ -93,6 +93,7 @@ export async function explain(sources: ExplainSources, q: ExplainQuestion): Prom
     },
     encryptionContext: q.context,
     sourceIp: q.sourceIp ?? '127.0.0.1',
+    requestedRegion: q.region,
   });
   return {
     principal: caller.arn,

@@ -98,7 +98,8 @@ export class StsHandler {
         throw new QueryError('InvalidAction', `Could not find operation ${action ?? ''} for version ${version}`);
       }
       if (action === 'GetCallerIdentity') result = await this.getCallerIdentity(caller);
-      else if (action === 'AssumeRole') result = await this.assumeRole(caller, params, sourceIp(req), call);
+      else if (action === 'AssumeRole')
+        result = await this.assumeRole(caller, params, { ip: sourceIp(req), region }, call);
       else if (action === undefined) throw new QueryError('MissingAction', 'Missing Action');
       else throw new QueryError('InvalidAction', `Could not find operation ${action} for version ${VERSION}`);
     } catch (err) {
@@ -169,7 +170,7 @@ export class StsHandler {
   private async assumeRole(
     caller: Caller,
     params: Map<string, string>,
-    ip: string,
+    origin: { ip: string; region: string },
     call: StsCallRecord,
   ): Promise<XmlValue> {
     const roleArn = params.get('RoleArn');
@@ -289,7 +290,8 @@ export class StsHandler {
     const identity = await this.options.directory.identity(caller);
     const trust = compileTrustPolicy(role.trustPolicy, 'trust-policy', role.trustPrincipals);
     const conditions: Record<string, string | string[] | undefined> = {
-      [AWS.SourceIp]: ip,
+      [AWS.SourceIp]: origin.ip,
+      [AWS.RequestedRegion]: origin.region,
       [AWS.SecureTransport]: 'false',
       'sts:RoleSessionName': name,
       'sts:ExternalId': params.get('ExternalId'),

@@ -143,6 +143,13 @@ const USERS: Record<string, object | undefined> = {
       `arn:aws:kms:*:${A}:key/*`,
     ),
   ),
+  // The usual region guard: everything, but only in us-east-1.
+  regional: IAM(allow('kms:*'), {
+    Effect: 'Deny',
+    Action: 'kms:*',
+    Resource: '*',
+    Condition: { StringNotEquals: { 'aws:RequestedRegion': 'us-east-1' } },
+  }),
   bob: undefined,
   carol: undefined,
   dave: undefined,
@@ -464,6 +471,31 @@ describe('access control: the condition keys each operation sets', { timeout: 30
       'kms:PutKeyPolicy',
       KeyId,
     );
+  });
+
+  it('aws:RequestedRegion: the region the request was signed for', async () => {
+    const encrypt = (kms: KMSClient, keyId: string) =>
+      kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('p') }));
+    await encrypt(as('regional'), keys.sym as string);
+    await as('regional').send(new ListKeysCommand({}));
+    const westAdmin = server.client({ region: 'eu-west-1' });
+    const west = server.client({ region: 'eu-west-1', credentials: accessKey('regional') });
+    try {
+      const westKey = (await westAdmin.send(new CreateKeyCommand({}))).KeyMetadata?.Arn as string;
+      await rejectsWith(
+        encrypt(west, westKey),
+        'AccessDeniedException',
+        explicitIdentityDeny('regional', 'kms:Encrypt', westKey),
+      );
+      await rejectsWith(
+        west.send(new ListKeysCommand({})),
+        'AccessDeniedException',
+        explicitIdentityDeny('regional', 'kms:ListKeys', '*'),
+      );
+    } finally {
+      west.destroy();
+      westAdmin.destroy();
+    }
   });
 
   it('kms:CallerAccount, on a key and on an operation without one', async () => {

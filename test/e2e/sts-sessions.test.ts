@@ -65,6 +65,17 @@ describe('STS sessions: session policies, bound trust policies, audit', { timeou
                 policies: { kms: doc([{ Effect: 'Allow', Action: 'kms:DescribeKey', Resource: '*' }]) },
               },
               bound: { trustPolicy: BOUND_TRUST },
+              // Assumed only through us-east-1.
+              eastern: {
+                trustPolicy: doc([
+                  {
+                    Effect: 'Allow',
+                    Principal: { AWS: ALICE_ARN },
+                    Action: 'sts:AssumeRole',
+                    Condition: { StringEquals: { 'aws:RequestedRegion': 'us-east-1' } },
+                  },
+                ]),
+              },
             },
           },
         },
@@ -81,10 +92,14 @@ describe('STS sessions: session policies, bound trust policies, audit', { timeou
     if (files !== undefined) rmSync(files, { recursive: true, force: true });
   });
 
-  async function assume(credentials: object, input: Partial<ConstructorParameters<typeof AssumeRoleCommand>[0]>) {
+  async function assume(
+    credentials: object,
+    input: Partial<ConstructorParameters<typeof AssumeRoleCommand>[0]>,
+    region = REGION,
+  ) {
     const sts = new STSClient({
       endpoint: server.url,
-      region: REGION,
+      region,
       credentials: credentials as never,
       maxAttempts: 1,
     });
@@ -176,6 +191,18 @@ describe('STS sessions: session policies, bound trust policies, audit', { timeou
       denied(sessionArn('app', 'not-since-2000'), 'kms:Encrypt', keyArn, 'with an explicit deny in a session policy'),
     );
     denying.destroy();
+  });
+
+  it('a trust policy on aws:RequestedRegion: the region AssumeRole was signed for', async () => {
+    const input = { RoleArn: roleArn('eastern'), RoleSessionName: 'east' };
+    const out = await assume(ALICE, input, 'us-east-1');
+    assert.equal(out.AssumedRoleUser?.Arn, sessionArn('eastern', 'east'));
+    await rejectsSts(
+      assume(ALICE, input, 'eu-west-1'),
+      'AccessDenied',
+      `User: ${ALICE_ARN} is not authorized to perform: sts:AssumeRole on resource: ${roleArn('eastern')}`,
+      403,
+    );
   });
 
   it('a key policy naming the role is limited by the session policy; one naming the session is not', async () => {

@@ -116,6 +116,7 @@ export const CreateKey = defineOperation({
             bypassLockoutCheck: input.BypassPolicyLockoutSafetyCheck === true,
             conditions,
             sourceIp: ctx.origin.sourceIp,
+            requestedRegion: ctx.region,
           });
     const tags = input.Tags ?? [];
     checkNewTags(tags);

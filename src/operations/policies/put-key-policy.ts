@@ -34,6 +34,7 @@ export const PutKeyPolicy = defineOperation({
       bypassLockoutCheck: bypass,
       conditions,
       sourceIp: ctx.origin.sourceIp,
+      requestedRegion: ctx.region,
     });
     await ctx.keys.update(key.arn, (current) => {
       const { policyPrincipals: _old, ...rest } = current;

@@ -148,6 +148,42 @@ describe('KmsAuthorizer: the clock keys for every policy that reads them', () =>
   });
 });
 
+describe('KmsAuthorizer: aws:RequestedRegion', () => {
+  // The usual guard of an IAM policy or SCP: everything, but only in the regions named.
+  const auth = authorizer([
+    policy(
+      [
+        { Effect: 'Allow', Action: 'kms:*', Resource: '*' },
+        {
+          Effect: 'Deny',
+          Action: 'kms:*',
+          Resource: '*',
+          Condition: { StringNotEquals: { 'aws:RequestedRegion': ['us-east-1'] } },
+        },
+      ],
+      'identity',
+      'region-guard',
+    ),
+  ]);
+  const encryptIn = (requestedRegion: string) =>
+    auth.authorize({
+      caller: ALICE,
+      action: 'kms:Encrypt',
+      key: K1,
+      resource: K1.arn,
+      resourceAccountId: A,
+      sourceIp: '127.0.0.1',
+      requestedRegion,
+    });
+
+  it('is the region the request was signed for: allowed in the region named, denied elsewhere, cached or not', async () => {
+    for (let i = 0; i < 2; i++) {
+      await encryptIn('us-east-1');
+      await assert.rejects(encryptIn('eu-west-1'), AccessDeniedException);
+    }
+  });
+});
+
 describe('KmsAuthorizer: keys cached as having no grants', () => {
   /** A grant store holding one grant, for Alice to Encrypt with K1, that counts its reads. */
   function withGrantStore(limits?: { decisions: number; policies: number; grants: number }) {
