@@ -49,7 +49,9 @@ export const AWS_CONDITION_KEYS = {
   MultiFactorAuthPresent: 'aws:MultiFactorAuthPresent',
   PrincipalAccount: 'aws:PrincipalAccount',
   PrincipalArn: 'aws:PrincipalArn',
+  PrincipalIsAWSService: 'aws:PrincipalIsAWSService',
   PrincipalOrgID: 'aws:PrincipalOrgID',
+  PrincipalServiceName: 'aws:PrincipalServiceName',
   /** Prefix: `aws:PrincipalTag/<tag-key>`. */
   PrincipalTagPrefix: 'aws:PrincipalTag/',
   PrincipalType: 'aws:PrincipalType',
@@ -65,6 +67,7 @@ export const AWS_CONDITION_KEYS = {
   SourceVpc: 'aws:SourceVpc',
   SourceVpce: 'aws:SourceVpce',
   TagKeys: 'aws:TagKeys',
+  TokenIssueTime: 'aws:TokenIssueTime',
   UserId: 'aws:userid',
   Username: 'aws:username',
   ViaAWSService: 'aws:ViaAWSService',

@@ -179,6 +179,7 @@ export class IdentityDirectory {
         userId: `${session.roleId}:${session.sessionName}`,
         roleArn: session.roleArn,
         tags: { ...(current ? role.tags : {}), ...session.tags },
+        tokenIssuedAt: session.createdAt,
       },
       policies,
       serviceControlPolicies,

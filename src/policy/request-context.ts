@@ -19,6 +19,8 @@ export interface Principal {
   readonly userName?: string | undefined;
   readonly roleArn?: string | undefined;
   readonly tags?: Readonly<Record<string, string>> | undefined;
+  /** Temporary credentials (a role session): when STS issued them, in ms. */
+  readonly tokenIssuedAt?: number | undefined;
 }
 
 /** A condition key's value in a request: single-valued, or a set (e.g. kms:EncryptionContextKeys). */
@@ -58,8 +60,9 @@ const PRINCIPAL_TYPE_VALUE: Record<PrincipalType, string> = {
 /**
  * Builds a request context: the global keys IAM derives from the principal (aws:PrincipalArn —
  * the role ARN for an assumed-role session —, aws:PrincipalAccount, aws:PrincipalType, aws:userid,
- * aws:username for IAM users, aws:PrincipalTag/*, kms:CallerAccount), the clock keys when `now` is
- * given, then the request's own keys. The values are collected when first read: a decision found
+ * aws:username for IAM users, aws:PrincipalTag/*, kms:CallerAccount, aws:PrincipalIsAWSService,
+ * aws:PrincipalServiceName for a service, aws:TokenIssueTime and aws:MultiFactorAuthPresent for
+ * temporary credentials), the clock keys when `now` is given, then the request's own keys. The values are collected when first read: a decision found
  * in the cache of a policy that reads no condition key reads none.
  */
 export function requestContext(input: RequestContextInput): RequestContext {
@@ -94,7 +97,9 @@ function principalValues(principal: Principal): ConditionValues {
   const cached = PRINCIPAL_VALUES.get(principal);
   if (cached !== undefined) return cached;
   const values = new Map<string, ConditionValue>();
-  if (principal.type !== 'AWSService') {
+  setValue(values, AWS.PrincipalIsAWSService, String(principal.type === 'AWSService'));
+  if (principal.type === 'AWSService') setValue(values, AWS.PrincipalServiceName, principal.arn);
+  else {
     const arn = principal.type === 'AssumedRole' ? (principal.roleArn ?? principal.arn) : principal.arn;
     setValue(values, AWS.PrincipalArn, arn);
     setValue(values, AWS.PrincipalAccount, principal.accountId);
@@ -103,6 +108,11 @@ function principalValues(principal: Principal): ConditionValues {
     if (principal.type === 'IAMUser') setValue(values, AWS.Username, principal.userName);
     for (const [k, v] of Object.entries(principal.tags ?? {})) setValue(values, AWS.PrincipalTagPrefix + k, v);
     setValue(values, KMS.CallerAccount, principal.accountId);
+  }
+  // Present only for temporary credentials, as in IAM; Trent's sessions are never MFA-authenticated.
+  if (principal.tokenIssuedAt !== undefined) {
+    setValue(values, AWS.TokenIssueTime, new Date(principal.tokenIssuedAt).toISOString());
+    setValue(values, AWS.MultiFactorAuthPresent, 'false');
   }
   PRINCIPAL_VALUES.set(principal, values);
   return values;

@@ -65,6 +65,21 @@ describe('STS sessions: session policies, bound trust policies, audit', { timeou
                 policies: { kms: doc([{ Effect: 'Allow', Action: 'kms:DescribeKey', Resource: '*' }]) },
               },
               bound: { trustPolicy: BOUND_TRUST },
+              // Every session issued before 2999 revoked, as IAM's "revoke active sessions" does.
+              revoked: {
+                trustPolicy: trustAlice,
+                policies: {
+                  kms: doc([
+                    { Effect: 'Allow', Action: 'kms:*', Resource: '*' },
+                    {
+                      Effect: 'Deny',
+                      Action: '*',
+                      Resource: '*',
+                      Condition: { DateLessThan: { 'aws:TokenIssueTime': '2999-01-01T00:00:00Z' } },
+                    },
+                  ]),
+                },
+              },
               // Assumed only through us-east-1.
               eastern: {
                 trustPolicy: doc([
@@ -191,6 +206,16 @@ describe('STS sessions: session policies, bound trust policies, audit', { timeou
       denied(sessionArn('app', 'not-since-2000'), 'kms:Encrypt', keyArn, 'with an explicit deny in a session policy'),
     );
     denying.destroy();
+  });
+
+  it('aws:TokenIssueTime: a role policy that revokes the sessions issued before a moment', async () => {
+    const revoked = await kmsAs({ RoleArn: roleArn('revoked'), RoleSessionName: 'old' });
+    await rejectsWith(
+      encrypt(revoked),
+      'AccessDeniedException',
+      denied(sessionArn('revoked', 'old'), 'kms:Encrypt', keyArn, 'with an explicit deny in an identity-based policy'),
+    );
+    revoked.destroy();
   });
 
   it('a trust policy on aws:RequestedRegion: the region AssumeRole was signed for', async () => {

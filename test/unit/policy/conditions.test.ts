@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { evaluatePolicy } from '../../../src/policy/evaluate-policy.js';
-import { condition, ctx, policy, user } from './fixtures.js';
+import type { Principal } from '../../../src/policy/request-context.js';
+import { A, condition, ctx, policy, rootOf, service, session, user } from './fixtures.js';
 
 const EC = 'kms:EncryptionContext:dept';
 
@@ -338,5 +339,40 @@ describe('policy variables', () => {
     const old = parsePolicy(p({ StringEquals: { [EC]: '${aws:username}' } }, '2008-10-17'), { kind: 'identity' });
     assert.equal(evaluatePolicy(old, ctx({ conditions: { [EC]: 'alice' } })).decision, 'ImplicitDeny');
     assert.equal(evaluatePolicy(old, ctx({ conditions: { [EC]: '${aws:username}' } })).decision, 'Allow');
+  });
+});
+
+describe('keys derived from the principal', () => {
+  const issued = Date.parse('2026-11-28T01:02:03.456Z');
+  const valuesOf = (principal: Principal) => ctx({ principal }).conditions;
+
+  it('aws:PrincipalIsAWSService on every request; aws:PrincipalServiceName for a service', () => {
+    assert.equal(valuesOf(user('alice')).get('aws:principalisawsservice'), 'false');
+    assert.equal(valuesOf(user('alice')).get('aws:principalservicename'), undefined);
+    assert.equal(valuesOf(service('s3.amazonaws.com')).get('aws:principalisawsservice'), 'true');
+    assert.equal(valuesOf(service('s3.amazonaws.com')).get('aws:principalservicename'), 's3.amazonaws.com');
+  });
+
+  it('aws:TokenIssueTime and aws:MultiFactorAuthPresent for temporary credentials only', () => {
+    const bob = { ...session('app', 'bob'), tokenIssuedAt: issued };
+    assert.equal(valuesOf(bob).get('aws:tokenissuetime'), '2026-11-28T01:02:03.456Z');
+    assert.equal(valuesOf(bob).get('aws:multifactorauthpresent'), 'false');
+    for (const longTerm of [user('alice'), rootOf(A)]) {
+      assert.equal(valuesOf(longTerm).get('aws:tokenissuetime'), undefined);
+      assert.equal(valuesOf(longTerm).get('aws:multifactorauthpresent'), undefined);
+    }
+    // Revoking the sessions issued before a moment, as IAM's "revoke active sessions" does.
+    const revoke = policy(
+      {
+        Effect: 'Deny',
+        Action: '*',
+        Resource: '*',
+        Condition: { DateLessThan: { 'aws:TokenIssueTime': '2026-11-28T02:00:00Z' } },
+      },
+      'identity',
+    );
+    assert.equal(evaluatePolicy(revoke, ctx({ principal: bob })).decision, 'ExplicitDeny');
+    const later = { ...bob, tokenIssuedAt: Date.parse('2026-11-28T03:00:00Z') };
+    assert.equal(evaluatePolicy(revoke, ctx({ principal: later })).decision, 'ImplicitDeny');
   });
 });
