@@ -140,34 +140,19 @@ describe('STS sessions: session policies, bound trust policies, audit', { timeou
     kms.send(new EncryptCommand({ KeyId: key, Plaintext: Buffer.from('x') }));
   const denied = (who: string, action: string, key: string, why: string) =>
     `User: ${who} is not authorized to perform: ${action} on resource: ${key} ${why}`;
+  /** Encrypt by the session `role`/`session` is refused with AWS's message, `why` ending it. */
+  const encryptRefused = (kms: KMSClient, [role, session]: [string, string], why: string, key = keyArn) =>
+    rejectsWith(encrypt(kms, key), 'AccessDeniedException', denied(sessionArn(role, session), 'kms:Encrypt', key, why));
 
   it('a session policy limits the role policies and grants nothing they do not', async () => {
     const limited = await kmsAs({ RoleSessionName: 'limited', Policy: allow('kms:DescribeKey') });
     await limited.send(new DescribeKeyCommand({ KeyId: keyArn }));
-    await rejectsWith(
-      encrypt(limited),
-      'AccessDeniedException',
-      denied(
-        sessionArn('app', 'limited'),
-        'kms:Encrypt',
-        keyArn,
-        'because no session policy allows the kms:Encrypt action',
-      ),
-    );
+    await encryptRefused(limited, ['app', 'limited'], 'because no session policy allows the kms:Encrypt action');
     limited.destroy();
 
     const wide = await kmsAs({ RoleArn: roleArn('narrow'), RoleSessionName: 'wide', Policy: allow('kms:*') });
     await wide.send(new DescribeKeyCommand({ KeyId: keyArn }));
-    await rejectsWith(
-      encrypt(wide),
-      'AccessDeniedException',
-      denied(
-        sessionArn('narrow', 'wide'),
-        'kms:Encrypt',
-        keyArn,
-        'because no identity-based policy allows the kms:Encrypt action',
-      ),
-    );
+    await encryptRefused(wide, ['narrow', 'wide'], 'because no identity-based policy allows the kms:Encrypt action');
     wide.destroy();
 
     const denying = await kmsAs({
@@ -175,11 +160,7 @@ describe('STS sessions: session policies, bound trust policies, audit', { timeou
       Policy: allowAllButEncrypt(),
     });
     await denying.send(new DescribeKeyCommand({ KeyId: keyArn }));
-    await rejectsWith(
-      encrypt(denying),
-      'AccessDeniedException',
-      denied(sessionArn('app', 'denying'), 'kms:Encrypt', keyArn, 'with an explicit deny in a session policy'),
-    );
+    await encryptRefused(denying, ['app', 'denying'], 'with an explicit deny in a session policy');
     denying.destroy();
 
     const plain = await kmsAs({ RoleSessionName: 'plain' });
@@ -200,21 +181,13 @@ describe('STS sessions: session policies, bound trust policies, audit', { timeou
       RoleSessionName: 'not-since-2000',
       Policy: allowAllButEncrypt(since2000),
     });
-    await rejectsWith(
-      encrypt(denying),
-      'AccessDeniedException',
-      denied(sessionArn('app', 'not-since-2000'), 'kms:Encrypt', keyArn, 'with an explicit deny in a session policy'),
-    );
+    await encryptRefused(denying, ['app', 'not-since-2000'], 'with an explicit deny in a session policy');
     denying.destroy();
   });
 
   it('aws:TokenIssueTime: a role policy that revokes the sessions issued before a moment', async () => {
     const revoked = await kmsAs({ RoleArn: roleArn('revoked'), RoleSessionName: 'old' });
-    await rejectsWith(
-      encrypt(revoked),
-      'AccessDeniedException',
-      denied(sessionArn('revoked', 'old'), 'kms:Encrypt', keyArn, 'with an explicit deny in an identity-based policy'),
-    );
+    await encryptRefused(revoked, ['revoked', 'old'], 'with an explicit deny in an identity-based policy');
     revoked.destroy();
   });
 
@@ -257,15 +230,11 @@ describe('STS sessions: session policies, bound trust policies, audit', { timeou
       RoleSessionName: 'named',
       Policy: allow('kms:DescribeKey'),
     });
-    await rejectsWith(
-      encrypt(limited, namesRole),
-      'AccessDeniedException',
-      denied(
-        sessionArn('narrow', 'named'),
-        'kms:Encrypt',
-        namesRole,
-        'because no session policy allows the kms:Encrypt action',
-      ),
+    await encryptRefused(
+      limited,
+      ['narrow', 'named'],
+      'because no session policy allows the kms:Encrypt action',
+      namesRole,
     );
     await encrypt(limited, namesSession);
     limited.destroy();
