@@ -58,6 +58,7 @@ export const AWS_CONDITION_KEYS = {
   /** Prefix: `aws:RequestTag/<tag-key>`. */
   RequestTagPrefix: 'aws:RequestTag/',
   RequestedRegion: 'aws:RequestedRegion',
+  ResourceAccount: 'aws:ResourceAccount',
   /** Prefix: `aws:ResourceTag/<tag-key>` (IAM policies only in KMS). */
   ResourceTagPrefix: 'aws:ResourceTag/',
   SecureTransport: 'aws:SecureTransport',

@@ -211,6 +211,7 @@ export class KmsAuthorizer implements Authorizer {
         conditions: {
           [AWS.SourceIp]: request.sourceIp,
           [AWS.RequestedRegion]: request.requestedRegion,
+          [AWS.ResourceAccount]: request.resourceAccountId,
           [AWS.SecureTransport]: 'false',
           ...(vpce === undefined ? {} : { [AWS.SourceVpce]: vpce.id, [AWS.SourceVpc]: vpce.vpc }),
           ...(aliases === undefined ? {} : { [KMS.ResourceAliases]: aliases }),
@@ -281,6 +282,7 @@ export class KmsAuthorizer implements Authorizer {
           conditions: {
             [AWS.SourceIp]: input.sourceIp,
             [AWS.RequestedRegion]: input.requestedRegion,
+            [AWS.ResourceAccount]: input.keyAccountId,
             [AWS.SecureTransport]: 'false',
             ...callerConditions(input.caller),
             ...input.conditions,

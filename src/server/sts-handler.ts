@@ -292,6 +292,7 @@ export class StsHandler {
     const conditions: Record<string, string | string[] | undefined> = {
       [AWS.SourceIp]: origin.ip,
       [AWS.RequestedRegion]: origin.region,
+      [AWS.ResourceAccount]: accountId,
       [AWS.SecureTransport]: 'false',
       'sts:RoleSessionName': name,
       'sts:ExternalId': params.get('ExternalId'),

@@ -150,6 +150,14 @@ const USERS: Record<string, object | undefined> = {
     Resource: '*',
     Condition: { StringNotEquals: { 'aws:RequestedRegion': 'us-east-1' } },
   }),
+  // A data perimeter: only the keys of the caller's own account.
+  perimeter: IAM(allow('kms:*'), {
+    Effect: 'Deny',
+    Action: 'kms:*',
+    Resource: '*',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, not a template.
+    Condition: { StringNotEquals: { 'aws:ResourceAccount': '${aws:PrincipalAccount}' } },
+  }),
   bob: undefined,
   carol: undefined,
   dave: undefined,
@@ -496,6 +504,11 @@ describe('access control: the condition keys each operation sets', { timeout: 30
       west.destroy();
       westAdmin.destroy();
     }
+  });
+
+  it("aws:ResourceAccount: the key's account, or the caller's for an operation without a key", async () => {
+    await as('perimeter').send(new EncryptCommand({ KeyId: keys.sym, Plaintext: Buffer.from('p') }));
+    await as('perimeter').send(new ListKeysCommand({}));
   });
 
   it('kms:CallerAccount, on a key and on an operation without one', async () => {

@@ -9,7 +9,7 @@ import type { CompiledPolicy } from '../../../src/policy/policy.js';
 import type { GrantRecord, GrantStore } from '../../../src/storage/grant-store.js';
 import type { KeyRecord } from '../../../src/storage/records.js';
 import { keyRecord } from '../../helpers/key-record.js';
-import { A, policy, REGION, rootOf, session, user } from './fixtures.js';
+import { A, B, policy, REGION, rootOf, session, user } from './fixtures.js';
 
 const key = (keyId: string): KeyRecord =>
   keyRecord(keyId, { accountId: A, region: REGION, creationDate: 0, policy: defaultKeyPolicy(A) });
@@ -180,6 +180,42 @@ describe('KmsAuthorizer: aws:RequestedRegion', () => {
     for (let i = 0; i < 2; i++) {
       await encryptIn('us-east-1');
       await assert.rejects(encryptIn('eu-west-1'), AccessDeniedException);
+    }
+  });
+});
+
+describe('KmsAuthorizer: aws:ResourceAccount', () => {
+  // A data perimeter: only resources of the caller's own account.
+  const auth = authorizer([
+    policy(
+      [
+        { Effect: 'Allow', Action: 'kms:*', Resource: '*' },
+        {
+          Effect: 'Deny',
+          Action: 'kms:*',
+          Resource: '*',
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, not a template.
+          Condition: { StringNotEquals: { 'aws:ResourceAccount': '${aws:PrincipalAccount}' } },
+        },
+      ],
+      'identity',
+      'perimeter',
+    ),
+  ]);
+  const encryptOwnedBy = (resourceAccountId: string) =>
+    auth.authorize({
+      caller: ALICE,
+      action: 'kms:Encrypt',
+      key: K1,
+      resource: K1.arn,
+      resourceAccountId,
+      sourceIp: '127.0.0.1',
+    });
+
+  it("is the account that owns the resource: the caller's own allowed, another's denied, cached or not", async () => {
+    for (let i = 0; i < 2; i++) {
+      await encryptOwnedBy(A);
+      await assert.rejects(encryptOwnedBy(B), AccessDeniedException);
     }
   });
 });
