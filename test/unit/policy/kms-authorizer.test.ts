@@ -4,7 +4,7 @@ import type { Caller } from '../../../src/auth/caller.js';
 import { AccessDeniedException } from '../../../src/errors.js';
 import { defaultKeyPolicy } from '../../../src/keys/default-policy.js';
 import type { CallerIdentity, IdentityDirectory } from '../../../src/policy/identity-directory.js';
-import { GRANTS_READ_WHOLE, KmsAuthorizer } from '../../../src/policy/kms-authorizer.js';
+import { type AuthorizationRequest, GRANTS_READ_WHOLE, KmsAuthorizer } from '../../../src/policy/kms-authorizer.js';
 import type { CompiledPolicy } from '../../../src/policy/policy.js';
 import type { GrantRecord, GrantStore } from '../../../src/storage/grant-store.js';
 import type { KeyRecord } from '../../../src/storage/records.js';
@@ -148,24 +148,20 @@ describe('KmsAuthorizer: the clock keys for every policy that reads them', () =>
   });
 });
 
-describe('KmsAuthorizer: aws:RequestedRegion', () => {
-  // The usual guard of an IAM policy or SCP: everything, but only in the regions named.
-  const auth = authorizer([
-    policy(
-      [
-        { Effect: 'Allow', Action: 'kms:*', Resource: '*' },
-        {
-          Effect: 'Deny',
-          Action: 'kms:*',
-          Resource: '*',
-          Condition: { StringNotEquals: { 'aws:RequestedRegion': ['us-east-1'] } },
-        },
-      ],
-      'identity',
-      'region-guard',
-    ),
-  ]);
-  const encryptIn = (requestedRegion: string) =>
+describe('KmsAuthorizer: the keys about the request itself', () => {
+  /** Alice may do anything, except where `condition` holds. */
+  const allowedUnless = (condition: object, id: string) =>
+    authorizer([
+      policy(
+        [
+          { Effect: 'Allow', Action: 'kms:*', Resource: '*' },
+          { Effect: 'Deny', Action: 'kms:*', Resource: '*', Condition: condition },
+        ],
+        'identity',
+        id,
+      ),
+    ]);
+  const encryptWith = (auth: KmsAuthorizer, request: Partial<AuthorizationRequest>) =>
     auth.authorize({
       caller: ALICE,
       action: 'kms:Encrypt',
@@ -173,49 +169,23 @@ describe('KmsAuthorizer: aws:RequestedRegion', () => {
       resource: K1.arn,
       resourceAccountId: A,
       sourceIp: '127.0.0.1',
-      requestedRegion,
+      ...request,
     });
 
-  it('is the region the request was signed for: allowed in the region named, denied elsewhere, cached or not', async () => {
+  it('aws:RequestedRegion is the region the request was signed for (a region guard), cached or not', async () => {
+    const auth = allowedUnless({ StringNotEquals: { 'aws:RequestedRegion': ['us-east-1'] } }, 'region-guard');
     for (let i = 0; i < 2; i++) {
-      await encryptIn('us-east-1');
-      await assert.rejects(encryptIn('eu-west-1'), AccessDeniedException);
+      await encryptWith(auth, { requestedRegion: 'us-east-1' });
+      await assert.rejects(encryptWith(auth, { requestedRegion: 'eu-west-1' }), AccessDeniedException);
     }
   });
-});
 
-describe('KmsAuthorizer: aws:ResourceAccount', () => {
-  // A data perimeter: only resources of the caller's own account.
-  const auth = authorizer([
-    policy(
-      [
-        { Effect: 'Allow', Action: 'kms:*', Resource: '*' },
-        {
-          Effect: 'Deny',
-          Action: 'kms:*',
-          Resource: '*',
-          // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, not a template.
-          Condition: { StringNotEquals: { 'aws:ResourceAccount': '${aws:PrincipalAccount}' } },
-        },
-      ],
-      'identity',
-      'perimeter',
-    ),
-  ]);
-  const encryptOwnedBy = (resourceAccountId: string) =>
-    auth.authorize({
-      caller: ALICE,
-      action: 'kms:Encrypt',
-      key: K1,
-      resource: K1.arn,
-      resourceAccountId,
-      sourceIp: '127.0.0.1',
-    });
-
-  it("is the account that owns the resource: the caller's own allowed, another's denied, cached or not", async () => {
+  it('aws:ResourceAccount is the account that owns the resource (a data perimeter), cached or not', async () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, not a template.
+    const auth = allowedUnless({ StringNotEquals: { 'aws:ResourceAccount': '${aws:PrincipalAccount}' } }, 'perimeter');
     for (let i = 0; i < 2; i++) {
-      await encryptOwnedBy(A);
-      await assert.rejects(encryptOwnedBy(B), AccessDeniedException);
+      await encryptWith(auth, { resourceAccountId: A });
+      await assert.rejects(encryptWith(auth, { resourceAccountId: B }), AccessDeniedException);
     }
   });
 });
