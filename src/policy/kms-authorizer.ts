@@ -209,13 +209,9 @@ export class KmsAuthorizer implements Authorizer {
         action: request.action,
         resource: request.resource,
         conditions: {
-          [AWS.SourceIp]: request.sourceIp,
-          [AWS.RequestedRegion]: request.requestedRegion,
-          [AWS.ResourceAccount]: request.resourceAccountId,
-          [AWS.SecureTransport]: 'false',
+          ...requestConditions(request),
           ...(vpce === undefined ? {} : { [AWS.SourceVpce]: vpce.id, [AWS.SourceVpc]: vpce.vpc }),
           ...(aliases === undefined ? {} : { [KMS.ResourceAliases]: aliases }),
-          ...callerConditions(request.caller),
           ...request.conditions,
         },
         ...(facts.readsClock ? { now: new Date() } : {}),
@@ -280,11 +276,12 @@ export class KmsAuthorizer implements Authorizer {
           action: 'kms:PutKeyPolicy',
           resource: input.keyArn,
           conditions: {
-            [AWS.SourceIp]: input.sourceIp,
-            [AWS.RequestedRegion]: input.requestedRegion,
-            [AWS.ResourceAccount]: input.keyAccountId,
-            [AWS.SecureTransport]: 'false',
-            ...callerConditions(input.caller),
+            ...requestConditions({
+              caller: input.caller,
+              sourceIp: input.sourceIp,
+              requestedRegion: input.requestedRegion,
+              resourceAccountId: input.keyAccountId,
+            }),
             ...input.conditions,
           },
           now: new Date(),
@@ -477,6 +474,27 @@ function heldCallerGrants(grants: KeyGrants, principal: Principal): GrantInput[]
     named.map((p) => grants.of(p)),
     account === undefined ? NONE : grants.of(account),
   );
+}
+
+/**
+ * The keys about the request itself, on every decision (KMS and AssumeRole): where it came from
+ * (aws:SourceIp), where it went (aws:RequestedRegion: the region it was signed for), whose resource
+ * it is about (aws:ResourceAccount), over what (aws:SecureTransport: Trent serves plain HTTP), and
+ * how it reached Trent (`callerConditions`).
+ */
+export function requestConditions(request: {
+  caller: Caller;
+  sourceIp: string;
+  requestedRegion?: string | undefined;
+  resourceAccountId: string;
+}): Conditions {
+  return {
+    [AWS.SourceIp]: request.sourceIp,
+    [AWS.RequestedRegion]: request.requestedRegion,
+    [AWS.ResourceAccount]: request.resourceAccountId,
+    [AWS.SecureTransport]: 'false',
+    ...callerConditions(request.caller),
+  };
 }
 
 const DIRECT: Conditions = { [AWS.ViaAWSService]: 'false' };

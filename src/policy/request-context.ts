@@ -62,8 +62,9 @@ const PRINCIPAL_TYPE_VALUE: Record<PrincipalType, string> = {
  * the role ARN for an assumed-role session —, aws:PrincipalAccount, aws:PrincipalType, aws:userid,
  * aws:username for IAM users, aws:PrincipalTag/*, kms:CallerAccount, aws:PrincipalIsAWSService,
  * aws:PrincipalServiceName for a service, aws:TokenIssueTime and aws:MultiFactorAuthPresent for
- * temporary credentials), the clock keys when `now` is given, then the request's own keys. The values are collected when first read: a decision found
- * in the cache of a policy that reads no condition key reads none.
+ * temporary credentials), the clock keys when `now` is given, then the request's own keys. The
+ * values are collected when first read: a decision found in the cache of a policy that reads no
+ * condition key reads none.
  */
 export function requestContext(input: RequestContextInput): RequestContext {
   let values: ConditionValues | undefined;

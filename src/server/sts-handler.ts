@@ -11,7 +11,7 @@ import { KmsError } from '../errors.js';
 import { authorizeKms } from '../policy/authorize-kms.js';
 import { AWS_CONDITION_KEYS as AWS } from '../policy/condition-keys.js';
 import type { IdentityDirectory } from '../policy/identity-directory.js';
-import { callerConditions } from '../policy/kms-authorizer.js';
+import { requestConditions } from '../policy/kms-authorizer.js';
 import { parsePolicy } from '../policy/parse-policy.js';
 import { requestContext } from '../policy/request-context.js';
 import type { IdentityStore, RoleRecord } from '../storage/identity-store.js';
@@ -290,10 +290,12 @@ export class StsHandler {
     const identity = await this.options.directory.identity(caller);
     const trust = compileTrustPolicy(role.trustPolicy, 'trust-policy', role.trustPrincipals);
     const conditions: Record<string, string | string[] | undefined> = {
-      [AWS.SourceIp]: origin.ip,
-      [AWS.RequestedRegion]: origin.region,
-      [AWS.ResourceAccount]: accountId,
-      [AWS.SecureTransport]: 'false',
+      ...requestConditions({
+        caller,
+        sourceIp: origin.ip,
+        requestedRegion: origin.region,
+        resourceAccountId: accountId,
+      }),
       'sts:RoleSessionName': name,
       'sts:ExternalId': params.get('ExternalId'),
     };
@@ -310,7 +312,7 @@ export class StsHandler {
           principal: identity.principal,
           action,
           resource: arn,
-          conditions: { ...callerConditions(caller), ...conditions },
+          conditions,
           now: new Date(),
         }),
         resourceAccountId: accountId,
